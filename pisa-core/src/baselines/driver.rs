@@ -1,0 +1,175 @@
+//! The driver shared by every baseline: the m-node protocol reduced to one averaged gradient.
+//!
+//! A baseline sees the nodes' gradients as one gradient ḡ = Σ α_i g_i (what data-parallel
+//! training computes with an all-reduce), then applies its update rule once per iteration.
+//! Each baseline is a [`UpdateRule`]: a pure per-iteration update on flat buffers plus its
+//! state, so that the rules are testable on their own and the protocol lives here once.
+
+use crate::error::Result;
+use crate::optimizer::{NodeWeights, Optimizer, ProtocolGuard, StateFootprint};
+use crate::params::ParamSet;
+use crate::schedule::LrSchedule;
+use crate::state::OptimizerState;
+use serde_json::{json, Value};
+use tch::Tensor;
+
+/// One baseline's update: what it does with the averaged gradient.
+pub trait UpdateRule: Send {
+    /// The optimizer's name, stored in its state.
+    fn name(&self) -> &'static str;
+
+    /// Applies one update to `params` given the averaged gradient `grad` (flat).
+    /// `step` counts from 1; `lr_factor` is the learning-rate schedule's multiplier r_t.
+    ///
+    /// # Errors
+    /// A libtorch error.
+    fn update(&mut self, params: &mut ParamSet, grad: &Tensor, step: u64, lr_factor: f64) -> Result<()>;
+
+    /// The rule's state tensors, named.
+    fn state_tensors(&self) -> Vec<(&'static str, &Tensor)>;
+
+    /// Mutable access to the same tensors, in the same order, for loading.
+    fn state_tensors_mut(&mut self) -> Vec<(&'static str, &mut Tensor)>;
+
+    /// Scalars beyond the step counter (none by default).
+    fn scalars(&self) -> Value {
+        Value::Null
+    }
+
+    /// Restores [`Self::scalars`].
+    ///
+    /// # Errors
+    /// [`crate::Error::StateMismatch`] for a malformed value.
+    fn load_scalars(&mut self, _scalars: &Value) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A baseline optimizer: an [`UpdateRule`] run under the m-node protocol.
+pub struct Baseline<R: UpdateRule> {
+    params: ParamSet,
+    alpha: NodeWeights,
+    schedule: LrSchedule,
+    guard: ProtocolGuard,
+    /// Σ α_i g_i over the nodes stepped so far (only allocated when m > 1).
+    grad_sum: Option<Tensor>,
+    step: u64,
+    rule: R,
+}
+
+impl<R: UpdateRule> Baseline<R> {
+    /// Wraps `rule` over `params` with `alpha.len()` nodes.
+    ///
+    /// # Errors
+    /// A libtorch error while allocating the gradient accumulator.
+    pub fn new(params: ParamSet, alpha: NodeWeights, schedule: LrSchedule, rule: R) -> Result<Self> {
+        schedule.validate()?;
+        let grad_sum = if alpha.len() > 1 {
+            Some(params.zeros()?)
+        } else {
+            None
+        };
+        Ok(Baseline {
+            params,
+            alpha,
+            schedule,
+            guard: ProtocolGuard::default(),
+            grad_sum,
+            step: 0,
+            rule,
+        })
+    }
+
+    /// The update rule (for inspection).
+    pub fn rule(&self) -> &R {
+        &self.rule
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &ParamSet {
+        &self.params
+    }
+}
+
+impl<R: UpdateRule> Optimizer for Baseline<R> {
+    fn name(&self) -> &str {
+        self.rule.name()
+    }
+
+    fn node_weights(&self) -> &NodeWeights {
+        &self.alpha
+    }
+
+    fn iteration(&self) -> u64 {
+        self.step
+    }
+
+    fn begin_iteration(&mut self) -> Result<()> {
+        self.guard.begin(self.alpha.len())?;
+        if let Some(sum) = &mut self.grad_sum {
+            let _ = sum.f_zero_()?;
+        }
+        Ok(())
+    }
+
+    fn node_step(&mut self, node: usize) -> Result<()> {
+        self.guard.node(node)?;
+        let alpha = self.alpha.get(node);
+        let grad = self.params.flat_grad()?;
+        if let Some(sum) = &mut self.grad_sum {
+            let _ = sum.f_add_(&(grad * alpha))?;
+        }
+        Ok(())
+    }
+
+    fn end_iteration(&mut self) -> Result<()> {
+        self.guard.end()?;
+        let lr_factor = self.schedule.factor(self.step);
+        self.step += 1;
+        let grad = match &self.grad_sum {
+            Some(sum) => sum.shallow_clone(),
+            None => self.params.flat_grad()?.shallow_clone(),
+        };
+        tch::no_grad(|| self.rule.update(&mut self.params, &grad, self.step, lr_factor))
+    }
+
+    fn zero_grad(&mut self) -> Result<()> {
+        self.params.zero_grad()
+    }
+
+    fn footprint(&self) -> StateFootprint {
+        let rule = self.rule.state_tensors();
+        StateFootprint::of(
+            rule.iter().map(|(_, t)| *t).chain(&self.grad_sum),
+            self.params.buffer_bytes(),
+        )
+    }
+
+    fn state(&self) -> Result<OptimizerState> {
+        let tensors = self
+            .rule
+            .state_tensors()
+            .into_iter()
+            .map(|(n, t)| Ok((n.to_string(), t.f_detach_copy()?)))
+            .collect::<Result<_>>()?;
+        Ok(OptimizerState {
+            tensors,
+            scalars: json!({ "optimizer": self.rule.name(), "step": self.step, "rule": self.rule.scalars() }),
+        })
+    }
+
+    fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
+        state.expect_optimizer(self.rule.name())?;
+        for (name, dst) in self.rule.state_tensors_mut() {
+            state.restore_into(name, dst)?;
+        }
+        self.rule
+            .load_scalars(state.scalars.get("rule").unwrap_or(&Value::Null))?;
+        self.step = state.u64("step")?;
+        Ok(())
+    }
+
+    fn abort_iteration(&mut self) {
+        self.guard.abort();
+    }
+}

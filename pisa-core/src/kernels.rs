@@ -1,0 +1,221 @@
+//! Fused CPU kernels: one pass over contiguous memory per node step.
+//!
+//! A SISA node step written with tensor operations reads and writes the parameter-sized buffers
+//! a dozen times. The fused loop below reads w, g, π_i, v_i (and the aggregation accumulator)
+//! once and writes π_i, v_i and the accumulator (or w) once: for m = 1 that is the same 28 bytes
+//! per f32 parameter as a fused AdamW step. It is split across libtorch's intra-op thread count.
+//!
+//! The arithmetic is the same, in the same order, as the tensor path in [`crate::pisa`], so the
+//! two agree to rounding (tested there).
+
+use crate::error::{Error, Result};
+use crate::pisa::Scheme;
+use tch::{Device, Kind, Tensor};
+
+/// Where a node's contribution α_i(σ w_i + π_i) goes (spec §6, streaming form).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Aggregation {
+    /// m = 1: w ← contribution / (σ + λ).
+    Only {
+        /// 1 / (σ + λ).
+        inv_denominator: f64,
+    },
+    /// First of several nodes: acc ← contribution.
+    First,
+    /// A middle node: acc ← acc + contribution.
+    Middle,
+    /// Last node: w ← (acc + contribution) / (σ + λ).
+    Last {
+        /// 1 / (σ + λ).
+        inv_denominator: f64,
+    },
+}
+
+/// Scalars of one SISA/PISA node step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NodeScalars {
+    pub sigma: f64,
+    pub rho: f64,
+    pub eps: f64,
+    pub alpha: f64,
+    /// `None`: identity preconditioner (q = 1). Otherwise the scheme, β and 1/(1 − β^k) (1 for
+    /// schemes I and II).
+    pub second_moment: Option<(Scheme, f64, f64)>,
+    /// Coupled weight decay.
+    pub weight_decay: f64,
+    /// 1 − wd_dec·η: the local step's anchor is `anchor_scale · w`.
+    pub anchor_scale: f64,
+    pub aggregation: Aggregation,
+}
+
+/// Buffers of one node step. `v` is present iff the preconditioner is the second moment,
+/// `acc` iff m > 1.
+pub(crate) struct NodeBuffers<'a> {
+    pub w: &'a Tensor,
+    pub g: &'a Tensor,
+    pub pi: &'a Tensor,
+    pub v: Option<&'a Tensor>,
+    pub acc: Option<&'a Tensor>,
+}
+
+/// Whether the fused kernel can run on tensors of this kind and device.
+pub(crate) fn supported(kind: Kind, device: Device) -> bool {
+    device == Device::Cpu && matches!(kind, Kind::Float | Kind::Double)
+}
+
+/// Runs one fused node step.
+///
+/// # Errors
+/// [`Error::Protocol`] when a buffer is not a contiguous CPU tensor of the parameters' kind and
+/// length (an internal invariant; [`supported`] is checked by the caller).
+pub(crate) fn sisa_node_step(b: &NodeBuffers<'_>, s: &NodeScalars) -> Result<()> {
+    let n = b.w.numel();
+    let kind = b.w.kind();
+    let all = [Some(b.w), Some(b.g), Some(b.pi), b.v, b.acc];
+    for t in all.iter().flatten() {
+        if t.kind() != kind || t.numel() != n || !t.is_contiguous() || t.device() != Device::Cpu {
+            return Err(Error::Protocol(
+                "fused kernel needs contiguous CPU buffers of one kind and length".into(),
+            ));
+        }
+    }
+    let ptr = |t: Option<&Tensor>| t.map_or(std::ptr::null_mut(), |t| t.data_ptr());
+    let raw = RawBuffers {
+        w: ptr(Some(b.w)),
+        g: ptr(Some(b.g)),
+        pi: ptr(Some(b.pi)),
+        v: ptr(b.v),
+        acc: ptr(b.acc),
+    };
+    match kind {
+        Kind::Float => parallel_chunks(n, |lo, hi| unsafe { run::<f32>(&raw, lo, hi, s) }),
+        Kind::Double => parallel_chunks(n, |lo, hi| unsafe { run::<f64>(&raw, lo, hi, s) }),
+        other => return Err(Error::Protocol(format!("fused kernel does not handle {other:?}"))),
+    }
+    Ok(())
+}
+
+/// Raw base pointers of the buffers (null when absent). The buffers are distinct allocations.
+struct RawBuffers {
+    w: *mut std::ffi::c_void,
+    g: *mut std::ffi::c_void,
+    pi: *mut std::ffi::c_void,
+    v: *mut std::ffi::c_void,
+    acc: *mut std::ffi::c_void,
+}
+
+// SAFETY: each thread touches a disjoint index range of every buffer.
+unsafe impl Sync for RawBuffers {}
+
+/// Smallest chunk worth a thread of its own.
+const MIN_CHUNK: usize = 1 << 15;
+
+fn parallel_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
+    let threads = (tch::get_num_threads().max(1) as usize)
+        .min(n.div_ceil(MIN_CHUNK))
+        .max(1);
+    if threads == 1 {
+        f(0, n);
+        return;
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for t in 1..threads {
+            let f = &f;
+            scope.spawn(move || f(t * chunk, ((t + 1) * chunk).min(n)));
+        }
+        f(0, chunk.min(n));
+    });
+}
+
+/// Floating-point element type of the fused loop.
+trait Real:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    fn of(x: f64) -> Self;
+    fn sqrt(self) -> Self;
+}
+
+impl Real for f32 {
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+}
+
+impl Real for f64 {
+    fn of(x: f64) -> Self {
+        x
+    }
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+}
+
+/// The per-element node step on indices lo..hi.
+///
+/// # Safety
+/// The pointers of `raw` must point at valid, distinct buffers of at least `hi` elements of `T`,
+/// and no other thread may touch indices lo..hi concurrently.
+unsafe fn run<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &NodeScalars) {
+    let len = hi - lo;
+    let slice = |p: *mut std::ffi::c_void| std::slice::from_raw_parts_mut((p as *mut T).add(lo), len);
+    let (w, g, pi) = (slice(raw.w), slice(raw.g) as &[T], slice(raw.pi));
+    let mut v = (!raw.v.is_null()).then(|| slice(raw.v));
+    let mut acc = (!raw.acc.is_null()).then(|| slice(raw.acc));
+    let (sigma, rho, eps, alpha) = (T::of(s.sigma), T::of(s.rho), T::of(s.eps), T::of(s.alpha));
+    let (wd, anchor) = (T::of(s.weight_decay), T::of(s.anchor_scale));
+    let coupled = s.weight_decay != 0.0;
+    let (adagrad, beta, one_minus_beta, inv_bc) = match s.second_moment {
+        Some((scheme, beta, inv_bc)) => (
+            scheme == Scheme::Adagrad,
+            T::of(beta),
+            T::of(1.0 - beta),
+            T::of(inv_bc),
+        ),
+        None => (false, T::of(0.0), T::of(0.0), T::of(1.0)),
+    };
+    let one = T::of(1.0);
+    for j in 0..len {
+        let wj = w[j];
+        let mut e = g[j] + pi[j];
+        if coupled {
+            e = e + wd * wj;
+        }
+        let q = match v.as_deref_mut() {
+            None => one,
+            Some(v) => {
+                let vn = if adagrad {
+                    v[j] + e * e
+                } else {
+                    beta * v[j] + one_minus_beta * (e * e)
+                };
+                v[j] = vn;
+                (vn * inv_bc).sqrt() + eps
+            }
+        };
+        let step = e / (sigma + rho * q);
+        let wi = anchor * wj - step;
+        let p = pi[j] + sigma * (wi - wj);
+        pi[j] = p;
+        let contribution = alpha * (sigma * wi + p);
+        match s.aggregation {
+            Aggregation::Only { inv_denominator } => w[j] = contribution * T::of(inv_denominator),
+            Aggregation::First => acc.as_deref_mut().unwrap_or_default()[j] = contribution,
+            Aggregation::Middle => {
+                let a = acc.as_deref_mut().unwrap_or_default();
+                a[j] = a[j] + contribution;
+            }
+            Aggregation::Last { inv_denominator } => {
+                let a = acc.as_deref_mut().unwrap_or_default();
+                w[j] = (a[j] + contribution) * T::of(inv_denominator);
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! Running cargo (and other tools) from the repository root with the toolchain's environment.
+
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Context, Result};
+
+use crate::cache::project_root;
+use crate::setup::Toolchain;
+
+/// A `cargo <args>` command in the repository root with `toolchain`'s environment.
+///
+/// Uses the cargo that started xtask (`$CARGO`), so the toolchain stays the same.
+///
+/// # Errors
+/// As [`Toolchain::apply`].
+pub fn cargo(toolchain: &Toolchain, args: &[&str]) -> Result<Command> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.args(args).current_dir(project_root()).stdin(Stdio::null());
+    toolchain.apply(&mut cmd)?;
+    Ok(cmd)
+}
+
+/// Runs `cmd` with inherited output; fails unless it exits with status 0.
+///
+/// # Errors
+/// When `cmd` cannot start or fails.
+pub fn run_checked(cmd: &mut Command) -> Result<()> {
+    let shown = describe(cmd);
+    eprintln!("xtask: $ {shown}");
+    let status = cmd.status().with_context(|| format!("cannot start `{shown}`"))?;
+    if !status.success() {
+        bail!("`{shown}` failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs `cmd` and returns its stdout (stderr is inherited, so progress stays visible).
+///
+/// # Errors
+/// When `cmd` cannot start, fails, or prints something that is not UTF-8.
+pub fn stdout_of(cmd: &mut Command) -> Result<String> {
+    let shown = describe(cmd);
+    eprintln!("xtask: $ {shown}");
+    let output = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .with_context(|| format!("cannot start `{shown}`"))?;
+    if !output.status.success() {
+        bail!("`{shown}` failed ({})", output.status);
+    }
+    String::from_utf8(output.stdout).with_context(|| format!("`{shown}` printed non-UTF-8 output"))
+}
+
+/// `program arg1 arg2 ...` for messages.
+fn describe(cmd: &Command) -> String {
+    let program = cmd.get_program().to_string_lossy();
+    let program = program.rsplit('/').next().unwrap_or_default().to_owned();
+    cmd.get_args()
+        .fold(program, |line, arg| line + " " + &arg.to_string_lossy())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn describe_shows_program_name_and_args() {
+        let mut cmd = Command::new("/usr/bin/cargo");
+        cmd.args(["fmt", "--all", "--check"]);
+        assert_eq!(describe(&cmd), "cargo fmt --all --check");
+    }
+}

@@ -1,0 +1,70 @@
+//! `cargo xtask <cmd>`: the single entry point of pisa-rs.
+//!
+//! It provisions libtorch (a pinned PyPI `torch` in a cached virtual environment), then runs
+//! cargo with the environment `tch` needs. One module per subcommand; see `cargo xtask --help`.
+
+mod bench;
+mod cache;
+mod cargo;
+mod check;
+mod demo;
+mod env;
+mod setup;
+mod test;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+
+/// Command-line interface of `cargo xtask`.
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "pisa-rs task runner",
+    version
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands; every one but `setup` and `env` runs cargo after `setup`.
+#[derive(Subcommand)]
+enum Command {
+    /// Create the cached Python venv with the pinned torch (idempotent, fast when done).
+    Setup,
+    /// Print `export` lines so that `eval "$(cargo xtask env)"` makes plain cargo work.
+    Env,
+    /// Fast checks only: `cargo fmt --check` and `cargo clippy -D warnings`.
+    Check,
+    /// fmt, clippy, then `cargo test --workspace`; args after `--` go to `cargo test`.
+    Test(test::TestArgs),
+    /// Run the least-squares example with every config in `configs/least_squares/`.
+    Demo,
+    /// Benchmarks that compare pisa-rs with a baseline side by side.
+    Bench(bench::BenchArgs),
+}
+
+/// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
+fn main() -> ExitCode {
+    match run(Cli::parse().command) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command) -> Result<()> {
+    match command {
+        Command::Setup => setup::run(),
+        Command::Env => env::run(),
+        Command::Check => check::run(),
+        Command::Test(args) => test::run(&args),
+        Command::Demo => demo::run(),
+        Command::Bench(args) => bench::run(&args),
+    }
+}

@@ -1,0 +1,26 @@
+//! `cargo xtask test`: cheapest checks first (fmt, clippy), then `cargo test --workspace`
+//! (unit, integration and doc tests). Stops at the first failure with a non-zero exit.
+
+use anyhow::Result;
+use clap::Args;
+
+use crate::cargo::{cargo, run_checked};
+use crate::check::fmt_and_clippy;
+use crate::setup;
+
+/// Arguments of `cargo xtask test`.
+#[derive(Args, Debug)]
+pub struct TestArgs {
+    /// Extra arguments for `cargo test`, after `--` (e.g. `-- --release -- --ignored`).
+    #[arg(last = true)]
+    pub cargo_test_args: Vec<String>,
+}
+
+/// Runs the `test` subcommand.
+pub fn run(args: &TestArgs) -> Result<()> {
+    let toolchain = setup::ensure_toolchain()?;
+    fmt_and_clippy(&toolchain)?;
+    let mut test = cargo(&toolchain, &["test", "--workspace"])?;
+    test.args(&args.cargo_test_args);
+    run_checked(&mut test)
+}
