@@ -97,6 +97,16 @@ pub enum OptimizerKind {
     /// AdamW (`torch.optim.AdamW`).
     Adamw(BaselineConfig<AdamSettings>),
     // -- baselines: further variants below --
+    /// SGD with momentum (`torch.optim.SGD`).
+    Sgd(BaselineConfig<crate::baselines::sgd::SgdSettings>),
+    /// RMSprop (`torch.optim.RMSprop`).
+    Rmsprop(BaselineConfig<crate::baselines::rmsprop::RmspropSettings>),
+    /// AdaBelief (the authors' `adabelief-pytorch` 0.2.1).
+    Adabelief(BaselineConfig<crate::baselines::adabelief::AdaBeliefSettings>),
+    /// LAMB (You et al. 2019, Algorithm 2).
+    Lamb(BaselineConfig<crate::baselines::lamb::LambSettings>),
+    /// Muon (`torch.optim.Muon`) on matrices, AdamW on the other parameters.
+    Muon(BaselineConfig<crate::baselines::muon::MuonSettings>),
 }
 
 impl OptimizerKind {
@@ -108,6 +118,11 @@ impl OptimizerKind {
             OptimizerKind::Nsisa(_) => "nsisa",
             OptimizerKind::Adam(_) => "adam",
             OptimizerKind::Adamw(_) => "adamw",
+            OptimizerKind::Sgd(_) => "sgd",
+            OptimizerKind::Rmsprop(_) => "rmsprop",
+            OptimizerKind::Adabelief(_) => "adabelief",
+            OptimizerKind::Lamb(_) => "lamb",
+            OptimizerKind::Muon(_) => "muon",
         }
     }
 
@@ -126,6 +141,21 @@ impl OptimizerKind {
             OptimizerKind::Adamw(c) => baseline(params, c, |p, s| {
                 crate::baselines::adam::AdamRule::new(p, s.clone(), true)
             })?,
+            OptimizerKind::Sgd(c) => baseline(params, c, |p, s| {
+                crate::baselines::sgd::SgdRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Rmsprop(c) => baseline(params, c, |p, s| {
+                crate::baselines::rmsprop::RmspropRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Adabelief(c) => baseline(params, c, |p, s| {
+                crate::baselines::adabelief::AdaBeliefRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Lamb(c) => baseline(params, c, |p, s| {
+                crate::baselines::lamb::LambRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Muon(c) => baseline(params, c, |p, s| {
+                crate::baselines::muon::MuonRule::new(p, s.clone())
+            })?,
         })
     }
 
@@ -135,6 +165,11 @@ impl OptimizerKind {
             OptimizerKind::Pisa(c) | OptimizerKind::Sisa(c) => c.nodes,
             OptimizerKind::Nsisa(c) => c.nodes,
             OptimizerKind::Adam(c) | OptimizerKind::Adamw(c) => c.nodes,
+            OptimizerKind::Sgd(c) => c.nodes,
+            OptimizerKind::Rmsprop(c) => c.nodes,
+            OptimizerKind::Adabelief(c) => c.nodes,
+            OptimizerKind::Lamb(c) => c.nodes,
+            OptimizerKind::Muon(c) => c.nodes,
         }
     }
 }

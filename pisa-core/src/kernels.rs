@@ -158,64 +158,94 @@ impl Real for f64 {
     }
 }
 
-/// The per-element node step on indices lo..hi.
+/// Aggregation modes as const parameters, so each mode gets its own branch-free loop.
+const ONLY: u8 = 0;
+const FIRST: u8 = 1;
+const MIDDLE: u8 = 2;
+const LAST: u8 = 3;
+
+/// Dispatches to the monomorphized loop for the preconditioner and aggregation mode.
 ///
 /// # Safety
-/// The pointers of `raw` must point at valid, distinct buffers of at least `hi` elements of `T`,
-/// and no other thread may touch indices lo..hi concurrently.
+/// As [`run_mode`].
 unsafe fn run<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &NodeScalars) {
+    let second_moment = !raw.v.is_null();
+    match (second_moment, s.aggregation) {
+        (true, Aggregation::Only { .. }) => run_mode::<T, true, ONLY>(raw, lo, hi, s),
+        (true, Aggregation::First) => run_mode::<T, true, FIRST>(raw, lo, hi, s),
+        (true, Aggregation::Middle) => run_mode::<T, true, MIDDLE>(raw, lo, hi, s),
+        (true, Aggregation::Last { .. }) => run_mode::<T, true, LAST>(raw, lo, hi, s),
+        (false, Aggregation::Only { .. }) => run_mode::<T, false, ONLY>(raw, lo, hi, s),
+        (false, Aggregation::First) => run_mode::<T, false, FIRST>(raw, lo, hi, s),
+        (false, Aggregation::Middle) => run_mode::<T, false, MIDDLE>(raw, lo, hi, s),
+        (false, Aggregation::Last { .. }) => run_mode::<T, false, LAST>(raw, lo, hi, s),
+    }
+}
+
+/// The per-element node step on indices lo..hi.
+///
+/// Coupled weight decay is always applied (e + 0·w = e exactly for finite w), and Scheme I uses
+/// β = 1, 1 − β = 1 (1·v + 1·e² = v + e² exactly), so the loop has no data-dependent branches.
+///
+/// # Safety
+/// The pointers of `raw` must point at valid, distinct buffers of at least `hi` elements of `T`
+/// (`v` non-null iff `SECOND_MOMENT`, `acc` non-null unless `AGG == ONLY`), and no other thread
+/// may touch indices lo..hi concurrently.
+unsafe fn run_mode<T: Real, const SECOND_MOMENT: bool, const AGG: u8>(
+    raw: &RawBuffers,
+    lo: usize,
+    hi: usize,
+    s: &NodeScalars,
+) {
     let len = hi - lo;
     let slice = |p: *mut std::ffi::c_void| std::slice::from_raw_parts_mut((p as *mut T).add(lo), len);
-    let (w, g, pi) = (slice(raw.w), slice(raw.g) as &[T], slice(raw.pi));
-    let mut v = (!raw.v.is_null()).then(|| slice(raw.v));
-    let mut acc = (!raw.acc.is_null()).then(|| slice(raw.acc));
+    let empty = |p: *mut std::ffi::c_void| if p.is_null() { &mut [][..] } else { slice(p) };
+    let (w, g, pi) = (slice(raw.w), &*slice(raw.g), slice(raw.pi));
+    // Re-slicing to `len` lets the compiler drop bounds checks in the loop.
+    let v = if SECOND_MOMENT {
+        &mut empty(raw.v)[..len]
+    } else {
+        &mut [][..]
+    };
+    let acc = if AGG == ONLY {
+        &mut [][..]
+    } else {
+        &mut empty(raw.acc)[..len]
+    };
     let (sigma, rho, eps, alpha) = (T::of(s.sigma), T::of(s.rho), T::of(s.eps), T::of(s.alpha));
     let (wd, anchor) = (T::of(s.weight_decay), T::of(s.anchor_scale));
-    let coupled = s.weight_decay != 0.0;
-    let (adagrad, beta, one_minus_beta, inv_bc) = match s.second_moment {
-        Some((scheme, beta, inv_bc)) => (
-            scheme == Scheme::Adagrad,
-            T::of(beta),
-            T::of(1.0 - beta),
-            T::of(inv_bc),
-        ),
-        None => (false, T::of(0.0), T::of(0.0), T::of(1.0)),
+    let (beta, one_minus_beta, inv_bc) = match s.second_moment {
+        Some((Scheme::Adagrad, _, _)) => (T::of(1.0), T::of(1.0), T::of(1.0)),
+        Some((_, beta, inv_bc)) => (T::of(beta), T::of(1.0 - beta), T::of(inv_bc)),
+        None => (T::of(0.0), T::of(0.0), T::of(1.0)),
+    };
+    let inv_denominator = match s.aggregation {
+        Aggregation::Only { inv_denominator } | Aggregation::Last { inv_denominator } => {
+            T::of(inv_denominator)
+        }
+        Aggregation::First | Aggregation::Middle => T::of(1.0),
     };
     let one = T::of(1.0);
     for j in 0..len {
         let wj = w[j];
-        let mut e = g[j] + pi[j];
-        if coupled {
-            e = e + wd * wj;
-        }
-        let q = match v.as_deref_mut() {
-            None => one,
-            Some(v) => {
-                let vn = if adagrad {
-                    v[j] + e * e
-                } else {
-                    beta * v[j] + one_minus_beta * (e * e)
-                };
-                v[j] = vn;
-                (vn * inv_bc).sqrt() + eps
-            }
+        let e = g[j] + pi[j] + wd * wj;
+        let q = if SECOND_MOMENT {
+            let vn = beta * v[j] + one_minus_beta * (e * e);
+            v[j] = vn;
+            (vn * inv_bc).sqrt() + eps
+        } else {
+            one
         };
         let step = e / (sigma + rho * q);
         let wi = anchor * wj - step;
         let p = pi[j] + sigma * (wi - wj);
         pi[j] = p;
         let contribution = alpha * (sigma * wi + p);
-        match s.aggregation {
-            Aggregation::Only { inv_denominator } => w[j] = contribution * T::of(inv_denominator),
-            Aggregation::First => acc.as_deref_mut().unwrap_or_default()[j] = contribution,
-            Aggregation::Middle => {
-                let a = acc.as_deref_mut().unwrap_or_default();
-                a[j] = a[j] + contribution;
-            }
-            Aggregation::Last { inv_denominator } => {
-                let a = acc.as_deref_mut().unwrap_or_default();
-                w[j] = (a[j] + contribution) * T::of(inv_denominator);
-            }
+        match AGG {
+            ONLY => w[j] = contribution * inv_denominator,
+            FIRST => acc[j] = contribution,
+            MIDDLE => acc[j] = acc[j] + contribution,
+            _ => w[j] = (acc[j] + contribution) * inv_denominator,
         }
     }
 }

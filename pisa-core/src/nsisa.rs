@@ -239,6 +239,11 @@ impl Optimizer for Nsisa {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
         self.guard.begin(self.alpha.len())?;
         (self.sigma, self.rho) = (sigma, rho);
+        if self.iteration == 0 && self.cfg.lambda != 0.0 {
+            // W¹ = σW⁰/(σ + λ), as PISA (spec §2.2).
+            let scaled = self.params.flat() * (sigma / (sigma + self.cfg.lambda));
+            self.params.assign(&scaled)?;
+        }
         Ok(())
     }
 

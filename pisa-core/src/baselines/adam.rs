@@ -1,5 +1,5 @@
 //! Adam and AdamW, numerically equal to `torch.optim.Adam` / `torch.optim.AdamW` (PyTorch 2.11,
-//! `amsgrad=False`, `maximize=False`).
+//! `amsgrad=False`, `maximize=False`; bit for bit on CPU).
 //!
 //! # Algorithm
 //! With gradient g_t at step t (from 1), learning rate η_t = lr · r_t:
@@ -12,6 +12,7 @@
 //! Kingma & Ba, "Adam", ICLR 2015; Loshchilov & Hutter, "Decoupled Weight Decay
 //! Regularization", ICLR 2019.
 
+use super::add_scaled;
 use super::driver::UpdateRule;
 use crate::error::{non_negative, positive, unit_interval, Result};
 use crate::params::ParamSet;
@@ -118,7 +119,7 @@ impl AdamMoments {
         let (m, v) = (&mut self.exp_avg, &mut self.exp_avg_sq);
         let (b1, b2) = s.betas;
         let grad = if s.weight_decay != 0.0 && !decoupled {
-            grad + &*w * s.weight_decay
+            add_scaled(grad, w, s.weight_decay)?
         } else {
             grad.shallow_clone()
         };
@@ -127,8 +128,9 @@ impl AdamMoments {
         }
         let _ = m.f_lerp_(&grad, 1.0 - b1)?;
         let _ = v.f_mul_scalar_(b2)?.f_addcmul_(&grad, &(&grad * (1.0 - b2)))?;
-        let bc1 = 1.0 - b1.powi(step as i32);
-        let bc2_sqrt = (1.0 - b2.powi(step as i32)).sqrt();
+        // PyTorch's `beta ** step` is libm's pow, as powf (powi may differ in the last bit).
+        let bc1 = 1.0 - b1.powf(step as f64);
+        let bc2_sqrt = (1.0 - b2.powf(step as f64)).sqrt();
         let denom = (v.f_sqrt()? / bc2_sqrt).f_add_scalar(s.eps)?;
         let _ = w.f_addcdiv_(&(&*m * (-lr / bc1)), &denom)?;
         Ok(())
