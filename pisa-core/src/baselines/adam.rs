@@ -31,6 +31,9 @@ pub struct AdamSettings {
     pub eps: f64,
     /// Weight decay: coupled (L2 in the gradient) for Adam, decoupled for AdamW.
     pub weight_decay: f64,
+    /// Use the fused CPU kernel for f32/f64 CPU parameters (default true), like PyTorch's
+    /// `fused=True`: same formulas, one pass over memory, rounding may differ in the last bits.
+    pub fused: bool,
 }
 
 impl Default for AdamSettings {
@@ -40,6 +43,7 @@ impl Default for AdamSettings {
             betas: (0.9, 0.999),
             eps: 1e-8,
             weight_decay: 0.0,
+            fused: true,
         }
     }
 }
@@ -118,6 +122,22 @@ impl AdamMoments {
     ) -> Result<()> {
         let (m, v) = (&mut self.exp_avg, &mut self.exp_avg_sq);
         let (b1, b2) = s.betas;
+        if s.fused
+            && crate::kernels::supported(w.kind(), w.device())
+            && grad.is_contiguous()
+            && w.is_contiguous()
+        {
+            let scalars = crate::kernels::AdamScalars {
+                coupled_decay: if decoupled { 0.0 } else { s.weight_decay },
+                decay: if decoupled { 1.0 - lr * s.weight_decay } else { 1.0 },
+                beta1: b1,
+                beta2: b2,
+                eps: s.eps,
+                step_size: lr / (1.0 - b1.powf(step as f64)),
+                bias_correction2_sqrt: (1.0 - b2.powf(step as f64)).sqrt(),
+            };
+            return crate::kernels::adam_step(w, grad, m, v, &scalars);
+        }
         let grad = if s.weight_decay != 0.0 && !decoupled {
             add_scaled(grad, w, s.weight_decay)?
         } else {

@@ -126,6 +126,7 @@ impl MuonSettings {
             betas: self.adamw_betas,
             eps: self.adamw_eps,
             weight_decay: self.adamw_weight_decay,
+            fused: true,
         }
     }
 }
