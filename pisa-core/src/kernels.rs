@@ -6,7 +6,12 @@
 //! per f32 parameter as a fused AdamW step. It is split across libtorch's intra-op thread count.
 //!
 //! The arithmetic is the same, in the same order, as the tensor path in [`crate::pisa`], so the
-//! two agree to rounding (tested there).
+//! two agree to rounding (tested there). The same machinery runs a fused Adam/AdamW step
+//! ([`adam_step`]) like PyTorch's `fused=True`.
+//!
+//! Every kernel is an [`ElementLoop`]; [`launch`] splits it across threads and runs the loop
+//! compiled for AVX2 where the CPU has it (8 f32 lanes instead of SSE2's 4; no FMA is enabled
+//! and Rust never contracts `a * b + c`, so results do not depend on the instruction set).
 
 use crate::error::{Error, Result};
 use crate::pisa::Scheme;
@@ -58,7 +63,7 @@ pub(crate) struct NodeBuffers<'a> {
     pub acc: Option<&'a Tensor>,
 }
 
-/// Whether the fused kernel can run on tensors of this kind and device.
+/// Whether the fused kernels can run on tensors of this kind and device.
 pub(crate) fn supported(kind: Kind, device: Device) -> bool {
     device == Device::Cpu && matches!(kind, Kind::Float | Kind::Double)
 }
@@ -69,208 +74,16 @@ pub(crate) fn supported(kind: Kind, device: Device) -> bool {
 /// [`Error::Protocol`] when a buffer is not a contiguous CPU tensor of the parameters' kind and
 /// length (an internal invariant; [`supported`] is checked by the caller).
 pub(crate) fn sisa_node_step(b: &NodeBuffers<'_>, s: &NodeScalars) -> Result<()> {
-    let n = b.w.numel();
-    let kind = b.w.kind();
-    let all = [Some(b.w), Some(b.g), Some(b.pi), b.v, b.acc];
-    for t in all.iter().flatten() {
-        if t.kind() != kind || t.numel() != n || !t.is_contiguous() || t.device() != Device::Cpu {
-            return Err(Error::Protocol(
-                "fused kernel needs contiguous CPU buffers of one kind and length".into(),
-            ));
-        }
-    }
-    let ptr = |t: Option<&Tensor>| t.map_or(std::ptr::null_mut(), |t| t.data_ptr());
-    let raw = RawBuffers {
-        w: ptr(Some(b.w)),
-        g: ptr(Some(b.g)),
-        pi: ptr(Some(b.pi)),
-        v: ptr(b.v),
-        acc: ptr(b.acc),
+    let (kind, n) = check_buffers(&[Some(b.w), Some(b.g), Some(b.pi), b.v, b.acc])?;
+    let kernel = SisaLoop {
+        w: Ptr::of(b.w),
+        g: Ptr::of(b.g),
+        pi: Ptr::of(b.pi),
+        v: Ptr::maybe(b.v),
+        acc: Ptr::maybe(b.acc),
+        s: *s,
     };
-    match kind {
-        Kind::Float => parallel_chunks(n, |lo, hi| unsafe { run::<f32>(&raw, lo, hi, s) }),
-        Kind::Double => parallel_chunks(n, |lo, hi| unsafe { run::<f64>(&raw, lo, hi, s) }),
-        other => return Err(Error::Protocol(format!("fused kernel does not handle {other:?}"))),
-    }
-    Ok(())
-}
-
-/// Raw base pointers of the buffers (null when absent). The buffers are distinct allocations.
-struct RawBuffers {
-    w: *mut std::ffi::c_void,
-    g: *mut std::ffi::c_void,
-    pi: *mut std::ffi::c_void,
-    v: *mut std::ffi::c_void,
-    acc: *mut std::ffi::c_void,
-}
-
-// SAFETY: each thread touches a disjoint index range of every buffer.
-unsafe impl Sync for RawBuffers {}
-
-/// Smallest chunk worth a thread of its own.
-const MIN_CHUNK: usize = 1 << 15;
-
-fn parallel_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
-    let threads = (tch::get_num_threads().max(1) as usize)
-        .min(n.div_ceil(MIN_CHUNK))
-        .max(1);
-    if threads == 1 {
-        f(0, n);
-        return;
-    }
-    let chunk = n.div_ceil(threads);
-    std::thread::scope(|scope| {
-        for t in 1..threads {
-            let f = &f;
-            scope.spawn(move || f(t * chunk, ((t + 1) * chunk).min(n)));
-        }
-        f(0, chunk.min(n));
-    });
-}
-
-/// Floating-point element type of the fused loop.
-trait Real:
-    Copy
-    + std::ops::Add<Output = Self>
-    + std::ops::Sub<Output = Self>
-    + std::ops::Mul<Output = Self>
-    + std::ops::Div<Output = Self>
-{
-    fn of(x: f64) -> Self;
-    fn sqrt(self) -> Self;
-}
-
-impl Real for f32 {
-    fn of(x: f64) -> Self {
-        x as f32
-    }
-    fn sqrt(self) -> Self {
-        f32::sqrt(self)
-    }
-}
-
-impl Real for f64 {
-    fn of(x: f64) -> Self {
-        x
-    }
-    fn sqrt(self) -> Self {
-        f64::sqrt(self)
-    }
-}
-
-/// Aggregation modes as const parameters, so each mode gets its own branch-free loop.
-const ONLY: u8 = 0;
-const FIRST: u8 = 1;
-const MIDDLE: u8 = 2;
-const LAST: u8 = 3;
-
-/// Dispatches to the monomorphized loop for the preconditioner and aggregation mode.
-///
-/// # Safety
-/// As [`run_mode`].
-unsafe fn run<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &NodeScalars) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        return run_avx2::<T>(raw, lo, hi, s);
-    }
-    run_portable::<T>(raw, lo, hi, s)
-}
-
-/// The loops compiled for AVX2 (8 f32 lanes instead of SSE2's 4). No FMA is enabled and Rust
-/// never contracts `a * b + c`, so the results are the same as the portable build's.
-///
-/// # Safety
-/// As [`run_mode`]; the CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn run_avx2<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &NodeScalars) {
-    run_portable::<T>(raw, lo, hi, s)
-}
-
-/// # Safety
-/// As [`run_mode`].
-#[inline(always)]
-unsafe fn run_portable<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &NodeScalars) {
-    let second_moment = !raw.v.is_null();
-    match (second_moment, s.aggregation) {
-        (true, Aggregation::Only { .. }) => run_mode::<T, true, ONLY>(raw, lo, hi, s),
-        (true, Aggregation::First) => run_mode::<T, true, FIRST>(raw, lo, hi, s),
-        (true, Aggregation::Middle) => run_mode::<T, true, MIDDLE>(raw, lo, hi, s),
-        (true, Aggregation::Last { .. }) => run_mode::<T, true, LAST>(raw, lo, hi, s),
-        (false, Aggregation::Only { .. }) => run_mode::<T, false, ONLY>(raw, lo, hi, s),
-        (false, Aggregation::First) => run_mode::<T, false, FIRST>(raw, lo, hi, s),
-        (false, Aggregation::Middle) => run_mode::<T, false, MIDDLE>(raw, lo, hi, s),
-        (false, Aggregation::Last { .. }) => run_mode::<T, false, LAST>(raw, lo, hi, s),
-    }
-}
-
-/// The per-element node step on indices lo..hi.
-///
-/// Coupled weight decay is always applied (e + 0·w = e exactly for finite w), and Scheme I uses
-/// β = 1, 1 − β = 1 (1·v + 1·e² = v + e² exactly), so the loop has no data-dependent branches.
-///
-/// # Safety
-/// The pointers of `raw` must point at valid, distinct buffers of at least `hi` elements of `T`
-/// (`v` non-null iff `SECOND_MOMENT`, `acc` non-null unless `AGG == ONLY`), and no other thread
-/// may touch indices lo..hi concurrently.
-#[inline(always)]
-unsafe fn run_mode<T: Real, const SECOND_MOMENT: bool, const AGG: u8>(
-    raw: &RawBuffers,
-    lo: usize,
-    hi: usize,
-    s: &NodeScalars,
-) {
-    let len = hi - lo;
-    let slice = |p: *mut std::ffi::c_void| std::slice::from_raw_parts_mut((p as *mut T).add(lo), len);
-    let empty = |p: *mut std::ffi::c_void| if p.is_null() { &mut [][..] } else { slice(p) };
-    let (w, g, pi) = (slice(raw.w), &*slice(raw.g), slice(raw.pi));
-    // Re-slicing to `len` lets the compiler drop bounds checks in the loop.
-    let v = if SECOND_MOMENT {
-        &mut empty(raw.v)[..len]
-    } else {
-        &mut [][..]
-    };
-    let acc = if AGG == ONLY {
-        &mut [][..]
-    } else {
-        &mut empty(raw.acc)[..len]
-    };
-    let (sigma, rho, eps, alpha) = (T::of(s.sigma), T::of(s.rho), T::of(s.eps), T::of(s.alpha));
-    let (wd, anchor) = (T::of(s.weight_decay), T::of(s.anchor_scale));
-    let (beta, one_minus_beta, inv_bc) = match s.second_moment {
-        Some((Scheme::Adagrad, _, _)) => (T::of(1.0), T::of(1.0), T::of(1.0)),
-        Some((_, beta, inv_bc)) => (T::of(beta), T::of(1.0 - beta), T::of(inv_bc)),
-        None => (T::of(0.0), T::of(0.0), T::of(1.0)),
-    };
-    let inv_denominator = match s.aggregation {
-        Aggregation::Only { inv_denominator } | Aggregation::Last { inv_denominator } => {
-            T::of(inv_denominator)
-        }
-        Aggregation::First | Aggregation::Middle => T::of(1.0),
-    };
-    let one = T::of(1.0);
-    for j in 0..len {
-        let wj = w[j];
-        let e = g[j] + pi[j] + wd * wj;
-        let q = if SECOND_MOMENT {
-            let vn = beta * v[j] + one_minus_beta * (e * e);
-            v[j] = vn;
-            (vn * inv_bc).sqrt() + eps
-        } else {
-            one
-        };
-        let step = e / (sigma + rho * q);
-        let wi = anchor * wj - step;
-        let p = pi[j] + sigma * (wi - wj);
-        pi[j] = p;
-        let contribution = alpha * (sigma * wi + p);
-        match AGG {
-            ONLY => w[j] = contribution * inv_denominator,
-            FIRST => acc[j] = contribution,
-            MIDDLE => acc[j] = acc[j] + contribution,
-            _ => w[j] = (acc[j] + contribution) * inv_denominator,
-        }
-    }
+    launch(kind, n, &kernel)
 }
 
 /// Scalars of one fused Adam/AdamW step, with PyTorch's formulas (`torch.optim.AdamW`).
@@ -294,69 +107,297 @@ pub(crate) struct AdamScalars {
 /// # Errors
 /// [`Error::Protocol`] when a buffer is not a contiguous CPU tensor of `w`'s kind and length.
 pub(crate) fn adam_step(w: &Tensor, g: &Tensor, m: &Tensor, v: &Tensor, s: &AdamScalars) -> Result<()> {
-    let n = w.numel();
-    let kind = w.kind();
-    for t in [w, g, m, v] {
+    let (kind, n) = check_buffers(&[Some(w), Some(g), Some(m), Some(v)])?;
+    launch(
+        kind,
+        n,
+        &AdamLoop {
+            w: Ptr::of(w),
+            g: Ptr::of(g),
+            m: Ptr::of(m),
+            v: Ptr::of(v),
+            s: *s,
+        },
+    )
+}
+
+/// The common kind and length of the present buffers.
+fn check_buffers(buffers: &[Option<&Tensor>]) -> Result<(Kind, usize)> {
+    let first = buffers
+        .iter()
+        .flatten()
+        .next()
+        .ok_or_else(|| Error::Protocol("no buffers".into()))?;
+    let (kind, n) = (first.kind(), first.numel());
+    for t in buffers.iter().flatten() {
         if t.kind() != kind || t.numel() != n || !t.is_contiguous() || t.device() != Device::Cpu {
             return Err(Error::Protocol(
                 "fused kernel needs contiguous CPU buffers of one kind and length".into(),
             ));
         }
     }
-    let raw = RawBuffers {
-        w: w.data_ptr(),
-        g: g.data_ptr(),
-        pi: m.data_ptr(),
-        v: v.data_ptr(),
-        acc: std::ptr::null_mut(),
-    };
+    Ok((kind, n))
+}
+
+/// A buffer's base pointer (null when absent).
+#[derive(Clone, Copy)]
+struct Ptr(*mut std::ffi::c_void);
+
+// SAFETY: kernels touch disjoint index ranges of each buffer from different threads.
+unsafe impl Sync for Ptr {}
+
+impl Ptr {
+    fn of(t: &Tensor) -> Self {
+        Ptr(t.data_ptr())
+    }
+
+    fn maybe(t: Option<&Tensor>) -> Self {
+        Ptr(t.map_or(std::ptr::null_mut(), Tensor::data_ptr))
+    }
+
+    /// Elements lo..hi, or an empty slice for an absent buffer.
+    ///
+    /// # Safety
+    /// A present buffer must hold at least `hi` elements of `T`, and no other live slice may
+    /// overlap lo..hi.
+    #[inline(always)]
+    unsafe fn slice<'a, T>(self, lo: usize, hi: usize) -> &'a mut [T] {
+        if self.0.is_null() {
+            &mut []
+        } else {
+            std::slice::from_raw_parts_mut((self.0 as *mut T).add(lo), hi - lo)
+        }
+    }
+}
+
+/// An elementwise loop over index ranges of its buffers.
+trait ElementLoop: Sync {
+    /// Runs the loop on indices lo..hi.
+    ///
+    /// # Safety
+    /// The loop's buffers must hold at least `hi` elements of `T`, and no other thread may
+    /// touch lo..hi concurrently.
+    unsafe fn run<T: Real>(&self, lo: usize, hi: usize);
+}
+
+/// Runs `kernel` over n elements of `kind`, split across libtorch's intra-op thread count.
+fn launch<L: ElementLoop>(kind: Kind, n: usize, kernel: &L) -> Result<()> {
     match kind {
-        Kind::Float => parallel_chunks(n, |lo, hi| unsafe { adam_dispatch::<f32>(&raw, lo, hi, s) }),
-        Kind::Double => parallel_chunks(n, |lo, hi| unsafe { adam_dispatch::<f64>(&raw, lo, hi, s) }),
+        // SAFETY: `parallel_chunks` hands out disjoint ranges within 0..n.
+        Kind::Float => parallel_chunks(n, |lo, hi| unsafe { dispatch::<L, f32>(kernel, lo, hi) }),
+        Kind::Double => parallel_chunks(n, |lo, hi| unsafe { dispatch::<L, f64>(kernel, lo, hi) }),
         other => return Err(Error::Protocol(format!("fused kernel does not handle {other:?}"))),
     }
     Ok(())
 }
 
 /// # Safety
-/// As [`adam_loop`].
-unsafe fn adam_dispatch<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &AdamScalars) {
+/// As [`ElementLoop::run`].
+unsafe fn dispatch<L: ElementLoop, T: Real>(kernel: &L, lo: usize, hi: usize) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
-        return adam_avx2::<T>(raw, lo, hi, s);
+        return dispatch_avx2::<L, T>(kernel, lo, hi);
     }
-    adam_loop::<T>(raw, lo, hi, s)
+    kernel.run::<T>(lo, hi)
 }
 
-/// # Safety
-/// As [`adam_loop`]; the CPU must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn adam_avx2<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &AdamScalars) {
-    adam_loop::<T>(raw, lo, hi, s)
-}
-
-/// The per-element Adam step on lo..hi (`raw.pi` holds m, `raw.v` holds v).
+/// The loop compiled for AVX2 (its `run` is inlined here).
 ///
 /// # Safety
-/// `raw.w`, `raw.g`, `raw.pi`, `raw.v` must point at valid, distinct buffers of at least `hi`
-/// elements of `T`, and no other thread may touch indices lo..hi concurrently.
-#[inline(always)]
-unsafe fn adam_loop<T: Real>(raw: &RawBuffers, lo: usize, hi: usize, s: &AdamScalars) {
-    let len = hi - lo;
-    let slice = |p: *mut std::ffi::c_void| std::slice::from_raw_parts_mut((p as *mut T).add(lo), len);
-    let (w, g, m, v) = (slice(raw.w), &*slice(raw.g), slice(raw.pi), slice(raw.v));
-    let (coupled, decay) = (T::of(s.coupled_decay), T::of(s.decay));
-    let (one_minus_beta1, beta2, one_minus_beta2) =
-        (T::of(1.0 - s.beta1), T::of(s.beta2), T::of(1.0 - s.beta2));
-    let (eps, step_size, bc2_sqrt) = (T::of(s.eps), T::of(s.step_size), T::of(s.bias_correction2_sqrt));
-    for j in 0..len {
-        let gj = g[j] + coupled * w[j];
-        let mj = m[j] + one_minus_beta1 * (gj - m[j]);
-        let vj = beta2 * v[j] + one_minus_beta2 * (gj * gj);
-        m[j] = mj;
-        v[j] = vj;
-        let denom = vj.sqrt() / bc2_sqrt + eps;
-        w[j] = w[j] * decay - step_size * mj / denom;
+/// As [`ElementLoop::run`]; the CPU must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn dispatch_avx2<L: ElementLoop, T: Real>(kernel: &L, lo: usize, hi: usize) {
+    kernel.run::<T>(lo, hi)
+}
+
+/// Smallest chunk worth a thread of its own.
+const MIN_CHUNK: usize = 1 << 15;
+
+fn parallel_chunks(n: usize, f: impl Fn(usize, usize) + Sync) {
+    let threads = (tch::get_num_threads().max(1) as usize)
+        .min(n.div_ceil(MIN_CHUNK))
+        .max(1);
+    if threads == 1 {
+        f(0, n);
+        return;
+    }
+    let chunk = n.div_ceil(threads);
+    std::thread::scope(|scope| {
+        for t in 1..threads {
+            let f = &f;
+            scope.spawn(move || f(t * chunk, ((t + 1) * chunk).min(n)));
+        }
+        f(0, chunk.min(n));
+    });
+}
+
+/// Floating-point element type of the fused loops.
+trait Real:
+    Copy
+    + std::ops::Add<Output = Self>
+    + std::ops::Sub<Output = Self>
+    + std::ops::Mul<Output = Self>
+    + std::ops::Div<Output = Self>
+{
+    fn of(x: f64) -> Self;
+    fn sqrt(self) -> Self;
+}
+
+impl Real for f32 {
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x as f32
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
+    }
+}
+
+impl Real for f64 {
+    #[inline(always)]
+    fn of(x: f64) -> Self {
+        x
+    }
+    #[inline(always)]
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+}
+
+/// Aggregation modes as const parameters, so each mode gets its own branch-free loop.
+const ONLY: u8 = 0;
+const FIRST: u8 = 1;
+const MIDDLE: u8 = 2;
+const LAST: u8 = 3;
+
+/// The SISA/PISA node step (identity or second-moment preconditioner).
+struct SisaLoop {
+    w: Ptr,
+    g: Ptr,
+    pi: Ptr,
+    /// Present iff the preconditioner is the second moment.
+    v: Ptr,
+    /// Present iff m > 1.
+    acc: Ptr,
+    s: NodeScalars,
+}
+
+impl ElementLoop for SisaLoop {
+    #[inline(always)]
+    unsafe fn run<T: Real>(&self, lo: usize, hi: usize) {
+        let second_moment = !self.v.0.is_null();
+        match (second_moment, self.s.aggregation) {
+            (true, Aggregation::Only { .. }) => self.run_mode::<T, true, ONLY>(lo, hi),
+            (true, Aggregation::First) => self.run_mode::<T, true, FIRST>(lo, hi),
+            (true, Aggregation::Middle) => self.run_mode::<T, true, MIDDLE>(lo, hi),
+            (true, Aggregation::Last { .. }) => self.run_mode::<T, true, LAST>(lo, hi),
+            (false, Aggregation::Only { .. }) => self.run_mode::<T, false, ONLY>(lo, hi),
+            (false, Aggregation::First) => self.run_mode::<T, false, FIRST>(lo, hi),
+            (false, Aggregation::Middle) => self.run_mode::<T, false, MIDDLE>(lo, hi),
+            (false, Aggregation::Last { .. }) => self.run_mode::<T, false, LAST>(lo, hi),
+        }
+    }
+}
+
+impl SisaLoop {
+    /// The per-element node step on lo..hi.
+    ///
+    /// Coupled weight decay is always applied (e + 0·w = e exactly for finite w), and Scheme I
+    /// uses β = 1, 1 − β = 1 (1·v + 1·e² = v + e² exactly), so the loop has no data-dependent
+    /// branches.
+    ///
+    /// # Safety
+    /// As [`ElementLoop::run`]; `v` present iff `SECOND_MOMENT`, `acc` present unless
+    /// `AGG == ONLY`.
+    #[inline(always)]
+    unsafe fn run_mode<T: Real, const SECOND_MOMENT: bool, const AGG: u8>(&self, lo: usize, hi: usize) {
+        let len = hi - lo;
+        let s = &self.s;
+        let (w, g, pi) = (
+            self.w.slice::<T>(lo, hi),
+            &*self.g.slice::<T>(lo, hi),
+            self.pi.slice::<T>(lo, hi),
+        );
+        // Re-slicing to `len` lets the compiler drop bounds checks in the loop.
+        let v = if SECOND_MOMENT {
+            &mut self.v.slice::<T>(lo, hi)[..len]
+        } else {
+            &mut [][..]
+        };
+        let acc = if AGG == ONLY {
+            &mut [][..]
+        } else {
+            &mut self.acc.slice::<T>(lo, hi)[..len]
+        };
+        let (sigma, rho, eps, alpha) = (T::of(s.sigma), T::of(s.rho), T::of(s.eps), T::of(s.alpha));
+        let (wd, anchor) = (T::of(s.weight_decay), T::of(s.anchor_scale));
+        let (beta, one_minus_beta, inv_bc) = match s.second_moment {
+            Some((Scheme::Adagrad, _, _)) => (T::of(1.0), T::of(1.0), T::of(1.0)),
+            Some((_, beta, inv_bc)) => (T::of(beta), T::of(1.0 - beta), T::of(inv_bc)),
+            None => (T::of(0.0), T::of(0.0), T::of(1.0)),
+        };
+        let inv_denominator = match s.aggregation {
+            Aggregation::Only { inv_denominator } | Aggregation::Last { inv_denominator } => {
+                T::of(inv_denominator)
+            }
+            Aggregation::First | Aggregation::Middle => T::of(1.0),
+        };
+        let one = T::of(1.0);
+        for j in 0..len {
+            let wj = w[j];
+            let e = g[j] + pi[j] + wd * wj;
+            let q = if SECOND_MOMENT {
+                let vn = beta * v[j] + one_minus_beta * (e * e);
+                v[j] = vn;
+                (vn * inv_bc).sqrt() + eps
+            } else {
+                one
+            };
+            let step = e / (sigma + rho * q);
+            let wi = anchor * wj - step;
+            let p = pi[j] + sigma * (wi - wj);
+            pi[j] = p;
+            let contribution = alpha * (sigma * wi + p);
+            match AGG {
+                ONLY => w[j] = contribution * inv_denominator,
+                FIRST => acc[j] = contribution,
+                MIDDLE => acc[j] = acc[j] + contribution,
+                _ => w[j] = (acc[j] + contribution) * inv_denominator,
+            }
+        }
+    }
+}
+
+/// The Adam/AdamW step.
+struct AdamLoop {
+    w: Ptr,
+    g: Ptr,
+    m: Ptr,
+    v: Ptr,
+    s: AdamScalars,
+}
+
+impl ElementLoop for AdamLoop {
+    #[inline(always)]
+    unsafe fn run<T: Real>(&self, lo: usize, hi: usize) {
+        let len = hi - lo;
+        let (w, g) = (self.w.slice::<T>(lo, hi), &*self.g.slice::<T>(lo, hi));
+        let (m, v) = (self.m.slice::<T>(lo, hi), self.v.slice::<T>(lo, hi));
+        let s = &self.s;
+        let (coupled, decay) = (T::of(s.coupled_decay), T::of(s.decay));
+        let (one_minus_beta1, beta2, one_minus_beta2) =
+            (T::of(1.0 - s.beta1), T::of(s.beta2), T::of(1.0 - s.beta2));
+        let (eps, step_size, bc2_sqrt) = (T::of(s.eps), T::of(s.step_size), T::of(s.bias_correction2_sqrt));
+        for j in 0..len {
+            let gj = g[j] + coupled * w[j];
+            let mj = m[j] + one_minus_beta1 * (gj - m[j]);
+            let vj = beta2 * v[j] + one_minus_beta2 * (gj * gj);
+            m[j] = mj;
+            v[j] = vj;
+            let denom = vj.sqrt() / bc2_sqrt + eps;
+            w[j] = w[j] * decay - step_size * mj / denom;
+        }
     }
 }

@@ -62,12 +62,17 @@ impl AdamSettings {
     /// # Errors
     /// [`crate::Error::InvalidSetting`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        positive("lr", self.lr)?;
-        unit_interval("betas.0", self.betas.0)?;
-        unit_interval("betas.1", self.betas.1)?;
-        non_negative("eps", self.eps)?;
-        non_negative("weight_decay", self.weight_decay)
+        validate_adam_like(self.lr, self.betas, self.eps, self.weight_decay)
     }
+}
+
+/// Validates the settings every Adam-family rule shares (also LAMB's).
+pub(crate) fn validate_adam_like(lr: f64, betas: (f64, f64), eps: f64, weight_decay: f64) -> Result<()> {
+    positive("lr", lr)?;
+    unit_interval("betas.0", betas.0)?;
+    unit_interval("betas.1", betas.1)?;
+    non_negative("eps", eps)?;
+    non_negative("weight_decay", weight_decay)
 }
 
 /// The Adam / AdamW update rule with its moments.

@@ -19,7 +19,7 @@
 //! ICLR 2020 (arXiv:1904.00962), Algorithm 2.
 
 use super::driver::UpdateRule;
-use crate::error::{non_negative, positive, unit_interval, Result};
+use crate::error::Result;
 use crate::params::ParamSet;
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
@@ -56,11 +56,7 @@ impl LambSettings {
     /// # Errors
     /// [`crate::Error::InvalidSetting`] naming the field.
     pub fn validate(&self) -> Result<()> {
-        positive("lr", self.lr)?;
-        unit_interval("betas.0", self.betas.0)?;
-        unit_interval("betas.1", self.betas.1)?;
-        non_negative("eps", self.eps)?;
-        non_negative("weight_decay", self.weight_decay)
+        super::adam::validate_adam_like(self.lr, self.betas, self.eps, self.weight_decay)
     }
 }
 
