@@ -4,3 +4,6 @@
 //! splitting, run directories, metrics (TensorBoard / CSV), checkpoints, plots and progress bars,
 //! and the RL agents (PPO, A2C) that train on `envs`. Later issues fill it in.
 #![warn(missing_docs)]
+
+pub mod plot;
+pub mod report;

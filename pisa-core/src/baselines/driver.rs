@@ -173,3 +173,32 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
         self.guard.abort();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::config::OptimizerConfig;
+    use tch::{Device, Kind, Tensor};
+
+    /// The learning-rate schedule multiplies the rate of step t (from 0) by r_t: plain SGD with
+    /// a multi-step schedule moves w by exactly lr·r_t·g.
+    #[test]
+    fn schedules_scale_the_learning_rate() {
+        let w = Tensor::zeros([3], (Kind::Double, Device::Cpu)).set_requires_grad(true);
+        let cfg = serde_json::json!({
+            "name": "sgd", "lr": 0.5,
+            "schedule": { "kind": "multi_step", "milestones": [2, 4], "gamma": 0.1 }
+        });
+        let mut opt = OptimizerConfig::from_value(cfg)
+            .unwrap()
+            .build_named(vec![("w".into(), w.shallow_clone())])
+            .unwrap();
+        let g = Tensor::from_slice(&[1.0f64, -2.0, 4.0]);
+        let mut expected = Tensor::zeros([3], (Kind::Double, Device::Cpu));
+        for (t, factor) in [1.0, 1.0, 0.1, 0.1, 0.01, 0.01].into_iter().enumerate() {
+            opt.step(&mut |_| (&w * &g).sum(Kind::Double)).unwrap();
+            expected -= &g * (0.5 * factor);
+            let err = (&w - &expected).abs().max().double_value(&[]);
+            assert!(err < 1e-15, "step {t}: {err}");
+        }
+    }
+}
