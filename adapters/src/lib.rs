@@ -1,9 +1,21 @@
-//! Glue between `pisa-core` and training code.
+//! Glue between `pisa-core` and training code, built once for every domain (RL, GAN, LSTM, GPT-2).
 //!
-//! This crate will hold the optimizer registry (build any optimizer by name from a config), node
-//! splitting, run directories, metrics (TensorBoard / CSV), checkpoints, plots and progress bars,
-//! and the RL agents (PPO, A2C) that train on `envs`. Later issues fill it in.
+//! - [`registry`]: any optimizer by name with per-domain defaults (Table A.1) and TOML overrides;
+//! - [`nodes`]: splitting a batch or a sequence into the m node batches and their weights α_i;
+//! - [`run`]: run directories `runs/<domain>/<name>/` with `config.toml`, `metrics.csv`,
+//!   `summary.json`; [`metrics`] logs every metric to the CSV and to TensorBoard ([`tfevents`]);
+//! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
+//! - [`plot`] and [`report`]: training curves and comparison reports;
+//! - [`progress`]: progress bars with ETA, plain lines off a terminal.
+//!
+//! The RL agents (PPO, A2C) that train on `envs` come with a later issue.
 #![warn(missing_docs)]
 
+pub mod checkpoint;
+pub mod metrics;
+pub mod nodes;
 pub mod plot;
+pub mod progress;
+pub mod registry;
 pub mod report;
+pub mod run;

@@ -175,7 +175,7 @@ pub fn report(domain_dir: &Path) -> Result<Report, PlotError> {
     std::fs::create_dir_all(&plots_dir).map_err(io(&plots_dir))?;
 
     let mut plots = Vec::new();
-    let mut charts: Vec<(String, Vec<String>)> = Vec::new();
+    let mut charts: Vec<(String, Vec<(String, &str)>)> = Vec::new();
     let mut used_names = BTreeMap::new();
     for metric in union_of_metrics(&runs) {
         let stem = unique_stem(&mut used_names, &metric);
@@ -195,7 +195,7 @@ pub fn report(domain_dir: &Path) -> Result<Report, PlotError> {
             match plot_curves(&runs, &metric, axis, &path, &options) {
                 Ok(_) => {
                     plots.push(path);
-                    files.push(file);
+                    files.push((file, against));
                 }
                 Err(PlotError::NoData { .. }) => {}
                 Err(e) => return Err(e),
@@ -285,7 +285,7 @@ fn fmt_duration(s: f64) -> String {
 fn render_markdown(
     domain: &str,
     runs: &[RunFigures],
-    charts: &[(String, Vec<String>)],
+    charts: &[(String, Vec<(String, &str)>)],
     skipped: &[(PathBuf, String)],
 ) -> String {
     let mut s = format!("# Report: {}\n\n", escape(domain));
@@ -303,8 +303,8 @@ fn render_markdown(
             if files.is_empty() {
                 s.push_str("No finite value logged.\n");
             }
-            for f in files {
-                let _ = writeln!(s, "![{}]({PLOTS_DIR}/{f})", escape(metric));
+            for (file, against) in files {
+                let _ = writeln!(s, "![{} vs {against}]({PLOTS_DIR}/{file})", escape(metric));
             }
         }
     }

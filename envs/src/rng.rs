@@ -40,7 +40,9 @@ fn hashmix(value: u32, hash_const: &mut u32) -> u32 {
 }
 
 fn mix(x: u32, y: u32) -> u32 {
-    let r = MIX_MULT_L.wrapping_mul(x).wrapping_sub(MIX_MULT_R.wrapping_mul(y));
+    let r = MIX_MULT_L
+        .wrapping_mul(x)
+        .wrapping_sub(MIX_MULT_R.wrapping_mul(y));
     r ^ (r >> XSHIFT)
 }
 
@@ -101,7 +103,10 @@ impl NumpyRng {
         let initstate = ((w[0] as u128) << 64) | w[1] as u128;
         let initseq = ((w[2] as u128) << 64) | w[3] as u128;
         // pcg_setseq_128_srandom_r
-        let mut rng = Self { state: 0, inc: (initseq << 1) | 1 };
+        let mut rng = Self {
+            state: 0,
+            inc: (initseq << 1) | 1,
+        };
         rng.step();
         rng.state = rng.state.wrapping_add(initstate);
         rng.step();

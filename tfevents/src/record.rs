@@ -196,6 +196,7 @@ mod tests {
     use super::*;
 
     #[test]
+    #[allow(clippy::manual_rotate)] // the mask written as TensorFlow's crc32c.h spells it
     fn crc32c_check_value_and_mask() {
         // CRC32C("123456789") = 0xe3069283 (RFC 3720 B.4); masking by hand.
         assert_eq!(crc32c::crc32c(b"123456789"), 0xe306_9283);

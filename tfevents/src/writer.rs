@@ -291,21 +291,21 @@ impl SummaryWriter {
     /// records, then each metric as a scalar with its tag, all at step 0. The dashboard shows
     /// the session with those metric values.
     ///
+    /// Values convert with `.into()` from numbers, `bool`, `&str` and `String`.
     /// `run_name` defaults to the current Unix time with microseconds (torch uses
     /// `str(time.time())`). Returns the subdirectory's path.
     ///
     /// # Errors
     /// [`Error::InvalidRunName`] if `run_name` is empty, absolute or contains `..`;
     /// [`Error::Io`].
-    pub fn add_hparams<K, V, M>(
+    pub fn add_hparams<K, M>(
         &mut self,
-        hparams: impl IntoIterator<Item = (K, V)>,
+        hparams: impl IntoIterator<Item = (K, HParamValue)>,
         metrics: impl IntoIterator<Item = (M, f64)>,
         run_name: Option<&str>,
     ) -> Result<PathBuf>
     where
         K: Into<String>,
-        V: Into<HParamValue>,
         M: Into<String>,
     {
         let time = now_secs();
@@ -317,8 +317,7 @@ impl SummaryWriter {
         if !plain {
             return Err(Error::InvalidRunName(run_name));
         }
-        let hparams: Vec<(String, HParamValue)> =
-            hparams.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let hparams: Vec<(String, HParamValue)> = hparams.into_iter().map(|(k, v)| (k.into(), v)).collect();
         let metrics: Vec<(String, f64)> = metrics.into_iter().map(|(k, v)| (k.into(), v)).collect();
         let tags: Vec<String> = metrics.iter().map(|(k, _)| k.clone()).collect();
 

@@ -18,6 +18,18 @@ use crate::cache;
 /// The PyPI `torch` release that matches the pinned `tch` (=0.24.0).
 pub const TORCH_VERSION: &str = "2.11.0";
 
+/// The pinned TensorBoard: its `EventAccumulator` reads our event files back in tests, and
+/// `tensorboard --logdir runs` shows them. It runs without TensorFlow.
+pub const TENSORBOARD_VERSION: &str = "2.21.0";
+
+/// Everything the venv gets, pinned.
+fn pinned_packages() -> [String; 2] {
+    [
+        format!("torch=={TORCH_VERSION}"),
+        format!("tensorboard=={TENSORBOARD_VERSION}"),
+    ]
+}
+
 /// `tch`'s build switch for "ask Python where torch is"; xtask sets `LIBTORCH` instead and
 /// removes this from children, because a change in either variable rebuilds torch-sys.
 const LIBTORCH_USE_PYTORCH: &str = "LIBTORCH_USE_PYTORCH";
@@ -151,18 +163,15 @@ pub fn ensure_torch_venv(cache: &Path) -> Result<TorchInstall> {
     if !python.is_file() {
         create_venv(&venv, cache)?;
     }
-    let install = match probe_torch(&python)? {
-        Some(install) if install.torch_version.starts_with(TORCH_VERSION) => install,
-        _ => {
-            pip_install_torch(&python)?;
-            probe_torch(&python)?.with_context(|| {
-                format!(
-                    "torch=={TORCH_VERSION} was installed but `import torch` fails in {}",
-                    venv.display()
-                )
-            })?
-        }
-    };
+    // pip is idempotent: with everything in place this takes seconds, and it happens only when
+    // the stamp is missing (first run, or a new pin).
+    pip_install_pinned(&python)?;
+    let install = probe_torch(&python)?.with_context(|| {
+        format!(
+            "torch=={TORCH_VERSION} was installed but `import torch` fails in {}",
+            venv.display()
+        )
+    })?;
     ensure!(
         install.torch_version.starts_with(TORCH_VERSION),
         "{} has torch {} but tch needs {TORCH_VERSION}: delete {} and run `cargo xtask setup` again",
@@ -181,7 +190,9 @@ pub fn ensure_torch_venv(cache: &Path) -> Result<TorchInstall> {
 
 /// `<cache>/torch-<version>.json`.
 fn stamp_path(cache: &Path) -> PathBuf {
-    cache.join(format!("torch-{TORCH_VERSION}.json"))
+    cache.join(format!(
+        "torch-{TORCH_VERSION}-tensorboard-{TENSORBOARD_VERSION}.json"
+    ))
 }
 
 /// `<cache>/venv`.
@@ -267,9 +278,13 @@ fn cannot_run_python(python: &OsStr) -> String {
     )
 }
 
-/// `pip install torch==<pinned>` into the venv, progress bars off, output on stderr.
-fn pip_install_torch(python: &Path) -> Result<()> {
-    eprintln!("xtask: installing torch=={TORCH_VERSION} from PyPI (a few GB, once; later runs skip this)");
+/// `pip install` of the pinned packages into the venv, progress bars off, output on stderr.
+fn pip_install_pinned(python: &Path) -> Result<()> {
+    let packages = pinned_packages();
+    eprintln!(
+        "xtask: installing {} from PyPI (a few GB, once; later runs skip this)",
+        packages.join(" ")
+    );
     run_to_stderr(
         Command::new(python)
             .args([
@@ -280,12 +295,13 @@ fn pip_install_torch(python: &Path) -> Result<()> {
                 "off",
                 "--disable-pip-version-check",
             ])
-            .arg(format!("torch=={TORCH_VERSION}")),
+            .args(&packages),
     )
     .with_context(|| {
         format!(
-            "pip could not install torch=={TORCH_VERSION}: check network access to PyPI and free disk \
-             space (about 6 GB), then run `cargo xtask setup` again"
+            "pip could not install {}: check network access to PyPI and free disk space (about 6 GB), \
+             then run `cargo xtask setup` again",
+            packages.join(" ")
         )
     })
 }

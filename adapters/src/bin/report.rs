@@ -14,11 +14,14 @@ fn main() -> anyhow::Result<()> {
         bail!("usage: report <runs/DOMAIN>   (the directory that holds one folder per run)");
     };
     if dir == "-h" || dir == "--help" {
-        println!("usage: report <runs/DOMAIN>\n\nWrites <runs/DOMAIN>/report.md and <runs/DOMAIN>/plots/*.png");
+        println!(
+            "usage: report <runs/DOMAIN>\n\nWrites <runs/DOMAIN>/report.md and <runs/DOMAIN>/plots/*.png"
+        );
         return Ok(());
     }
     let dir = PathBuf::from(dir);
-    let report = adapters::report::report(&dir).with_context(|| format!("building the report of {}", dir.display()))?;
+    let report = adapters::report::report(&dir)
+        .with_context(|| format!("building the report of {}", dir.display()))?;
     for (skipped, why) in &report.skipped {
         eprintln!("note: skipped {}: {why}", skipped.display());
     }

@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, Ranged, ValueFormatter};
 use plotters::coord::types::RangedCoordf64;
-use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{font, write_atomically, PlotError, Run};
+use super::text::{Align, Canvas, TextPainter};
+use super::{write_atomically, PlotError, Run};
 
 /// The line colours, in the order runs get them: matplotlib's `tab10` cycle. Run `i` of a chart
 /// is drawn in `PALETTE[i % 10]`.
@@ -28,6 +28,11 @@ pub const PALETTE: [[u8; 3]; 10] = [
 /// With [`YScale::Auto`], a logarithmic y axis is used when every value is positive and the
 /// largest is at least this many times the smallest.
 pub const AUTO_LOG_RATIO: f64 = 20.0;
+
+/// A point in data coordinates.
+type Xy = (f64, f64);
+/// One run's curve: runs of consecutive drawable points, broken where values are not.
+type Segments = Vec<Vec<Xy>>;
 
 /// What the x axis shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -144,7 +149,6 @@ pub fn plot_curves(
             "image size {w}×{h} is outside 200..=8000 × 150..=8000 pixels"
         )));
     }
-    font::ensure_registered()?;
 
     let no_data = || PlotError::NoData {
         metric: metric.to_string(),
@@ -156,26 +160,20 @@ pub fn plot_curves(
         .map(|p| p.wall_time_s)
         .fold(0.0_f64, f64::max);
     let unit = TimeUnit::for_seconds(max_wall);
-    let raw: Vec<(usize, &Run, Vec<(f64, f64)>)> = runs
+    // Each run's logged points as (x, y), y possibly non-finite.
+    let raw: Vec<Vec<Xy>> = runs
         .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let pts = r
-                .points(metric)
+        .map(|r| {
+            r.points(metric)
                 .map(|p| match x {
                     Axis::Steps => (p.step as f64, p.value),
                     Axis::WallClock => (p.wall_time_s / unit.seconds(), p.value),
                 })
-                .collect();
-            (i, r, pts)
+                .collect()
         })
         .collect();
 
-    let finite = || {
-        raw.iter()
-            .flat_map(|(_, _, p)| p.iter())
-            .filter(|p| p.1.is_finite())
-    };
+    let finite = || raw.iter().flatten().filter(|p| p.1.is_finite());
     let log_y = match options.y_scale {
         YScale::Linear => false,
         YScale::Log => true,
@@ -189,8 +187,8 @@ pub fn plot_curves(
     // Split each run into runs of drawable points.
     let mut curves = Vec::new();
     let mut series = Vec::new();
-    for (i, run, pts) in &raw {
-        let mut segments: Vec<Vec<(f64, f64)>> = vec![Vec::new()];
+    for (i, (run, pts)) in runs.iter().zip(&raw).enumerate() {
+        let mut segments: Segments = vec![Vec::new()];
         let mut skipped = 0;
         for &(px, py) in pts {
             if drawable(py) {
@@ -233,26 +231,24 @@ pub fn plot_curves(
         format!("{metric} vs {against}")
     });
     let chart = ChartSpec {
+        width: w,
+        height: h,
         title,
         x_desc,
         y_desc: options.y_label.clone().unwrap_or_else(|| metric.to_string()),
         x_is_steps: x == Axis::Steps,
         series: &series,
         curves: &curves,
-        scale: (f64::from(w) / 1000.0).min(f64::from(h) / 600.0).clamp(0.6, 4.0),
+        scale: (f64::from(w) / 1000.0).min(f64::from(h) / 600.0).clamp(0.8, 4.0),
     };
 
     let mut buf = vec![255u8; w as usize * h as usize * 3];
-    {
-        let root = BitMapBackend::with_buffer(&mut buf, (w, h)).into_drawing_area();
-        if log_y {
-            let (l0, l1) = padded(y0.log10(), y1.log10(), 0.05);
-            chart.draw(&root, x_range, LogAxis { lo: l0, hi: l1 }, |y| y.log10())?;
-        } else {
-            let r = padded(y0, y1, 0.05);
-            chart.draw(&root, x_range, RangedCoordf64::from(r.0..r.1), |y| y)?;
-        }
-        root.present().map_err(draw_err)?;
+    if log_y {
+        let (l0, l1) = padded(y0.log10(), y1.log10(), 0.05);
+        chart.render(&mut buf, x_range, LogAxis { lo: l0, hi: l1 }, true, |y| y.log10())?;
+    } else {
+        let r = padded(y0, y1, 0.05);
+        chart.render(&mut buf, x_range, RangedCoordf64::from(r.0..r.1), false, |y| y)?;
     }
     write_png(out_png, w, h, &buf)?;
     Ok(CurvePlot {
@@ -264,138 +260,270 @@ pub fn plot_curves(
     })
 }
 
-/// Everything [`ChartSpec::draw`] needs apart from the axes.
+/// Everything [`ChartSpec::render`] needs apart from the axes.
 struct ChartSpec<'a> {
+    width: u32,
+    height: u32,
     title: String,
     x_desc: String,
     y_desc: String,
     x_is_steps: bool,
     series: &'a [Series],
-    curves: &'a [Vec<Vec<(f64, f64)>>],
+    curves: &'a [Segments],
     /// Font and line scale relative to a 1000×600 image.
     scale: f64,
 }
 
+/// Text colour (matplotlib's near-black).
+const TEXT: [u8; 3] = [0x26, 0x26, 0x26];
+/// Frame and tick colour.
+const AXIS: RGBColor = RGBColor(0x55, 0x55, 0x55);
+/// Grid line colour.
+const GRID: RGBColor = RGBColor(0xe5, 0xe5, 0xe5);
+
 impl ChartSpec<'_> {
-    /// Draws the chart on `root` with y coordinates `y_coord`; `y_lin` maps a value to the
-    /// linear space of the axis (identity or log10), used to place the legend.
-    fn draw<Y>(
+    /// Draws the chart into the RGB8 buffer `buf` with the y axis `y_coord`; `y_lin` maps a
+    /// value to the linear space of that axis (identity or log10), used to place the legend.
+    ///
+    /// plotters draws the lines, grid, frame, ticks and legend box; the text is drawn
+    /// afterwards by [`TextPainter`] from the pixel positions plotters used.
+    fn render<Y>(
         &self,
-        root: &DrawingArea<BitMapBackend<'_>, Shift>,
+        buf: &mut [u8],
         x_range: (f64, f64),
         y_coord: Y,
+        y_is_log: bool,
         y_lin: impl Fn(f64) -> f64,
     ) -> Result<(), PlotError>
     where
         Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
     {
-        let s = self.scale;
-        let px = |v: f64| (v * s).round() as i32;
-        let text = |size: f64| {
-            (font::FAMILY, size * s)
-                .into_font()
-                .color(&RGBColor(0x26, 0x26, 0x26))
+        let (w, h) = (self.width, self.height);
+        let painter = TextPainter::new()?;
+        let s = self.scale as f32;
+        let px = |v: f32| (v * s).round() as i32;
+        let (title_px, label_px, tick_px, legend_px) = (22.0 * s, 17.0 * s, 14.0 * s, 15.0 * s);
+        let tick_len = px(5.0);
+
+        // Ticks and their labels, then the margins they need.
+        let y_range = y_coord.range();
+        let x_coord = RangedCoordf64::from(x_range.0..x_range.1);
+        let x_keys = x_coord.key_points(9);
+        let x_keys: Vec<(f64, String)> = if self.x_is_steps {
+            x_keys.into_iter().map(|v| (v, fmt_steps(v))).collect()
+        } else {
+            fmt_axis(&x_keys)
         };
-        let (ylo, yhi) = {
-            let r = y_coord.range();
-            (y_lin(r.start), y_lin(r.end))
+        let y_keys = y_coord.key_points(8);
+        let y_keys: Vec<(f64, String)> = if y_is_log {
+            y_keys.into_iter().map(|v| (v, fmt_number(v))).collect()
+        } else {
+            fmt_axis(&y_keys)
         };
-        let legend_pos = legend_position(self, x_range, (ylo, yhi), &y_lin);
-
-        root.fill(&WHITE).map_err(draw_err)?;
-        let mut chart = ChartBuilder::on(root)
-            .caption(&self.title, text(22.0))
-            .margin(px(18.0))
-            .x_label_area_size(px(58.0))
-            .y_label_area_size(px(84.0))
-            .build_cartesian_2d(x_range.0..x_range.1, y_coord)
-            .map_err(draw_err)?;
-
-        let steps = self.x_is_steps;
-        let x_fmt = move |v: &f64| if steps { fmt_steps(*v) } else { fmt_number(*v) };
-        let y_fmt = |v: &f64| fmt_number(*v);
-        chart
-            .configure_mesh()
-            .bold_line_style(RGBColor(0xe3, 0xe3, 0xe3).stroke_width(1))
-            .light_line_style(TRANSPARENT)
-            .axis_style(RGBColor(0x55, 0x55, 0x55).stroke_width(1))
-            .set_all_tick_mark_size(px(5.0))
-            .x_labels(9)
-            .y_labels(8)
-            .label_style(text(14.0))
-            .axis_desc_style(text(17.0))
-            .x_desc(&self.x_desc)
-            .y_desc(&self.y_desc)
-            .x_label_formatter(&x_fmt)
-            .y_label_formatter(&y_fmt)
-            .draw()
-            .map_err(draw_err)?;
-
-        let line_w = px(2.0).max(1) as u32;
-        for (info, segments) in self.series.iter().zip(self.curves) {
-            let [r, g, b] = info.color;
-            let color = RGBColor(r, g, b);
-            let mut labelled = false;
-            for seg in segments {
-                let anno = if seg.len() == 1 {
-                    chart.draw_series(std::iter::once(Circle::new(seg[0], px(3.0), color.filled())))
-                } else {
-                    chart.draw_series(LineSeries::new(seg.iter().copied(), color.stroke_width(line_w)))
-                }
-                .map_err(draw_err)?;
-                if !labelled {
-                    labelled = true;
-                    let (len, lw) = (px(26.0), px(3.0).max(1) as u32);
-                    anno.label(info.run.as_str()).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + len, y)], color.stroke_width(lw))
-                    });
-                }
-            }
+        let y_tick_w = y_keys
+            .iter()
+            .map(|(_, l)| painter.width(l, tick_px))
+            .fold(0.0, f32::max);
+        let last_x_w = x_keys.last().map_or(0.0, |(_, l)| painter.width(l, tick_px));
+        let left = px(12.0)
+            + painter.height(label_px).ceil() as i32
+            + px(10.0)
+            + y_tick_w.ceil() as i32
+            + px(7.0)
+            + tick_len;
+        let top = if self.title.is_empty() {
+            px(20.0)
+        } else {
+            px(14.0) + painter.height(title_px).ceil() as i32 + px(10.0)
+        };
+        let bottom = tick_len
+            + px(6.0)
+            + painter.height(tick_px).ceil() as i32
+            + px(8.0)
+            + painter.height(label_px).ceil() as i32
+            + px(12.0);
+        let right = px(24.0).max((last_x_w / 2.0).ceil() as i32 + px(8.0));
+        if w as i32 - left - right < 50 || h as i32 - top - bottom < 50 {
+            return Err(PlotError::InvalidOptions(format!(
+                "a {w}×{h} image leaves no room for the plot"
+            )));
         }
 
-        // A frame around the plotting area, like matplotlib's four spines.
-        let (xr, yr) = chart.plotting_area().get_pixel_range();
-        root.draw(&Rectangle::new(
-            [(xr.start, yr.start), (xr.end - 1, yr.end - 1)],
-            RGBColor(0x55, 0x55, 0x55).stroke_width(1),
-        ))
-        .map_err(draw_err)?;
+        // Legend box size (pixels).
+        let pad = 10.0 * s;
+        let line_len = 26.0 * s;
+        let gap = 8.0 * s;
+        let row_h = (legend_px * 1.45).round();
+        let label_w = self
+            .series
+            .iter()
+            .map(|r| painter.width(&r.run, legend_px))
+            .fold(0.0, f32::max);
+        let box_w = (pad + line_len + gap + label_w + pad).round() as i32;
+        let box_h = (1.4 * pad + self.series.len() as f32 * row_h).round() as i32;
+        let inset = px(10.0);
 
-        chart
-            .configure_series_labels()
-            .position(legend_pos)
-            .margin(px(12.0))
-            .legend_area_size(px(34.0))
-            .background_style(WHITE.mix(0.88))
-            .border_style(RGBColor(0xcc, 0xcc, 0xcc))
-            .label_font(text(15.0))
-            .draw()
+        let mut x_ticks = Vec::new();
+        let mut y_ticks = Vec::new();
+        let mut legend_rows = Vec::new();
+        let plot;
+        {
+            let root = BitMapBackend::with_buffer(buf, (w, h)).into_drawing_area();
+            root.fill(&WHITE).map_err(draw_err)?;
+            let area = root.margin(top, bottom, left, right);
+            let mut chart = ChartBuilder::on(&area)
+                .build_cartesian_2d(x_coord, y_coord)
+                .map_err(draw_err)?;
+            let (xr, yr) = chart.plotting_area().get_pixel_range();
+            let (pl, pr, pt, pb) = (xr.start, xr.end - 1, yr.start, yr.end - 1);
+            plot = (pl, pr, pt, pb);
+            let line = |a: (i32, i32), b: (i32, i32), color: RGBColor| {
+                root.draw(&PathElement::new(vec![a, b], color.stroke_width(1)))
+                    .map_err(draw_err)
+            };
+
+            // Grid and ticks (outside the frame, as matplotlib draws them).
+            for (v, label) in &x_keys {
+                let x = chart.backend_coord(&(*v, y_range.start)).0;
+                if (pl..=pr).contains(&x) {
+                    line((x, pt), (x, pb), GRID)?;
+                    line((x, pb), (x, pb + tick_len), AXIS)?;
+                    x_ticks.push((x, label.as_str()));
+                }
+            }
+            for (v, label) in &y_keys {
+                let y = chart.backend_coord(&(x_range.0, *v)).1;
+                if (pt..=pb).contains(&y) {
+                    line((pl, y), (pr, y), GRID)?;
+                    line((pl - tick_len, y), (pl, y), AXIS)?;
+                    y_ticks.push((y, label.as_str()));
+                }
+            }
+
+            let line_w = px(2.0).max(2) as u32;
+            for (info, segments) in self.series.iter().zip(self.curves) {
+                let [r, g, b] = info.color;
+                let color = RGBColor(r, g, b);
+                for seg in segments {
+                    if seg.len() == 1 {
+                        chart.draw_series(std::iter::once(Circle::new(seg[0], px(3.0), color.filled())))
+                    } else {
+                        chart.draw_series(LineSeries::new(seg.iter().copied(), color.stroke_width(line_w)))
+                    }
+                    .map_err(draw_err)?;
+                }
+            }
+
+            // The frame: all four sides, like matplotlib's spines.
+            root.draw(&Rectangle::new([(pl, pt), (pr, pb)], AXIS.stroke_width(1)))
+                .map_err(draw_err)?;
+
+            // The legend, in the emptiest corner.
+            let (plot_w, plot_h) = ((pr - pl) as f64, (pb - pt) as f64);
+            let frac = (
+                f64::from(box_w + inset) / plot_w,
+                f64::from(box_h + inset) / plot_h,
+            );
+            let (ylo, yhi) = (y_lin(y_range.start), y_lin(y_range.end));
+            let (right_side, upper) = legend_corner(self.curves, x_range, (ylo, yhi), &y_lin, frac);
+            let bx = if right_side {
+                pr - inset - box_w
+            } else {
+                pl + inset
+            };
+            let by = if upper { pt + inset } else { pb - inset - box_h };
+            root.draw(&Rectangle::new(
+                [(bx, by), (bx + box_w, by + box_h)],
+                WHITE.mix(0.9).filled(),
+            ))
             .map_err(draw_err)?;
+            root.draw(&Rectangle::new(
+                [(bx, by), (bx + box_w, by + box_h)],
+                RGBColor(0xcc, 0xcc, 0xcc),
+            ))
+            .map_err(draw_err)?;
+            let lw = px(2.5).max(1) as u32;
+            for (i, info) in self.series.iter().enumerate() {
+                let [r, g, b] = info.color;
+                let cy = by + (0.7 * pad + (i as f32 + 0.5) * row_h).round() as i32;
+                let x0 = bx + pad.round() as i32;
+                root.draw(&PathElement::new(
+                    vec![(x0, cy), (x0 + line_len.round() as i32, cy)],
+                    RGBColor(r, g, b).stroke_width(lw),
+                ))
+                .map_err(draw_err)?;
+                legend_rows.push(((x0 as f32 + line_len + gap), cy as f32, info.run.as_str()));
+            }
+            root.present().map_err(draw_err)?;
+        }
+
+        // Text.
+        let (pl, pr, pt, pb) = plot;
+        let mut canvas = Canvas {
+            buf,
+            width: w,
+            height: h,
+        };
+        let cx = (pl + pr) as f32 / 2.0;
+        let cy = (pt + pb) as f32 / 2.0;
+        use Align::{Center, End, Start};
+        if !self.title.is_empty() {
+            painter.draw(
+                &mut canvas,
+                &self.title,
+                title_px,
+                (cx, 14.0 * s),
+                (Center, Start),
+                TEXT,
+            );
+        }
+        let x_label_top = (pb + tick_len) as f32 + 5.0 * s;
+        for (x, label) in x_ticks {
+            painter.draw(
+                &mut canvas,
+                label,
+                tick_px,
+                (x as f32, x_label_top),
+                (Center, Start),
+                TEXT,
+            );
+        }
+        for (y, label) in y_ticks {
+            let x = (pl - tick_len) as f32 - 6.0 * s;
+            painter.draw(&mut canvas, label, tick_px, (x, y as f32), (End, Center), TEXT);
+        }
+        let x_desc_top = x_label_top + painter.height(tick_px) + 8.0 * s;
+        painter.draw(
+            &mut canvas,
+            &self.x_desc,
+            label_px,
+            (cx, x_desc_top),
+            (Center, Start),
+            TEXT,
+        );
+        let y_desc_x = 12.0 * s + painter.height(label_px) / 2.0;
+        painter.draw_upwards(&mut canvas, &self.y_desc, label_px, (y_desc_x, cy), TEXT);
+        for (x, y, label) in legend_rows {
+            painter.draw(&mut canvas, label, legend_px, (x, y), (Start, Center), TEXT);
+        }
         Ok(())
     }
 }
 
-/// Picks the plot corner whose legend-sized box covers the fewest curve points (in the order
-/// upper right, lower right, upper left, lower left on ties), like matplotlib's `loc="best"`.
-fn legend_position(
-    spec: &ChartSpec<'_>,
+/// Picks the plot corner whose legend-sized box (`frac` of the plot's width and height) covers
+/// the fewest points of the curves, like matplotlib's `loc="best"`; ties go to upper right,
+/// lower right, upper left, lower left in that order. Returns `(right, upper)`.
+fn legend_corner(
+    curves: &[Segments],
     (x0, x1): (f64, f64),
     (y0, y1): (f64, f64),
     y_lin: &impl Fn(f64) -> f64,
-) -> SeriesLabelPosition {
-    let longest = spec
-        .series
-        .iter()
-        .map(|s| s.run.chars().count())
-        .max()
-        .unwrap_or(0) as f64;
-    // Legend box in fractions of the plotting area (which is about 0.85 × 0.8 of the image).
-    let bw = ((longest * 9.0 + 60.0) / 850.0).min(0.6);
-    let bh = ((spec.series.len() as f64 * 22.0 + 24.0) / 480.0).min(0.9);
+    (bw, bh): (f64, f64),
+) -> (bool, bool) {
     let norm = |(x, y): (f64, f64)| ((x - x0) / (x1 - x0), (y_lin(y) - y0) / (y1 - y0));
     // Sample along every segment so that a sparse line crossing a corner counts too.
     let mut pts = Vec::new();
-    for seg in spec.curves.iter().flatten() {
+    for seg in curves.iter().flatten() {
         for pair in seg.windows(2) {
             let (a, b) = (norm(pair[0]), norm(pair[1]));
             let len = ((b.0 - a.0).powi(2) + (b.1 - a.1).powi(2)).sqrt();
@@ -409,24 +537,23 @@ fn legend_position(
             pts.push(norm(last));
         }
     }
-    let corners = [
-        (SeriesLabelPosition::UpperRight, 1.0 - bw, 1.0 - bh),
-        (SeriesLabelPosition::LowerRight, 1.0 - bw, 0.0),
-        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - bh),
-        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
-    ];
-    let count = |&(_, cx, cy): &(SeriesLabelPosition, f64, f64)| {
+    let corners = [(true, true), (true, false), (false, true), (false, false)];
+    let count = |&(right, upper): &(bool, bool)| {
+        let (cx, cy) = (
+            if right { 1.0 - bw } else { 0.0 },
+            if upper { 1.0 - bh } else { 0.0 },
+        );
         pts.iter()
             .filter(|(x, y)| *x >= cx && *x <= cx + bw && *y >= cy && *y <= cy + bh)
             .count()
     };
-    let mut best = &corners[0];
+    let mut best = corners[0];
     for c in &corners[1..] {
-        if count(c) < count(best) {
-            best = c;
+        if count(c) < count(&best) {
+            best = *c;
         }
     }
-    best.0.clone()
+    best
 }
 
 /// A base-10 logarithmic axis with ticks at 1, 2, 5 or every integer times powers of ten,
@@ -456,7 +583,7 @@ impl Ranged for LogAxis {
 }
 
 /// Tick values on a log axis spanning `10^lo ..= 10^hi`, at most `max` of them: powers of
-/// ten when there are four or more, else 1-2-5 or 1…9 multiples of them, else (a range too
+/// ten when there are four or more, else 1-2-5 or 1…9 multiples of them if they fit, else (a range too
 /// narrow for any of these) the linear axis' round numbers.
 fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
     let max = max.max(1);
@@ -478,7 +605,7 @@ fn log_ticks(lo: f64, hi: f64, max: usize) -> Vec<f64> {
         &[1.0, 2.0, 5.0][..],
         &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
     ] {
-        if best.len() >= 3 {
+        if best.len() >= 4 {
             break;
         }
         let t = with(mults);
@@ -564,6 +691,27 @@ pub(crate) fn fmt_number(v: f64) -> String {
     trim_zeros(&format!("{v:.decimals$}")).to_string()
 }
 
+/// Labels of a linear axis' ticks, all with the same number of decimals (`0.0 0.5 1.0`, not
+/// `0 0.5 1`), or all in exponent notation when any needs it.
+fn fmt_axis(ticks: &[f64]) -> Vec<(f64, String)> {
+    // Round-off near zero (-1e-17) must not print as "-0.0".
+    let big = ticks.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
+    let ticks: Vec<f64> = ticks
+        .iter()
+        .map(|&v| if v.abs() <= 1e-9 * big { 0.0 } else { v })
+        .collect();
+    let labels: Vec<String> = ticks.iter().map(|&v| fmt_number(v)).collect();
+    if labels.iter().any(|l| l.contains('e')) {
+        return ticks.iter().copied().zip(labels).collect();
+    }
+    let decimals = labels
+        .iter()
+        .map(|l| l.split_once('.').map_or(0, |(_, d)| d.len()))
+        .max()
+        .unwrap_or(0);
+    ticks.iter().map(|&v| (v, format!("{v:.decimals$}"))).collect()
+}
+
 /// A step tick label: integers, with `k` / `M` suffixes from 10 000 up.
 fn fmt_steps(v: f64) -> String {
     let a = v.abs();
@@ -614,12 +762,20 @@ mod tests {
         assert_eq!(fmt_number(0.0), "0");
         assert_eq!(fmt_number(0.25), "0.25");
         assert_eq!(fmt_number(2.0), "2");
-        assert_eq!(fmt_number(1234.5), "1235");
+        assert_eq!(fmt_number(1234.6), "1235");
         assert_eq!(fmt_number(0.0001), "1e-4");
         assert_eq!(fmt_number(250000.0), "2.5e5");
         assert_eq!(fmt_steps(20000.0), "20k");
         assert_eq!(fmt_steps(1500000.0), "1.5M");
         assert_eq!(fmt_steps(800.0), "800");
+    }
+
+    #[test]
+    fn linear_axis_labels_share_decimals() {
+        let l: Vec<String> = fmt_axis(&[0.0, 0.5, 1.0]).into_iter().map(|p| p.1).collect();
+        assert_eq!(l, ["0.0", "0.5", "1.0"]);
+        let l: Vec<String> = fmt_axis(&[0.0, 10.0, 20.0]).into_iter().map(|p| p.1).collect();
+        assert_eq!(l, ["0", "10", "20"]);
     }
 
     #[test]
@@ -630,7 +786,12 @@ mod tests {
         assert!(t.iter().all(|v| (0.3..=0.9).contains(v)));
         // Nine decades with room for 5 labels: every other decade.
         let t = log_ticks(-6.0, 2.0, 5);
-        assert_eq!(t, vec![1e-6, 1e-4, 1e-2, 1.0, 100.0]);
+        let want = [1e-6, 1e-4, 1e-2, 1.0, 100.0];
+        assert_eq!(t.len(), want.len(), "{t:?}");
+        assert!(
+            t.iter().zip(want).all(|(a, b)| (a / b - 1.0).abs() < 1e-12),
+            "{t:?}"
+        );
         // Too narrow for any multiple of a power of ten: round linear values.
         let t = log_ticks(0.31f64.log10(), 0.39f64.log10(), 8);
         assert!(

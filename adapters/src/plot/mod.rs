@@ -6,8 +6,9 @@
 //! - [`plot_curves`] draws one metric of several runs against steps or wall-clock time into a
 //!   PNG file, with a legend, axis labels and an optional logarithmic y axis.
 //!
-//! Text is drawn with DejaVu Sans embedded in the binary (crate `dejavu`), through plotters'
-//! `ab_glyph` backend: no system fonts, no fontconfig, nothing read or downloaded at run time.
+//! Text is drawn with DejaVu Sans embedded in the binary (crate `dejavu`), rasterized with
+//! `ab_glyph`: no system fonts, no fontconfig, nothing read or downloaded at run time. The same
+//! font is available to code that draws with plotters directly through [`register_fonts`].
 //!
 //! ```no_run
 //! use adapters::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions};
@@ -23,9 +24,11 @@ use std::path::{Path, PathBuf};
 mod chart;
 mod font;
 pub mod table;
+mod text;
 
-pub use chart::{plot_curves, Axis, CurvePlot, PlotOptions, Series, YScale, PALETTE};
 pub(crate) use chart::fmt_number as chart_fmt_number;
+pub use chart::{plot_curves, Axis, CurvePlot, PlotOptions, Series, YScale, AUTO_LOG_RATIO, PALETTE};
+pub use font::{register_fonts, FAMILY as FONT_FAMILY};
 pub use table::{read_metrics_csv, write_metrics_csv, CsvError, CsvErrorKind, Goal, Point, Row, Run};
 
 /// Errors of the plotting and report functions.
@@ -92,7 +95,7 @@ pub enum PlotError {
         /// The domain directory.
         dir: PathBuf,
     },
-    /// The embedded font could not be registered with plotters.
+    /// The embedded font could not be parsed.
     #[error("the embedded DejaVu Sans font could not be loaded")]
     Font,
 }
@@ -109,7 +112,10 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), PlotErro
         .ok_or_else(|| io(std::io::Error::other("not a file path")))?;
     let mut tmp_name = std::ffi::OsString::from(".");
     tmp_name.push(file_name);
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    // Unique per process and call, so concurrent writers never share a temporary file.
+    static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tmp_name.push(format!(".{}.{n}.tmp", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let result = (|| {
         let mut f = std::fs::File::create(&tmp)?;

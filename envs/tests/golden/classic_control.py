@@ -7,9 +7,10 @@ Run once through the provisioned venv (gymnasium is needed only here, never by t
     $PISA_PYTHON envs/tests/golden/classic_control.py
 
 It writes envs/tests/golden/classic_control.json (checked in), which `envs/tests/golden.rs` reproduces.
-Every float is a plain JSON number printed with Python's shortest round-trip repr; the workspace's
-serde_json has `float_roundtrip`, so Rust reads back the very same f64. Float32 values (observations,
-Pendulum actions) are widened to f64 exactly.
+Every float is a plain JSON number. float64 values (states, rewards) use Python's shortest round-trip repr;
+the workspace's serde_json has `float_roundtrip`, so Rust reads back the very same f64. float32 values
+(observations, Pendulum actions) use their shortest float32 repr, which keeps the file under 200 KB; Rust
+reads an f64 and casts it to f32, and `f32s` below checks that this gives back the very same float32.
 
 Sections
 - seeding: numpy's SeedSequence -> PCG64 words, raw outputs and uniform doubles for a few seeds.

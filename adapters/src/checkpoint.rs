@@ -1,0 +1,298 @@
+//! Checkpoints: model, optimizer state, RNG state and step, written atomically.
+//!
+//! A checkpoint is a folder `checkpoints/step-NNNNNNNNNN/` holding `model.safetensors`,
+//! `optimizer.safetensors` + `optimizer.json` and `meta.json`. It is written as
+//! `step-NNNNNNNNNN.tmp/` and renamed only when complete, so a crash mid-write leaves a `.tmp`
+//! folder that [`latest`] ignores, never a checkpoint that loads wrong.
+//!
+//! RNG state: libtorch's generator state is not reachable through `tch`, so training loops
+//! re-seed it at the start of every step with [`step_seed`] (a pure function of the run's seed
+//! and the step); the checkpoint stores the seed and step, plus any RNG state of the domain's
+//! own (data order, environment seeds) as JSON in `meta.rng`. A resumed run then draws the same
+//! numbers as an uninterrupted one.
+
+use crate::run::{io, write_atomic, RunError};
+use pisa_core::{Optimizer, OptimizerState};
+use serde::{Deserialize, Serialize};
+use std::fs;
+use std::path::{Path, PathBuf};
+use tch::nn::VarStore;
+
+/// What a checkpoint records besides tensors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Meta {
+    /// Completed training steps.
+    pub step: u64,
+    /// The run's seed.
+    pub seed: u64,
+    /// The domain's own RNG / data-order state.
+    #[serde(default)]
+    pub rng: serde_json::Value,
+    /// Anything else the domain needs to resume (epoch, best metric, ...).
+    #[serde(default)]
+    pub extra: serde_json::Value,
+}
+
+/// Errors while saving or loading a checkpoint.
+#[derive(Debug, thiserror::Error)]
+pub enum CheckpointError {
+    /// File system trouble.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// libtorch could not save or load the model.
+    #[error("{path}: {source}")]
+    Torch {
+        /// The file.
+        path: PathBuf,
+        /// libtorch's error.
+        source: tch::TchError,
+    },
+    /// The optimizer state could not be saved or restored.
+    #[error("optimizer state in {path}: {source}")]
+    Optimizer {
+        /// The checkpoint.
+        path: PathBuf,
+        /// pisa-core's error.
+        source: pisa_core::Error,
+    },
+    /// `meta.json` is malformed.
+    #[error("{path}: {message}")]
+    Meta {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// libtorch's seed for step `step` of a run seeded with `seed`: call
+/// `tch::manual_seed(step_seed(seed, step))` at the start of every step.
+pub fn step_seed(seed: u64, step: u64) -> i64 {
+    // SplitMix64 of (seed, step): nearby steps get unrelated seeds.
+    let mut z = seed.wrapping_add(step.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    ((z ^ (z >> 31)) >> 1) as i64
+}
+
+fn folder(dir: &Path, step: u64) -> PathBuf {
+    dir.join(format!("step-{step:010}"))
+}
+
+/// Saves a checkpoint of `vs`, `optimizer` and `meta` under `dir` and keeps the newest `keep`
+/// checkpoints (0 keeps all). Returns the checkpoint's folder.
+///
+/// # Errors
+/// [`CheckpointError`] naming the file that failed.
+pub fn save(
+    dir: &Path,
+    vs: &VarStore,
+    optimizer: &dyn Optimizer,
+    meta: &Meta,
+    keep: usize,
+) -> Result<PathBuf, CheckpointError> {
+    let done = folder(dir, meta.step);
+    let tmp = done.with_extension("tmp");
+    if tmp.exists() {
+        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+    }
+    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    let model = tmp.join("model.safetensors");
+    vs.save(&model).map_err(|source| CheckpointError::Torch {
+        path: model.clone(),
+        source,
+    })?;
+    let opt = tmp.join("optimizer");
+    optimizer
+        .state()
+        .and_then(|s| s.save(&opt))
+        .map_err(|source| CheckpointError::Optimizer {
+            path: tmp.clone(),
+            source,
+        })?;
+    let meta_json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Meta {
+        path: tmp.join("meta.json"),
+        message: e.to_string(),
+    })?;
+    write_atomic(&tmp.join("meta.json"), &meta_json)?;
+    if done.exists() {
+        fs::remove_dir_all(&done).map_err(io(&done))?;
+    }
+    fs::rename(&tmp, &done).map_err(io(&done))?;
+    if keep > 0 {
+        let all = complete(dir)?;
+        for (_, old) in all.iter().take(all.len().saturating_sub(keep)) {
+            fs::remove_dir_all(old).map_err(io(old))?;
+        }
+    }
+    Ok(done)
+}
+
+/// Complete checkpoints under `dir`, oldest first.
+fn complete(dir: &Path) -> Result<Vec<(u64, PathBuf)>, RunError> {
+    if !dir.exists() {
+        return Ok(vec![]);
+    }
+    let mut found = Vec::new();
+    for entry in fs::read_dir(dir).map_err(io(dir))? {
+        let path = entry.map_err(io(dir))?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(step) = name.strip_prefix("step-").and_then(|s| s.parse::<u64>().ok()) {
+            if path.join("meta.json").is_file() {
+                found.push((step, path));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The newest complete checkpoint under `dir`, if any.
+///
+/// # Errors
+/// An I/O error while listing `dir`.
+pub fn latest(dir: &Path) -> Result<Option<PathBuf>, RunError> {
+    Ok(complete(dir)?.pop().map(|(_, p)| p))
+}
+
+/// Loads the checkpoint at `path` into `vs` and `optimizer` (both built like the saved ones) and
+/// returns its metadata.
+///
+/// # Errors
+/// [`CheckpointError`] naming the file that failed.
+pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Result<Meta, CheckpointError> {
+    let meta_path = path.join("meta.json");
+    let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+    let meta: Meta = serde_json::from_str(&text).map_err(|e| CheckpointError::Meta {
+        path: meta_path.clone(),
+        message: e.to_string(),
+    })?;
+    let model = path.join("model.safetensors");
+    vs.load(&model).map_err(|source| CheckpointError::Torch {
+        path: model.clone(),
+        source,
+    })?;
+    let state = OptimizerState::load(path.join("optimizer"), vs.device()).map_err(|source| {
+        CheckpointError::Optimizer {
+            path: path.to_path_buf(),
+            source,
+        }
+    })?;
+    optimizer
+        .load_state(&state)
+        .map_err(|source| CheckpointError::Optimizer {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(meta)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::registry::Registry;
+    use tch::nn::{self, Module};
+    use tch::{Device, Kind, Tensor};
+
+    struct Setup {
+        vs: VarStore,
+        net: nn::Linear,
+        opt: Box<dyn Optimizer>,
+    }
+
+    fn setup() -> Setup {
+        let vs = VarStore::new(Device::Cpu);
+        let net = nn::linear(vs.root() / "fc", 3, 2, Default::default());
+        let opt = Registry::builtin()
+            .resolve("default", "sisa", &toml::Table::new())
+            .unwrap()
+            .build(&vs)
+            .unwrap();
+        Setup { vs, net, opt }
+    }
+
+    /// One training step with dropout-like randomness from libtorch's generator, re-seeded per
+    /// step as the training loops do.
+    fn train(s: &mut Setup, from: u64, to: u64) {
+        let x = (Tensor::arange(12, (Kind::Float, Device::Cpu)) * 0.3)
+            .sin()
+            .view([4, 3]);
+        for step in from..to {
+            tch::manual_seed(step_seed(9, step));
+            let net = &s.net;
+            s.opt
+                .step(&mut |i| {
+                    (net.forward(&x).dropout(0.3, true) - i as f64)
+                        .square()
+                        .mean(Kind::Float)
+                })
+                .unwrap();
+        }
+    }
+
+    fn weights(vs: &VarStore) -> Vec<Vec<f32>> {
+        let mut v: Vec<_> = vs.variables().into_iter().collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.iter()
+            .map(|(_, t)| Vec::<f32>::try_from(t.reshape([-1])).unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn resume_continues_exactly_and_partial_writes_are_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut straight = setup();
+        train(&mut straight, 0, 5);
+        let meta = Meta {
+            step: 5,
+            seed: 9,
+            rng: serde_json::json!({"epoch": 0}),
+            extra: serde_json::Value::Null,
+        };
+        let saved = save(dir.path(), &straight.vs, straight.opt.as_ref(), &meta, 2).unwrap();
+        train(&mut straight, 5, 10);
+
+        // A crash while writing step 7 leaves only a .tmp folder: it is not a checkpoint.
+        fs::create_dir_all(dir.path().join("step-0000000007.tmp")).unwrap();
+        assert_eq!(latest(dir.path()).unwrap(), Some(saved.clone()));
+
+        let mut resumed = setup();
+        let back = load(&saved, &mut resumed.vs, resumed.opt.as_mut()).unwrap();
+        assert_eq!(back, meta);
+        train(&mut resumed, back.step, 10);
+        assert_eq!(weights(&resumed.vs), weights(&straight.vs));
+    }
+
+    #[test]
+    fn old_checkpoints_are_pruned_and_bad_files_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = setup();
+        for step in [1, 2, 3] {
+            let meta = Meta {
+                step,
+                seed: 0,
+                rng: serde_json::Value::Null,
+                extra: serde_json::Value::Null,
+            };
+            save(dir.path(), &s.vs, s.opt.as_ref(), &meta, 2).unwrap();
+        }
+        let left: Vec<u64> = complete(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        assert_eq!(left, [2, 3]);
+        let newest = latest(dir.path()).unwrap().unwrap();
+        fs::write(newest.join("model.safetensors"), b"not a model").unwrap();
+        let mut s2 = setup();
+        let err = load(&newest, &mut s2.vs, s2.opt.as_mut()).unwrap_err();
+        assert!(err.to_string().contains("model.safetensors"), "{err}");
+    }
+
+    #[test]
+    fn step_seeds_differ() {
+        let seeds: std::collections::HashSet<i64> = (0..1000).map(|k| step_seed(1, k)).collect();
+        assert_eq!(seeds.len(), 1000);
+        assert!(seeds.iter().all(|&s| s >= 0));
+    }
+}

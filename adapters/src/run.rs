@@ -1,0 +1,339 @@
+//! Run directories: `runs/<domain>/<name>/` with the resolved `config.toml`, `metrics.csv`,
+//! `summary.json`, `checkpoints/`, `plots/` and TensorBoard event files under `tb/`.
+//!
+//! `metrics.csv` has the header `step,wall_time,<metric>,...` and one row per logged step; an
+//! empty cell is a metric not measured at that step (the format [`crate::plot`] reads).
+//! `wall_time` is seconds since the run started, continued across resumes.
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::fs::{self, File, OpenOptions};
+use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Errors of the run machinery.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A file or folder could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The run directory already holds a run.
+    #[error("{0} already holds a run: pass --resume to continue it, or choose another --name")]
+    Exists(PathBuf),
+    /// A resumed run's metrics file has other columns than this run logs.
+    #[error(
+        "{path}: columns {found:?} differ from this run's {expected:?}; resume with the same configuration"
+    )]
+    Columns {
+        /// The metrics file.
+        path: PathBuf,
+        /// Its header.
+        found: Vec<String>,
+        /// This run's columns.
+        expected: Vec<String>,
+    },
+    /// A value could not be serialized.
+    #[error("serializing {what}: {message}")]
+    Serialize {
+        /// What was being written.
+        what: &'static str,
+        /// The serializer's message.
+        message: String,
+    },
+    /// The training loss became NaN or infinite.
+    #[error("the loss is {value} at step {step}: stopping; the last good checkpoint is {checkpoint}")]
+    NonFinite {
+        /// The step.
+        step: u64,
+        /// The value.
+        value: f64,
+        /// The last good checkpoint (or "none").
+        checkpoint: String,
+    },
+}
+
+pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> RunError + '_ {
+    move |source| RunError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers never see a
+/// half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes).map_err(io(&tmp))?;
+    fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// A run's directory.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    root: PathBuf,
+}
+
+impl RunDir {
+    /// Creates `base/<domain>/<name>/` with its sub-folders. An existing run is refused unless
+    /// `resume` is set.
+    ///
+    /// # Errors
+    /// [`RunError::Exists`] or an I/O error.
+    pub fn create(base: &Path, domain: &str, name: &str, resume: bool) -> Result<Self, RunError> {
+        let root = base.join(domain).join(name);
+        let dir = RunDir { root };
+        if dir.metrics_path().exists() && !resume {
+            return Err(RunError::Exists(dir.root));
+        }
+        for sub in [dir.checkpoints(), dir.plots(), dir.tensorboard()] {
+            fs::create_dir_all(&sub).map_err(io(&sub))?;
+        }
+        Ok(dir)
+    }
+
+    /// The run's folder.
+    pub fn path(&self) -> &Path {
+        &self.root
+    }
+
+    /// `metrics.csv`.
+    pub fn metrics_path(&self) -> PathBuf {
+        self.root.join("metrics.csv")
+    }
+
+    /// `summary.json`.
+    pub fn summary_path(&self) -> PathBuf {
+        self.root.join("summary.json")
+    }
+
+    /// `checkpoints/`.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.root.join("checkpoints")
+    }
+
+    /// `plots/`.
+    pub fn plots(&self) -> PathBuf {
+        self.root.join("plots")
+    }
+
+    /// `tb/`, the TensorBoard log directory.
+    pub fn tensorboard(&self) -> PathBuf {
+        self.root.join("tb")
+    }
+
+    /// Writes the resolved configuration as `config.toml`.
+    ///
+    /// # Errors
+    /// [`RunError::Serialize`] when the value has no TOML form, or an I/O error.
+    pub fn write_config<T: Serialize>(&self, config: &T) -> Result<(), RunError> {
+        let text = toml::to_string_pretty(config).map_err(|e| RunError::Serialize {
+            what: "config.toml",
+            message: e.to_string(),
+        })?;
+        write_atomic(&self.root.join("config.toml"), text.as_bytes())
+    }
+
+    /// Writes `summary` as `summary.json` (atomically).
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub fn write_summary(&self, summary: &Summary) -> Result<(), RunError> {
+        let text = serde_json::to_string_pretty(&Value::Object(summary.0.clone())).map_err(|e| {
+            RunError::Serialize {
+                what: "summary.json",
+                message: e.to_string(),
+            }
+        })?;
+        write_atomic(&self.summary_path(), text.as_bytes())
+    }
+}
+
+/// The final figures of a run (`summary.json`): a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Summary(pub Map<String, Value>);
+
+impl Summary {
+    /// Sets `key` to `value`.
+    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
+        self.0.insert(key.to_string(), value.into());
+    }
+
+    /// Records that the run stopped on a non-finite loss.
+    pub fn record_non_finite(&mut self, step: u64, value: f64, checkpoint: Option<&Path>) {
+        let checkpoint = checkpoint.map_or(Value::Null, |p| Value::String(p.display().to_string()));
+        self.set("status", "stopped: non-finite loss");
+        self.set(
+            "stopped",
+            serde_json::json!({ "reason": "non-finite loss", "step": step, "value": value.to_string(), "last_good_checkpoint": checkpoint }),
+        );
+    }
+}
+
+/// Appends rows to `metrics.csv`.
+pub struct MetricsLog {
+    out: BufWriter<File>,
+    path: PathBuf,
+    columns: Vec<String>,
+    start: Instant,
+    wall_offset: f64,
+}
+
+impl MetricsLog {
+    /// Opens the log with the metric `columns`. A fresh run writes the header; a resumed run
+    /// (`resume_step = Some(k)`) keeps the rows with step ≤ k, drops the later ones (they will be
+    /// logged again) and continues the wall-clock from the last kept row.
+    ///
+    /// # Errors
+    /// [`RunError::Columns`] when a resumed file has other columns, or an I/O error.
+    pub fn open(path: &Path, columns: &[&str], resume_step: Option<u64>) -> Result<Self, RunError> {
+        let columns: Vec<String> = columns.iter().map(|c| c.to_string()).collect();
+        let header = format!("step,wall_time,{}", columns.join(","));
+        let mut kept = vec![header.clone()];
+        let mut wall_offset = 0.0;
+        if let (Some(k), true) = (resume_step, path.exists()) {
+            let file = File::open(path).map_err(io(path))?;
+            let mut lines = BufReader::new(file).lines();
+            let found = lines.next().transpose().map_err(io(path))?.unwrap_or_default();
+            if found != header {
+                return Err(RunError::Columns {
+                    path: path.to_path_buf(),
+                    found: found.split(',').skip(2).map(str::to_string).collect(),
+                    expected: columns,
+                });
+            }
+            for line in lines {
+                let line = line.map_err(io(path))?;
+                let mut cells = line.split(',');
+                let step: Option<u64> = cells.next().and_then(|s| s.parse().ok());
+                if step.is_some_and(|s| s <= k) {
+                    wall_offset = cells.next().and_then(|s| s.parse().ok()).unwrap_or(wall_offset);
+                    kept.push(line);
+                }
+            }
+        }
+        let mut text = kept.join("\n");
+        text.push('\n');
+        write_atomic(path, text.as_bytes())?;
+        let file = OpenOptions::new().append(true).open(path).map_err(io(path))?;
+        Ok(MetricsLog {
+            out: BufWriter::new(file),
+            path: path.to_path_buf(),
+            columns,
+            start: Instant::now(),
+            wall_offset,
+        })
+    }
+
+    /// Seconds since the run started (continued across resumes).
+    pub fn wall_time(&self) -> f64 {
+        self.wall_offset + self.start.elapsed().as_secs_f64()
+    }
+
+    /// Logs `values` (metric name, value) at `step`; metrics not named stay empty. Unknown names
+    /// are ignored with a warning on stderr, once per row.
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub fn record(&mut self, step: u64, values: &[(&str, f64)]) -> Result<(), RunError> {
+        if let Some((unknown, _)) = values.iter().find(|(n, _)| !self.columns.iter().any(|c| c == n)) {
+            eprintln!(
+                "metrics: `{unknown}` is not a column of {} and is not logged",
+                self.path.display()
+            );
+        }
+        let cells: Vec<String> = self
+            .columns
+            .iter()
+            .map(|c| {
+                values
+                    .iter()
+                    .find(|(n, _)| n == c)
+                    .map_or(String::new(), |(_, v)| v.to_string())
+            })
+            .collect();
+        writeln!(self.out, "{step},{:.6},{}", self.wall_time(), cells.join(",")).map_err(io(&self.path))
+    }
+
+    /// Flushes buffered rows to disk.
+    ///
+    /// # Errors
+    /// An I/O error.
+    pub fn flush(&mut self) -> Result<(), RunError> {
+        self.out.flush().map_err(io(&self.path))
+    }
+}
+
+impl Drop for MetricsLog {
+    fn drop(&mut self) {
+        let _ = self.out.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_dirs_refuse_to_overwrite_and_metrics_resume_cleanly() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = RunDir::create(base.path(), "mnist", "sisa", false).unwrap();
+        assert!(dir.checkpoints().is_dir() && dir.plots().is_dir() && dir.tensorboard().is_dir());
+        let mut log = MetricsLog::open(&dir.metrics_path(), &["loss", "acc"], None).unwrap();
+        for step in 1..=4 {
+            log.record(step, &[("loss", 1.0 / step as f64)]).unwrap();
+        }
+        log.record(4, &[("acc", 0.5)]).unwrap();
+        drop(log);
+        assert!(matches!(
+            RunDir::create(base.path(), "mnist", "sisa", false),
+            Err(RunError::Exists(_))
+        ));
+
+        // Resume from step 2: rows 3 and 4 go, the header stays, new rows append.
+        let mut log = MetricsLog::open(&dir.metrics_path(), &["loss", "acc"], Some(2)).unwrap();
+        assert!(log.wall_time() >= 0.0);
+        log.record(3, &[("loss", 0.3), ("acc", 0.7)]).unwrap();
+        drop(log);
+        let text = fs::read_to_string(dir.metrics_path()).unwrap();
+        let rows: Vec<Vec<&str>> = text.lines().map(|l| l.split(',').collect()).collect();
+        assert_eq!(rows[0], ["step", "wall_time", "loss", "acc"]);
+        assert_eq!(
+            rows.iter().skip(1).map(|r| r[0]).collect::<Vec<_>>(),
+            ["1", "2", "3"]
+        );
+        assert_eq!(
+            (rows[1][2], rows[1][3]),
+            ("1", ""),
+            "an unmeasured metric is an empty cell"
+        );
+        assert_eq!((rows[3][2], rows[3][3]), ("0.3", "0.7"));
+
+        let err = MetricsLog::open(&dir.metrics_path(), &["loss"], Some(2))
+            .err()
+            .unwrap();
+        assert!(matches!(err, RunError::Columns { .. }), "{err}");
+    }
+
+    #[test]
+    fn summaries_record_a_non_finite_stop() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = RunDir::create(base.path(), "d", "n", false).unwrap();
+        let mut summary = Summary::default();
+        summary.set("optimizer", "sisa");
+        summary.record_non_finite(17, f64::NAN, Some(Path::new("checkpoints/step-00000010")));
+        dir.write_summary(&summary).unwrap();
+        let back: Value = serde_json::from_str(&fs::read_to_string(dir.summary_path()).unwrap()).unwrap();
+        assert_eq!(back["stopped"]["step"], 17);
+        assert_eq!(back["stopped"]["value"], "NaN");
+        assert_eq!(
+            back["stopped"]["last_good_checkpoint"],
+            "checkpoints/step-00000010"
+        );
+    }
+}
