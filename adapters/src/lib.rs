@@ -6,12 +6,15 @@
 //!   `summary.json`; [`metrics`] logs every metric to the CSV and to TensorBoard ([`tfevents`]);
 //! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
 //! - [`plot`] and [`report`]: training curves and comparison reports;
-//! - [`progress`]: progress bars with ETA, plain lines off a terminal.
+//! - [`progress`]: progress bars with ETA, plain lines off a terminal;
+//! - [`data`]: datasets (MNIST from `cargo xtask data mnist` or the official files) and
+//!   seedable, resumable mini-batches.
 //!
 //! The RL agents (PPO, A2C) that train on `envs` come with a later issue.
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod data;
 pub mod metrics;
 pub mod nodes;
 pub mod plot;

@@ -360,7 +360,21 @@ impl Serialize for OptimizerConfig {
                 m.insert("groups".into(), Value::Array(groups));
             }
         }
+        strip_nulls(&mut top);
         top.serialize(s)
+    }
+}
+
+/// Removes `null` entries (unset options) so that formats without a null, like TOML, can hold
+/// the configuration; reading it back gives the same defaults.
+fn strip_nulls(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.retain(|_, v| !v.is_null());
+            map.values_mut().for_each(strip_nulls);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_nulls),
+        _ => {}
     }
 }
 
@@ -415,8 +429,11 @@ mod tests {
         };
         assert_eq!((slow.sigma, slow.nodes), (2.0, 2));
         assert_eq!(cfg.groups[1].optimizer.name(), "adamw");
-        // Round trip through serde.
+        // Round trip through serde, JSON and TOML (which has no null for unset options).
         let back: OptimizerConfig = serde_json::from_value(serde_json::to_value(&cfg).unwrap()).unwrap();
+        assert_eq!(back, cfg);
+        let text = toml::to_string(&cfg).unwrap();
+        let back: OptimizerConfig = toml::from_str(&text).unwrap();
         assert_eq!(back, cfg);
     }
 

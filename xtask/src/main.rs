@@ -7,8 +7,10 @@ mod bench;
 mod cache;
 mod cargo;
 mod check;
+mod data;
 mod demo;
 mod env;
+mod report;
 mod setup;
 mod test;
 
@@ -45,6 +47,10 @@ enum Command {
     Demo,
     /// Benchmarks that compare pisa-rs with a baseline side by side.
     Bench(bench::BenchArgs),
+    /// Fetch a dataset into the data directory (default `data/`), verified: `data mnist`.
+    Data(data::DataArgs),
+    /// Write `report.md` and comparison plots for a domain's runs: `report runs/<domain>`.
+    Report(report::ReportArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -66,5 +72,7 @@ fn run(command: Command) -> Result<()> {
         Command::Test(args) => test::run(&args),
         Command::Demo => demo::run(),
         Command::Bench(args) => bench::run(&args),
+        Command::Data(args) => data::run(&args),
+        Command::Report(args) => report::run(&args),
     }
 }

@@ -1,0 +1,165 @@
+//! `cargo xtask report runs/<domain>`: the comparison report of a domain's runs.
+//!
+//! Builds and runs the `adapters` binary `report` (release, with the toolchain's environment),
+//! which writes `<domain dir>/report.md` and `<domain dir>/plots/*.png` and prints the paths it
+//! wrote, the Markdown report first; this command then says where they are.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+
+use crate::cargo::{cargo, run_checked, stdout_of};
+use crate::setup::{self, Toolchain};
+
+/// Arguments of `cargo xtask report`.
+#[derive(Args, Debug, PartialEq, Eq)]
+pub struct ReportArgs {
+    /// A domain's run directory, holding one folder per run (e.g. runs/mnist).
+    #[arg(value_name = "RUNS/DOMAIN")]
+    pub dir: PathBuf,
+}
+
+/// Runs the `report` subcommand.
+pub fn run(args: &ReportArgs) -> Result<()> {
+    // cargo runs in the repository root: hand the binary an absolute path.
+    let dir = std::env::current_dir()
+        .context("cannot read the current directory")?
+        .join(&args.dir);
+    if !dir.is_dir() {
+        bail!(
+            "{} is not a directory: pass a domain's run directory, such as runs/mnist \
+             (`cargo xtask demo` writes some)",
+            args.dir.display()
+        );
+    }
+    let toolchain = setup::ensure_toolchain()?;
+    let written = render(&toolchain, &dir)?;
+    print!("{}", written.describe(&args.dir, &dir));
+    Ok(())
+}
+
+/// Builds and runs the `report` binary on the domain folder `dir` (absolute); returns what it
+/// wrote.
+///
+/// # Errors
+/// When the build or the binary fails, or it prints no paths.
+pub fn render(toolchain: &Toolchain, dir: &Path) -> Result<Written> {
+    run_checked(&mut cargo(
+        toolchain,
+        &["build", "--release", "-p", "adapters", "--bin", "report"],
+    )?)?;
+    let mut cmd = cargo(
+        toolchain,
+        &[
+            "run",
+            "--quiet",
+            "--release",
+            "-p",
+            "adapters",
+            "--bin",
+            "report",
+            "--",
+        ],
+    )?;
+    cmd.arg(dir);
+    Written::parse(&stdout_of(&mut cmd)?)
+}
+
+/// What the `report` binary wrote.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Written {
+    /// `report.md`.
+    pub markdown: PathBuf,
+    /// The plots.
+    pub plots: Vec<PathBuf>,
+}
+
+impl Written {
+    /// Reads the binary's stdout: one path per line, the Markdown report first.
+    fn parse(stdout: &str) -> Result<Self> {
+        let mut paths = stdout
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(PathBuf::from);
+        let Some(markdown) = paths.next() else {
+            bail!("the report binary printed no paths");
+        };
+        if markdown.extension().is_none_or(|e| e != "md") {
+            bail!(
+                "the report binary printed {} first, not a .md file",
+                markdown.display()
+            );
+        }
+        Ok(Written {
+            markdown,
+            plots: paths.collect(),
+        })
+    }
+
+    /// The paths as the user wrote the directory: `absolute` (what the binary saw) is replaced
+    /// by `given` where it is a prefix.
+    fn describe(&self, given: &Path, absolute: &Path) -> String {
+        let show = |path: &Path| {
+            path.strip_prefix(absolute)
+                .map_or_else(|_| path.to_path_buf(), |rest| given.join(rest))
+                .display()
+                .to_string()
+        };
+        let mut out = format!("report: {}\n", show(&self.markdown));
+        if self.plots.is_empty() {
+            out += "plots:  none (no run had metrics to plot)\n";
+        } else {
+            out += &format!("plots:  {} PNG files\n", self.plots.len());
+            for plot in &self.plots {
+                out += &format!("  {}\n", show(plot));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    /// `cargo xtask report ...` as a standalone parser.
+    #[derive(Parser, Debug)]
+    struct Cli {
+        #[command(flatten)]
+        args: ReportArgs,
+    }
+
+    #[test]
+    fn takes_exactly_one_directory() {
+        let cli = Cli::try_parse_from(["report", "runs/mnist"]).unwrap();
+        assert_eq!(cli.args.dir, Path::new("runs/mnist"));
+        assert!(Cli::try_parse_from(["report"]).is_err());
+        assert!(Cli::try_parse_from(["report", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn output_is_markdown_then_plots() {
+        let stdout = "/r/runs/mnist/report.md\n/r/runs/mnist/plots/loss.png\n\n/r/runs/mnist/plots/acc.png\n";
+        let written = Written::parse(stdout).unwrap();
+        assert_eq!(written.markdown, Path::new("/r/runs/mnist/report.md"));
+        assert_eq!(written.plots.len(), 2);
+        let text = written.describe(Path::new("runs/mnist"), Path::new("/r/runs/mnist"));
+        assert_eq!(
+            text,
+            "report: runs/mnist/report.md\nplots:  2 PNG files\n  runs/mnist/plots/loss.png\n  \
+             runs/mnist/plots/acc.png\n"
+        );
+        assert!(Written::parse("").is_err());
+        assert!(Written::parse("/r/plots/loss.png\n").is_err());
+    }
+
+    #[test]
+    fn paths_outside_the_directory_stay_as_printed() {
+        let written = Written::parse("/elsewhere/report.md\n").unwrap();
+        let text = written.describe(Path::new("runs/x"), Path::new("/r/runs/x"));
+        assert!(text.starts_with("report: /elsewhere/report.md\nplots:  none"));
+    }
+}
