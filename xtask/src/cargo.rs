@@ -71,3 +71,56 @@ mod tests {
         assert_eq!(describe(&cmd), "cargo fmt --all --check");
     }
 }
+
+/// A binary or example of the workspace.
+#[derive(Debug, Clone, Copy)]
+pub enum Target<'a> {
+    /// `--bin NAME`.
+    Bin(&'a str),
+    /// `--example NAME`.
+    Example(&'a str),
+}
+
+impl Target<'_> {
+    fn args(&self) -> [&str; 2] {
+        match *self {
+            Target::Bin(name) => ["--bin", name],
+            Target::Example(name) => ["--example", name],
+        }
+    }
+}
+
+/// Builds `target` of `package` in release mode (compiler output on stderr).
+///
+/// # Errors
+/// When the build fails.
+pub fn build_release(toolchain: &Toolchain, package: &str, target: Target<'_>) -> Result<()> {
+    let [flag, name] = target.args();
+    run_checked(&mut cargo(
+        toolchain,
+        &["build", "--release", "-p", package, flag, name],
+    )?)
+}
+
+/// The `cargo run --quiet --release` command of an already built `target`, ready for the
+/// program's own arguments. Build first ([`build_release`]) so that compiling never mixes into
+/// the program's output or its timings.
+///
+/// # Errors
+/// As [`cargo`].
+pub fn run_release(toolchain: &Toolchain, package: &str, target: Target<'_>) -> Result<Command> {
+    let [flag, name] = target.args();
+    cargo(
+        toolchain,
+        &["run", "--quiet", "--release", "-p", package, flag, name, "--"],
+    )
+}
+
+/// [`build_release`], then [`run_release`].
+///
+/// # Errors
+/// When the build fails.
+pub fn release_program(toolchain: &Toolchain, package: &str, target: Target<'_>) -> Result<Command> {
+    build_release(toolchain, package, target)?;
+    run_release(toolchain, package, target)
+}

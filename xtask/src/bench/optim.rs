@@ -12,7 +12,7 @@ use anyhow::{ensure, Context, Result};
 use super::record::{parse_lines, RawRecord};
 use super::{report, OptimArgs};
 use crate::cache::{cache_dir, project_root};
-use crate::cargo::{cargo, run_checked, stdout_of};
+use crate::cargo::{release_program, stdout_of, Target};
 use crate::setup;
 
 /// The pisa-core example that times pisa-rs optimizers.
@@ -35,23 +35,7 @@ pub fn run(args: &OptimArgs) -> Result<()> {
         shared_args.push("--quick");
     }
     // Build first, so that compiling never overlaps a timed run; then run one program at a time.
-    run_checked(&mut cargo(
-        &toolchain,
-        &["build", "--release", "-p", "pisa-core", "--example", EXAMPLE],
-    )?)?;
-    let mut pisa_cmd = cargo(
-        &toolchain,
-        &[
-            "run",
-            "--quiet",
-            "--release",
-            "-p",
-            "pisa-core",
-            "--example",
-            EXAMPLE,
-            "--",
-        ],
-    )?;
+    let mut pisa_cmd = release_program(&toolchain, "pisa-core", Target::Example(EXAMPLE))?;
     let pisa_out = stdout_of(pisa_cmd.args(&shared_args))?;
     // The venv's own torch, without LIBTORCH's library path (which may be another libtorch).
     let mut torch_cmd = Command::new(&torch.python);
