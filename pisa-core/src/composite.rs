@@ -36,6 +36,16 @@ impl Grouped {
         Ok(Grouped { parts })
     }
 
+    /// Runs `f` on every part; if one fails, every part abandons the iteration, so the parts
+    /// never disagree on whether an iteration is open.
+    fn all_or_abort(&mut self, mut f: impl FnMut(&mut dyn Optimizer) -> Result<()>) -> Result<()> {
+        let result = self.parts.iter_mut().try_for_each(|(_, p)| f(p.as_mut()));
+        if result.is_err() {
+            self.abort_iteration();
+        }
+        result
+    }
+
     /// The groups' names and optimizers' names, e.g. to print at start-up.
     pub fn describe(&self) -> Vec<(String, String)> {
         self.parts
@@ -59,15 +69,15 @@ impl Optimizer for Grouped {
     }
 
     fn begin_iteration(&mut self) -> Result<()> {
-        self.parts.iter_mut().try_for_each(|(_, p)| p.begin_iteration())
+        self.all_or_abort(|p| p.begin_iteration())
     }
 
     fn node_step(&mut self, node: usize) -> Result<()> {
-        self.parts.iter_mut().try_for_each(|(_, p)| p.node_step(node))
+        self.all_or_abort(|p| p.node_step(node))
     }
 
     fn end_iteration(&mut self) -> Result<()> {
-        self.parts.iter_mut().try_for_each(|(_, p)| p.end_iteration())
+        self.all_or_abort(|p| p.end_iteration())
     }
 
     fn zero_grad(&mut self) -> Result<()> {

@@ -251,6 +251,16 @@ impl OptimizerConfig {
                 Some(Value::String(s)) => s,
                 _ => return Err(Error::Config(format!("groups[{k}] needs a string `name`"))),
             };
+            // Group names key the saved state: they must be unique and not collide with the
+            // catch-all part or the state's own keys.
+            if ["default", "optimizer"].contains(&name.as_str()) || name.contains('/') {
+                return Err(Error::Config(format!(
+                    "group name `{name}` is reserved or contains '/'; choose another"
+                )));
+            }
+            if groups.iter().any(|other: &GroupConfig| other.name == name) {
+                return Err(Error::Config(format!("two groups are named `{name}`")));
+            }
             let params: Vec<String> = match g.remove("params") {
                 Some(p) => serde_json::from_value(p)
                     .map_err(|e| Error::Config(format!("groups[{k}] ({name}).params: {e}")))?,

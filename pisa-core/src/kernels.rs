@@ -333,6 +333,7 @@ impl SisaLoop {
         };
         let (sigma, rho, eps, alpha) = (T::of(s.sigma), T::of(s.rho), T::of(s.eps), T::of(s.alpha));
         let (wd, anchor) = (T::of(s.weight_decay), T::of(s.anchor_scale));
+        let one_minus_anchor = T::of(1.0 - s.anchor_scale);
         let (beta, one_minus_beta, inv_bc) = match s.second_moment {
             Some((Scheme::Adagrad, _, _)) => (T::of(1.0), T::of(1.0), T::of(1.0)),
             Some((_, beta, inv_bc)) => (T::of(beta), T::of(1.0 - beta), T::of(inv_bc)),
@@ -357,7 +358,9 @@ impl SisaLoop {
             };
             let step = e / (sigma + rho * q);
             let wi = anchor * wj - step;
-            let p = pi[j] + sigma * (wi - wj);
+            // π_i + σ(w_i − w) with w_i − w = −(step + (1 − anchor)·w) formed without the
+            // rounding of w_i (spec §6: π_i += −σ e_i ⊘ D_i); (1 − anchor)·w is 0 without decay.
+            let p = pi[j] - sigma * (step + one_minus_anchor * wj);
             pi[j] = p;
             let contribution = alpha * (sigma * wi + p);
             match AGG {

@@ -151,6 +151,8 @@ pub struct Nsisa {
     rho: f64,
     nodes: Vec<NodeState>,
     acc: Tensor,
+    /// Whether the first point σ₀W⁰/(σ₀ + λ) was set.
+    started: bool,
 }
 
 impl Nsisa {
@@ -180,6 +182,7 @@ impl Nsisa {
             sigma: cfg.sigma,
             rho: rho0,
             nodes,
+            started: false,
             cfg,
         })
     }
@@ -237,13 +240,17 @@ impl Optimizer for Nsisa {
 
     fn begin_iteration(&mut self) -> Result<()> {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
+        crate::schedule::check_range(self.params.kind(), sigma, rho, self.iteration)?;
         self.guard.begin(self.alpha.len())?;
         (self.sigma, self.rho) = (sigma, rho);
-        if self.iteration == 0 && self.cfg.lambda != 0.0 {
+        if !self.started && self.cfg.lambda != 0.0 {
             // W¹ = σW⁰/(σ + λ), as PISA (spec §2.2).
             let scaled = self.params.flat() * (sigma / (sigma + self.cfg.lambda));
             self.params.assign(&scaled)?;
         }
+        self.started = true;
+        // Nodes may step in any order: every contribution is added.
+        let _ = self.acc.f_zero_()?;
         Ok(())
     }
 
@@ -259,9 +266,12 @@ impl Optimizer for Nsisa {
                 d += &w * self.cfg.weight_decay;
             }
             let denom = (d.f_abs()? + self.cfg.eps) * rho + sigma;
-            let w_i = &w - d / denom;
+            let step = d / denom;
+            let w_i = &w - &step;
+            // Π_i += σ(W_i − W) = −σ·step, formed without the rounding of W_i (with σ ≈ 1e8 in
+            // the warm-down, σ·ulp(W) would swamp the step in f32).
             let pi = &mut self.nodes[node].pi;
-            let _ = pi.f_add_(&((&w_i - &w) * sigma))?;
+            let _ = pi.f_sub_(&(step * sigma))?;
             let contribution = match self.cfg.dual_scaling {
                 DualScaling::Paper => (&w_i * sigma + &*pi) * alpha,
                 DualScaling::CodeAlphaScaled => {
@@ -269,11 +279,7 @@ impl Optimizer for Nsisa {
                     &w_i * (sigma * alpha) + &*pi
                 }
             };
-            if node == 0 {
-                self.acc.f_copy_(&contribution)?;
-            } else {
-                let _ = self.acc.f_add_(&contribution)?;
-            }
+            let _ = self.acc.f_add_(&contribution)?;
             Ok(())
         })
     }
@@ -306,17 +312,20 @@ impl Optimizer for Nsisa {
         }
         Ok(OptimizerState {
             tensors,
-            scalars: json!({ "optimizer": "nsisa", "iteration": self.iteration }),
+            scalars: json!({ "optimizer": "nsisa", "iteration": self.iteration, "nodes": self.alpha.len() }),
         })
     }
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         state.expect_optimizer("nsisa")?;
+        state.expect_same("nodes", json!(self.alpha.len()))?;
         for (i, n) in self.nodes.iter_mut().enumerate() {
             state.restore_into(&format!("momentum.{i}"), &mut n.momentum)?;
             state.restore_into(&format!("pi.{i}"), &mut n.pi)?;
         }
         self.iteration = state.u64("iteration")?;
+        self.started = self.iteration > 0;
+        self.guard.abort();
         Ok(())
     }
 

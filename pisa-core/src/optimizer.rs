@@ -4,12 +4,14 @@
 //! iteration k:
 //!
 //! 1. [`Optimizer::begin_iteration`] — schedules advance (σ_k, ρ_k, learning rate);
-//! 2. for each node i in 0..m: the caller evaluates node i's loss **at the current global
-//!    weights** (the model's variables), back-propagates, and calls [`Optimizer::node_step`],
-//!    which reads the gradient and updates node i's state (for the PISA family: the local step
-//!    and the dual step, spec (2.13)–(2.14)); the model's weights do not change yet;
-//! 3. [`Optimizer::end_iteration`] — the global weights are aggregated (spec (2.9)) and
-//!    written into the model.
+//! 2. for each node i (in any order): the caller evaluates node i's loss **at the current
+//!    global weights** (the model's variables), back-propagates, and calls
+//!    [`Optimizer::node_step`], which reads the gradient and updates node i's state (for the
+//!    PISA family: the local step and the dual step, spec (2.13)–(2.14)); the weights keep their
+//!    value until the last node has stepped (the streaming PISA form writes the aggregate
+//!    during the last node's step);
+//! 3. [`Optimizer::end_iteration`] — closes the iteration: the global weights hold the
+//!    aggregate (spec (2.9)).
 //!
 //! Baselines (Adam, ...) see the m node gradients as one averaged gradient Σ α_i g_i, which is
 //! what data-parallel training does. [`Optimizer::step`] runs the whole protocol with a closure
@@ -221,9 +223,10 @@ pub trait Optimizer: Send {
     /// [`Self::node_step`]; then aggregates.
     ///
     /// # Errors
-    /// [`Error::NonFiniteLoss`] for a NaN or infinite node loss; the weights are then left as
-    /// they were (the iteration is abandoned, node state already updated in this iteration is
-    /// not rolled back, so reload a checkpoint to continue exactly).
+    /// [`Error::NonFiniteLoss`] for a NaN or infinite node loss, or any error of the steps. The
+    /// iteration is then abandoned (the optimizer stays usable); weights are written only by the
+    /// last node's step, so they are left as they were, but node state already updated in this
+    /// iteration is not rolled back: reload a checkpoint to continue exactly.
     fn step(&mut self, node_loss: &mut dyn FnMut(usize) -> Tensor) -> Result<StepReport> {
         run_protocol(self, node_loss)
     }
@@ -242,6 +245,18 @@ pub fn run_protocol<O: Optimizer + ?Sized>(
     node_loss: &mut dyn FnMut(usize) -> Tensor,
 ) -> Result<StepReport> {
     opt.begin_iteration()?;
+    let result = run_nodes(opt, node_loss);
+    if result.is_err() {
+        opt.abort_iteration();
+    }
+    result
+}
+
+/// The part of [`run_protocol`] after `begin_iteration`; any error aborts the iteration.
+fn run_nodes<O: Optimizer + ?Sized>(
+    opt: &mut O,
+    node_loss: &mut dyn FnMut(usize) -> Tensor,
+) -> Result<StepReport> {
     let m = opt.node_weights().len();
     let mut node_losses = Vec::with_capacity(m);
     for node in 0..m {
@@ -249,12 +264,10 @@ pub fn run_protocol<O: Optimizer + ?Sized>(
         let loss = node_loss(node);
         let value = loss.f_double_value(&[])?;
         if !value.is_finite() {
-            let iteration = opt.iteration();
-            opt.abort_iteration();
             return Err(Error::NonFiniteLoss {
                 node,
                 value,
-                iteration,
+                iteration: opt.iteration(),
             });
         }
         loss.f_backward()?;
@@ -288,16 +301,18 @@ impl ProtocolGuard {
         Ok(())
     }
 
-    /// Records node `i`'s step.
+    /// Records node `i`'s step and returns its position in this iteration: how many nodes
+    /// stepped before it (callers may step the nodes in any order).
     ///
     /// # Errors
     /// [`Error::Protocol`] when no iteration is open, `i` is out of range or already stepped.
-    pub fn node(&mut self, i: usize) -> Result<()> {
+    pub fn node(&mut self, i: usize) -> Result<usize> {
         if !self.open {
             return Err(Error::Protocol(
                 "node_step called outside begin_iteration/end_iteration".into(),
             ));
         }
+        let position = self.stepped.iter().filter(|s| **s).count();
         match self.stepped.get_mut(i) {
             None => Err(Error::Protocol(format!(
                 "node {i} out of range (m = {})",
@@ -308,7 +323,7 @@ impl ProtocolGuard {
             ))),
             Some(done) => {
                 *done = true;
-                Ok(())
+                Ok(position)
             }
         }
     }

@@ -258,6 +258,30 @@ impl PenaltySchedule {
     }
 }
 
+/// Checks that σ and ρ stay well inside the range of the parameters' dtype: the updates form
+/// products such as σ·w_i, which overflow to ∞ (and then NaN) long before σ itself does in f32.
+///
+/// # Errors
+/// [`Error::Schedule`] when σ or ρ exceeds the dtype's largest value divided by 1e6.
+pub(crate) fn check_range(kind: tch::Kind, sigma: f64, rho: f64, iteration: u64) -> Result<()> {
+    let max = match kind {
+        tch::Kind::Double => f64::MAX,
+        tch::Kind::Half => 65504.0,
+        _ => f32::MAX as f64,
+    };
+    let limit = max / 1e6;
+    if sigma > limit || rho > limit {
+        return Err(Error::Schedule {
+            iteration,
+            reason: format!(
+                "σ = {sigma:e}, ρ = {rho:e} exceed what {kind:?} parameters can hold in the update \
+                 (limit {limit:e}); slow the σ growth or use f64 parameters"
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,6 +84,21 @@ impl OptimizerState {
         }
     }
 
+    /// Checks that the scalar `key` equals `expected` (a setting the state depends on, such as
+    /// the number of nodes).
+    ///
+    /// # Errors
+    /// [`Error::StateMismatch`] otherwise.
+    pub fn expect_same(&self, key: &str, expected: Value) -> Result<()> {
+        match self.scalars.get(key) {
+            Some(v) if *v == expected => Ok(()),
+            found => Err(Error::StateMismatch(format!(
+                "the state was saved with {key} = {}, this optimizer has {expected}",
+                found.map_or("nothing".to_string(), Value::to_string)
+            ))),
+        }
+    }
+
     /// Writes `<path>.safetensors` and `<path>.json`, each to a temporary file first and then
     /// renamed, so a crash mid-write never leaves a half-written file under the final name.
     ///

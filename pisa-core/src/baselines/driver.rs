@@ -166,6 +166,7 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
         self.rule
             .load_scalars(state.scalars.get("rule").unwrap_or(&Value::Null))?;
         self.step = state.u64("step")?;
+        self.guard.abort();
         Ok(())
     }
 

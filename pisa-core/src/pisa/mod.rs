@@ -64,6 +64,8 @@ pub struct Pisa {
     fused: bool,
     /// Curvature handed in for the next node step (Hessian preconditioners).
     curvature: Option<Tensor>,
+    /// Whether the first point σ₀w⁰/(σ₀ + λ) was set (once, even if iteration 0 is retried).
+    started: bool,
 }
 
 impl Pisa {
@@ -131,6 +133,7 @@ impl Pisa {
             acc,
             fused,
             curvature: None,
+            started: false,
             cfg,
         })
     }
@@ -180,10 +183,11 @@ impl Pisa {
         result
     }
 
-    fn aggregation(&self, node: usize) -> Aggregation {
+    /// Where the contribution of the node stepping at `position` (0 = first) goes.
+    fn aggregation(&self, position: usize) -> Aggregation {
         let inv_denominator = 1.0 / (self.sigma + self.cfg.lambda);
         let m = self.alpha.len();
-        match (m, node) {
+        match (m, position) {
             (1, _) => Aggregation::Only { inv_denominator },
             (_, 0) => Aggregation::First,
             (_, i) if i + 1 == m => Aggregation::Last { inv_denominator },
@@ -191,7 +195,7 @@ impl Pisa {
         }
     }
 
-    fn scalars(&self, node: usize) -> NodeScalars {
+    fn scalars(&self, node: usize, position: usize) -> NodeScalars {
         let second_moment = match self.cfg.preconditioner {
             Preconditioner::SecondMoment { scheme, beta } => {
                 let inv_bc = match scheme {
@@ -210,7 +214,7 @@ impl Pisa {
             second_moment,
             weight_decay: self.cfg.weight_decay,
             anchor_scale: 1.0 - self.cfg.decoupled_weight_decay / (self.sigma + self.rho),
-            aggregation: self.aggregation(node),
+            aggregation: self.aggregation(position),
         }
     }
 
@@ -234,7 +238,8 @@ impl Pisa {
                     None => root + s.eps,
                     Some(delta) => {
                         delta.f_copy_(&delta.f_maximum(&root.f_max()?)?)?;
-                        &root / delta.f_clamp_min(f64::MIN_POSITIVE)?
+                        // δ_i = 0 only where √v̂ is all zero: q = 0 there (0/0 → 0).
+                        (&root / &*delta).f_nan_to_num(0.0, None, None)?
                     }
                 };
                 e / (q * s.rho + s.sigma)
@@ -265,9 +270,11 @@ impl Pisa {
             e += &w * s.weight_decay;
         }
         let step = self.local_step(node, &e, s)?;
-        let w_i = &w * s.anchor_scale - step;
+        let w_i = &w * s.anchor_scale - &step;
+        // π_i += σ(w_i − w) = −σ(step + (1 − anchor)·w), formed without the rounding of w_i
+        // (spec §6), the same arithmetic as the fused kernel.
         let pi = &mut self.nodes[node].pi;
-        let _ = pi.f_add_(&((&w_i - &w) * s.sigma))?;
+        let _ = pi.f_sub_(&((step + &w * (1.0 - s.anchor_scale)) * s.sigma))?;
         let contribution = (&w_i * s.sigma + &*pi) * s.alpha;
         match (s.aggregation, self.acc.as_mut()) {
             (Aggregation::Only { inv_denominator }, _) => w.f_copy_(&(contribution * inv_denominator))?,
@@ -310,12 +317,19 @@ impl Pisa {
 
     fn hessian_step(&mut self, node_loss: &mut dyn FnMut(usize) -> Tensor) -> Result<StepReport> {
         self.begin_iteration()?;
+        let result = self.hessian_nodes(node_loss);
+        if result.is_err() {
+            self.abort_iteration();
+        }
+        result
+    }
+
+    fn hessian_nodes(&mut self, node_loss: &mut dyn FnMut(usize) -> Tensor) -> Result<StepReport> {
         let mut node_losses = Vec::with_capacity(self.alpha.len());
         for node in 0..self.alpha.len() {
             let loss = node_loss(node);
             let value = loss.f_double_value(&[])?;
             if !value.is_finite() {
-                self.abort_iteration();
                 return Err(Error::NonFiniteLoss {
                     node,
                     value,
@@ -334,8 +348,8 @@ impl Pisa {
     }
 
     fn node_step_from(&mut self, node: usize, g: &Tensor) -> Result<()> {
-        self.guard.node(node)?;
-        let s = self.scalars(node);
+        let position = self.guard.node(node)?;
+        let s = self.scalars(node, position);
         tch::no_grad(|| {
             if self.fused {
                 let n = &self.nodes[node];
@@ -369,13 +383,15 @@ impl Optimizer for Pisa {
 
     fn begin_iteration(&mut self) -> Result<()> {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
+        crate::schedule::check_range(self.params.kind(), sigma, rho, self.iteration)?;
         self.guard.begin(self.alpha.len())?;
         (self.sigma, self.rho) = (sigma, rho);
-        if self.iteration == 0 && self.cfg.lambda != 0.0 {
+        if !self.started && self.cfg.lambda != 0.0 {
             // w¹ = σ w⁰ / (σ + λ): the aggregate of w_i = w⁰, π_i = 0 (spec §2.2).
             let scaled = self.params.flat() * (sigma / (sigma + self.cfg.lambda));
             self.params.assign(&scaled)?;
         }
+        self.started = true;
         Ok(())
     }
 
@@ -421,6 +437,8 @@ impl Optimizer for Pisa {
 
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         state.expect_optimizer(self.name)?;
+        state.expect_same("nodes", json!(self.alpha.len()))?;
+        state.expect_same("preconditioner", json!(format!("{:?}", self.cfg.preconditioner)))?;
         for (i, n) in self.nodes.iter_mut().enumerate() {
             state.restore_into(&format!("pi.{i}"), &mut n.pi)?;
             if let Some(v) = &mut n.v {
@@ -431,6 +449,8 @@ impl Optimizer for Pisa {
             }
         }
         self.iteration = state.u64("iteration")?;
+        self.started = self.iteration > 0;
+        self.guard.abort();
         Ok(())
     }
 

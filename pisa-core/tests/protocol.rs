@@ -1,0 +1,180 @@
+//! The node protocol under stress: nodes stepped in any order through the lower-level API,
+//! recovery after errors, a retried first iteration, the fused kernel's threaded path, dtype
+//! range checks, and configuration / state mismatches.
+
+use pisa_core::{Error, Optimizer, OptimizerConfig, OptimizerState};
+use serde_json::{json, Value};
+use tch::{Device, Kind, Tensor};
+
+/// Deterministic values (no global RNG: tests run in parallel threads).
+fn values(n: i64, seed: f64, kind: Kind) -> Tensor {
+    ((Tensor::arange(n, (Kind::Double, Device::Cpu)) * 0.37 + seed).sin() * 1.5).to_kind(kind)
+}
+
+fn build(cfg: Value, w: &Tensor) -> Box<dyn Optimizer> {
+    OptimizerConfig::from_value(cfg)
+        .unwrap()
+        .build_named(vec![("w".into(), w.shallow_clone())])
+        .unwrap()
+}
+
+/// Runs `iters` iterations through the lower-level API, stepping the nodes in `order`.
+fn run_lower_level(cfg: Value, order: &[usize], iters: usize, kind: Kind) -> Vec<f64> {
+    let n = 64;
+    let w = values(n, 0.0, kind).view([8, 8]).set_requires_grad(true);
+    let targets: Vec<Tensor> = (0..order.len())
+        .map(|i| values(n, 1.0 + i as f64, kind).view([8, 8]))
+        .collect();
+    let mut opt = build(cfg, &w);
+    for _ in 0..iters {
+        opt.begin_iteration().unwrap();
+        for &i in order {
+            opt.zero_grad().unwrap();
+            (&w - &targets[i]).square().sum(kind).backward();
+            opt.node_step(i).unwrap();
+        }
+        opt.end_iteration().unwrap();
+    }
+    Vec::<f64>::try_from(w.to_kind(Kind::Double).reshape([-1])).unwrap()
+}
+
+#[test]
+fn nodes_may_step_in_any_order() {
+    let configs = [
+        json!({"name": "sisa", "nodes": 3, "sigma": 0.5, "lr": 0.05, "lambda": 0.01}),
+        json!({"name": "sisa", "nodes": 3, "sigma": 0.5, "lr": 0.05, "fused": false}),
+        json!({"name": "nsisa", "nodes": 3, "sigma": 5.0, "rho": 10.0, "newton_schulz": {"precision": "f64"}}),
+        json!({"name": "adamw", "nodes": 3, "lr": 0.01}),
+    ];
+    for cfg in configs {
+        let in_order = run_lower_level(cfg.clone(), &[0, 1, 2], 5, Kind::Double);
+        let reversed = run_lower_level(cfg.clone(), &[2, 0, 1], 5, Kind::Double);
+        let err = in_order
+            .iter()
+            .zip(&reversed)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 1e-12, "{cfg}: order changes the result by {err}");
+    }
+}
+
+#[test]
+fn errors_abandon_the_iteration_and_the_optimizer_stays_usable() {
+    let w = values(6, 0.0, Kind::Float).set_requires_grad(true);
+    for cfg in [
+        json!({"name": "sisa", "nodes": 2, "sigma": 1.0, "lr": 0.1}),
+        json!({"name": "nsisa", "nodes": 2}),
+        json!({"name": "adam", "nodes": 2}),
+        json!({"name": "sisa", "nodes": 2, "sigma": 1.0, "lr": 0.1, "groups": [{"name": "g", "params": ["w"], "sigma": 2.0}]}),
+    ] {
+        let mut opt = build(cfg.clone(), &w);
+        // A loss that is not a scalar is an error (not a NaN), at node 1.
+        let err = opt
+            .step(&mut |i| if i == 0 { w.sum(Kind::Float) } else { &w * 2.0 })
+            .unwrap_err();
+        assert!(matches!(err, Error::Torch(_)), "{cfg}: {err}");
+        // A NaN at node 1 after node 0 stepped.
+        let err = opt
+            .step(&mut |i| w.sum(Kind::Float) * if i == 0 { 1.0 } else { f64::NAN })
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::NonFiniteLoss { node: 1, .. }),
+            "{cfg}: {err}"
+        );
+        opt.step(&mut |_| w.square().sum(Kind::Float))
+            .unwrap_or_else(|e| panic!("{cfg}: not usable after errors: {e}"));
+        assert_eq!(opt.iteration(), 1, "{cfg}");
+    }
+}
+
+/// With λ > 0 the first point is σ₀w⁰/(σ₀ + λ), set once: an abandoned first iteration does
+/// not shrink the weights a second time.
+#[test]
+fn a_retried_first_iteration_shrinks_once() {
+    let cfg = json!({"name": "sisa", "sigma": 1.0, "rho": 1.0, "lambda": 1.0});
+    let clean = {
+        let w = values(4, 0.0, Kind::Double).set_requires_grad(true);
+        let mut opt = build(cfg.clone(), &w);
+        opt.step(&mut |_| w.square().sum(Kind::Double)).unwrap();
+        w
+    };
+    let w = values(4, 0.0, Kind::Double).set_requires_grad(true);
+    let mut opt = build(cfg, &w);
+    assert!(opt.step(&mut |_| w.sum(Kind::Double) * f64::NAN).is_err());
+    opt.step(&mut |_| w.square().sum(Kind::Double)).unwrap();
+    assert!(w.equal(&clean), "{w} vs {clean}");
+}
+
+/// The fused kernel splits large buffers across threads; the result equals the tensor path.
+#[test]
+fn threaded_fused_kernel_equals_the_tensor_path() {
+    let n = 200_003; // several chunks, an uneven last one
+    let run = |fused: bool| {
+        let w = values(n, 0.0, Kind::Double).set_requires_grad(true);
+        let targets: Vec<Tensor> = (0..2).map(|i| values(n, 2.0 + i as f64, Kind::Double)).collect();
+        let mut opt = build(
+            json!({"name": "sisa", "nodes": 2, "sigma": 0.3, "lr": 0.02, "fused": fused}),
+            &w,
+        );
+        for _ in 0..3 {
+            opt.step(&mut |i| (&w - &targets[i]).square().sum(Kind::Double))
+                .unwrap();
+        }
+        w
+    };
+    let (fused, plain) = (run(true), run(false));
+    let err = (fused - plain).abs().max().double_value(&[]);
+    assert!(err < 1e-12, "{err}");
+}
+
+/// σ growing past what f32 parameters can hold is a typed error, not a NaN.
+#[test]
+fn sigma_beyond_the_dtype_range_is_an_error() {
+    let w = values(4, 0.0, Kind::Float).set_requires_grad(true);
+    let mut opt = build(
+        json!({"name": "sisa", "sigma": 1e30, "rho": 1.0, "schedule": {"kind": "gamma", "gamma": 1e3, "k0": 1}}),
+        &w,
+    );
+    opt.step(&mut |_| w.square().sum(Kind::Float)).unwrap();
+    let err = (0..5)
+        .find_map(|_| opt.step(&mut |_| w.square().sum(Kind::Float)).err())
+        .unwrap();
+    assert!(matches!(err, Error::Schedule { .. }), "{err}");
+    assert!(bool::try_from(w.isfinite().all()).unwrap(), "weights stay finite");
+}
+
+#[test]
+fn states_of_another_configuration_are_refused() {
+    let dir = std::env::temp_dir().join(format!("pisa-protocol-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let w = values(4, 0.0, Kind::Float).set_requires_grad(true);
+    let cfg = |nodes: usize, pre: &str| json!({"name": "sisa", "nodes": nodes, "sigma": 1.0, "lr": 0.1, "preconditioner": {"kind": pre}});
+    let saved = build(cfg(2, "second_moment"), &w);
+    saved.state().unwrap().save(dir.join("s")).unwrap();
+    let state = OptimizerState::load(dir.join("s"), Device::Cpu).unwrap();
+    for other in [
+        cfg(3, "second_moment"),
+        json!({"name": "pisa", "nodes": 2, "sigma": 1.0, "lr": 0.1, "preconditioner": {"kind": "identity"}}),
+    ] {
+        let err = build(other.clone(), &w).load_state(&state).unwrap_err();
+        assert!(matches!(err, Error::StateMismatch(_)), "{other}: {err}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn unknown_or_clashing_settings_are_refused() {
+    for bad in [
+        json!({"name": "sisa", "sigmaa": 1.0}),
+        json!({"name": "sisa", "lr": 0.1, "preconditioner": {"kind": "second_moment", "betaa": 0.9}}),
+        json!({"name": "sisa", "lr": 0.1, "schedule": {"kind": "gamma", "gamma": 1.1, "k": 3}}),
+        json!({"name": "nsisa", "newton_schulz": {"stepz": 5}}),
+        json!({"name": "adam", "groups": [{"name": "a", "params": ["x"]}, {"name": "a", "params": ["y"]}]}),
+        json!({"name": "adam", "groups": [{"name": "default", "params": ["x"]}]}),
+    ] {
+        assert!(
+            OptimizerConfig::from_value(bad.clone()).is_err(),
+            "{bad} accepted"
+        );
+    }
+}
