@@ -152,6 +152,9 @@ fn states_of_another_configuration_are_refused() {
     let saved = build(cfg(2, "second_moment"), &w);
     saved.state().unwrap().save(dir.join("s")).unwrap();
     let state = OptimizerState::load(dir.join("s"), Device::Cpu).unwrap();
+    build(cfg(2, "second_moment"), &w)
+        .load_state(&state)
+        .expect("the same configuration loads");
     for other in [
         cfg(3, "second_moment"),
         json!({"name": "pisa", "nodes": 2, "sigma": 1.0, "lr": 0.1, "preconditioner": {"kind": "identity"}}),

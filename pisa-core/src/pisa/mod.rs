@@ -431,7 +431,12 @@ impl Optimizer for Pisa {
         }
         Ok(OptimizerState {
             tensors,
-            scalars: json!({ "optimizer": self.name, "iteration": self.iteration }),
+            scalars: json!({
+                "optimizer": self.name,
+                "iteration": self.iteration,
+                "nodes": self.alpha.len(),
+                "preconditioner": format!("{:?}", self.cfg.preconditioner),
+            }),
         })
     }
 
