@@ -7,6 +7,7 @@
 //! - `report.md`: a Markdown table with one row per run (name, optimizer, steps, wall-clock,
 //!   and the final and best value of every metric), the charts, and the runs' summaries;
 //! - `plots/<metric>_steps.png` and `plots/<metric>_wallclock.png` for every metric, all runs
+//!   (no wall-clock charts when no run records a wall-clock time)
 //!   on one chart (see [`plot_curves`]).
 //!
 //! The binary `report` (`cargo run -p adapters --bin report -- runs/<domain>`) does the same
@@ -177,10 +178,20 @@ pub fn report(domain_dir: &Path) -> Result<Report, PlotError> {
     let mut plots = Vec::new();
     let mut charts: Vec<(String, Vec<(String, &str)>)> = Vec::new();
     let mut used_names = BTreeMap::new();
+    // Runs that record no wall-clock (every `wall_time` 0, e.g. computed curves) get no
+    // wall-clock charts.
+    let timed = runs
+        .iter()
+        .any(|r| r.rows().iter().any(|row| row.wall_time_s > 0.0));
+    let axes: &[Axis] = if timed {
+        &[Axis::Steps, Axis::WallClock]
+    } else {
+        &[Axis::Steps]
+    };
     for metric in union_of_metrics(&runs) {
         let stem = unique_stem(&mut used_names, &metric);
         let mut files = Vec::new();
-        for axis in [Axis::Steps, Axis::WallClock] {
+        for &axis in axes {
             let file = format!("{stem}_{}.png", axis.as_str());
             let against = if axis == Axis::Steps {
                 "steps"
