@@ -10,7 +10,9 @@
 //! - [`data`]: datasets (MNIST from `cargo xtask data mnist` or the official files) and
 //!   seedable, resumable mini-batches.
 //!
-//! The RL agents (PPO, A2C) that train on `envs` come with a later issue.
+//! - [`rl`]: the first part of the RL agents: GAE, actor-critic policies (Gaussian, categorical),
+//!   the PPO loss and a PPO training loop on `envs` with any registry optimizer (SISA splits
+//!   each minibatch into m node batches). A2C, normalizations, evaluation and logging follow.
 #![warn(missing_docs)]
 
 pub mod checkpoint;
@@ -21,4 +23,5 @@ pub mod plot;
 pub mod progress;
 pub mod registry;
 pub mod report;
+pub mod rl;
 pub mod run;
