@@ -63,28 +63,28 @@ mod tests {
 
     #[test]
     fn pisa_cache_dir_wins_over_everything() {
-        let dir = cache_dir_from(os("/data/pc"), os("/xdg"), os("/home/u")).unwrap();
+        let dir = cache_dir_from(os("/data/pc"), os("/xdg"), os("/users/u")).unwrap();
         assert_eq!(dir, PathBuf::from("/data/pc"));
     }
 
     #[test]
     fn xdg_cache_home_gets_a_pisa_rs_folder() {
-        let dir = cache_dir_from(None, os("/xdg"), os("/home/u")).unwrap();
+        let dir = cache_dir_from(None, os("/xdg"), os("/users/u")).unwrap();
         assert_eq!(dir, PathBuf::from("/xdg/pisa-rs"));
     }
 
     #[test]
     fn home_is_the_fallback() {
-        let dir = cache_dir_from(None, None, os("/home/u")).unwrap();
-        assert_eq!(dir, PathBuf::from("/home/u/.cache/pisa-rs"));
+        let dir = cache_dir_from(None, None, os("/users/u")).unwrap();
+        assert_eq!(dir, PathBuf::from("/users/u/.cache/pisa-rs"));
     }
 
     #[test]
     fn empty_and_relative_values_count_as_unset() {
-        let dir = cache_dir_from(os(""), os("relative/xdg"), os("/home/u")).unwrap();
-        assert_eq!(dir, PathBuf::from("/home/u/.cache/pisa-rs"));
-        let dir = cache_dir_from(os(""), os(""), os("/home/u")).unwrap();
-        assert_eq!(dir, PathBuf::from("/home/u/.cache/pisa-rs"));
+        let dir = cache_dir_from(os(""), os("relative/xdg"), os("/users/u")).unwrap();
+        assert_eq!(dir, PathBuf::from("/users/u/.cache/pisa-rs"));
+        let dir = cache_dir_from(os(""), os(""), os("/users/u")).unwrap();
+        assert_eq!(dir, PathBuf::from("/users/u/.cache/pisa-rs"));
     }
 
     #[test]
