@@ -449,9 +449,9 @@ mod tests {
     fn parses_mnist_with_and_without_dir() {
         assert_eq!(parse(&["mnist"]).unwrap(), Dataset::Mnist(DirArg { dir: None }));
         assert_eq!(
-            parse(&["mnist", "--dir", "/tmp/d"]).unwrap(),
+            parse(&["mnist", "--dir", "some/data-dir"]).unwrap(),
             Dataset::Mnist(DirArg {
-                dir: Some("/tmp/d".into())
+                dir: Some("some/data-dir".into())
             })
         );
         assert!(parse(&[]).is_err());

@@ -55,17 +55,16 @@ pub fn next_values(
 ) -> Vec<f32> {
     let n = last_values.len();
     let len = values.len();
-    assert!(
-        n > 0 && len % n == 0,
-        "values has {len} entries, not a multiple of N = {n}"
+    check_layout(
+        "values",
+        len,
+        n,
+        &[
+            ("final_values", final_values.len()),
+            ("terminated", terminated.len()),
+            ("truncated", truncated.len()),
+        ],
     );
-    for (name, l) in [
-        ("final_values", final_values.len()),
-        ("terminated", terminated.len()),
-        ("truncated", truncated.len()),
-    ] {
-        assert_eq!(l, len, "{name} must have T·N = {len} entries");
-    }
     (0..len)
         .map(|k| {
             if terminated[k] {
@@ -107,18 +106,17 @@ pub fn gae(
     cfg: GaeConfig,
 ) -> (Vec<f32>, Vec<f32>) {
     let len = rewards.len();
-    assert!(
-        n > 0 && len % n == 0,
-        "rewards has {len} entries, not a multiple of N = {n}"
+    check_layout(
+        "rewards",
+        len,
+        n,
+        &[
+            ("values", values.len()),
+            ("next_values", next_values.len()),
+            ("terminated", terminated.len()),
+            ("truncated", truncated.len()),
+        ],
     );
-    for (name, l) in [
-        ("values", values.len()),
-        ("next_values", next_values.len()),
-        ("terminated", terminated.len()),
-        ("truncated", truncated.len()),
-    ] {
-        assert_eq!(l, len, "{name} must have T·N = {len} entries");
-    }
     let GaeConfig { gamma, lambda } = cfg;
     let mut adv = vec![0.0f32; len];
     let mut running = vec![0.0f32; n];
@@ -132,6 +130,21 @@ pub fn gae(
     }
     let returns = adv.iter().zip(values).map(|(a, v)| a + v).collect();
     (adv, returns)
+}
+
+/// Checks the [T, N] layout: `what` has `len` = T·N entries (a multiple of N > 0) and every
+/// other buffer as many.
+///
+/// # Panics
+/// When the layout is wrong (a programming error of the caller).
+fn check_layout(what: &str, len: usize, n: usize, others: &[(&str, usize)]) {
+    assert!(
+        n > 0 && len % n == 0,
+        "{what} has {len} entries, not a multiple of N = {n}"
+    );
+    for (name, l) in others {
+        assert_eq!(*l, len, "{name} must have T·N = {len} entries");
+    }
 }
 
 #[cfg(test)]
