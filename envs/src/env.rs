@@ -1,6 +1,7 @@
 //! The [`Env`] trait and what `reset` and `step` return.
 
-use crate::error::Result;
+use crate::error::{EnvError, Result};
+use crate::render::Frame;
 use crate::space::{Action, Space};
 
 /// Statistics of a finished episode, as Gymnasium's `RecordEpisodeStatistics` puts them in
@@ -108,6 +109,18 @@ pub trait Env: Send {
     /// An invalid action (see [`Space::validate_action`]), or [`EnvError::ResetNeeded`](crate::EnvError::ResetNeeded)
     /// before the first reset.
     fn step(&mut self, action: Action<'_>) -> Result<Step>;
+
+    /// Draws the current state headless into a `width × height` RGB frame (Gymnasium's
+    /// `render_mode="rgb_array"`), with [`crate::render`]. Wrappers forward it.
+    ///
+    /// # Errors
+    /// [`EnvError::RenderUnsupported`] for an environment that cannot draw itself (the default),
+    /// [`EnvError::InvalidParameter`] for a size outside [`render::check_size`](crate::render::check_size),
+    /// [`EnvError::ResetNeeded`] before the first reset.
+    fn render(&mut self, width: u32, height: u32) -> Result<Frame> {
+        let _ = (width, height);
+        Err(EnvError::RenderUnsupported(self.id().to_string()))
+    }
 }
 
 impl<E: Env + ?Sized> Env for Box<E> {
@@ -125,5 +138,8 @@ impl<E: Env + ?Sized> Env for Box<E> {
     }
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         (**self).step(action)
+    }
+    fn render(&mut self, width: u32, height: u32) -> Result<Frame> {
+        (**self).render(width, height)
     }
 }

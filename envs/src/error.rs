@@ -135,6 +135,25 @@ pub enum EnvError {
         /// What was counted (e.g. "discrete actions", "action values for 2 components each").
         what: String,
     },
+    /// [`Env::render`](crate::Env::render) on an environment that cannot draw itself.
+    #[error("{0} cannot render frames")]
+    RenderUnsupported(String),
+    /// A MuJoCo model that cannot be loaded: assets not provisioned, file missing, or rejected by MuJoCo.
+    #[error("cannot load MuJoCo model {path}: {reason}")]
+    MujocoModel {
+        /// The XML file (or the variable that should name its folder).
+        path: String,
+        /// What is wrong and what to do.
+        reason: String,
+    },
+    /// A PNG or GIF that could not be encoded or written.
+    #[error("cannot write image {path}: {reason}")]
+    ImageWrite {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
 }
 
 /// `Result` with [`EnvError`].

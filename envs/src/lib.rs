@@ -29,7 +29,11 @@
 //! | id (alias) | backend in this build |
 //! |---|---|
 //! | `CartPole-v1` (`cartpole`), `Pendulum-v1` (`pendulum`) | [`classic`]: pure Rust, Gymnasium's dynamics exactly |
-//! | `HalfCheetah-v5`, `Ant-v5`, `Humanoid-v5`, `Hopper-v5`, `Walker2d-v5`, `InvertedPendulum-v5`, `InvertedDoublePendulum-v5` | known ids; the rapier3d and MuJoCo backends arrive later, and [`make_env`] says so |
+//! | `HalfCheetah-v5`, `Ant-v5`, `Humanoid-v5`, `Hopper-v5`, `Walker2d-v5`, `InvertedPendulum-v5`, `InvertedDoublePendulum-v5` | [`rapier`]: rapier3d multibodies from Gymnasium's MJCF models, pure Rust (default); deviations from MuJoCo listed there |
+//! | the same seven ids with `Backend::Mujoco` | `envs::mujoco` (cargo feature `mujoco`, after `cargo xtask setup --mujoco`): MuJoCo 3.17.0 itself with Gymnasium's XML files and v5 rules; observations, rewards and resets bit-identical to Gymnasium 1.4 (`tests/mujoco_parity.rs`) |
+//!
+//! Every task can draw itself headless ([`Env::render`] → [`render::Frame`]); [`render`] saves frames as
+//! PNGs, PNG filmstrips or animated GIFs.
 //!
 //! # Fidelity to Gymnasium
 //! Classic control is Gymnasium 1.4 operation for operation: observations are Gymnasium's `float32`
@@ -49,7 +53,11 @@
 pub mod classic;
 mod env;
 mod error;
+#[cfg(feature = "mujoco")]
+pub mod mujoco;
+pub mod rapier;
 pub mod registry;
+pub mod render;
 pub mod rng;
 mod space;
 pub mod vector;

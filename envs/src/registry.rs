@@ -15,13 +15,14 @@ use crate::Env;
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
-    /// The best available backend for the id: classic control for `CartPole-v1` and `Pendulum-v1`.
+    /// The best available backend for the id: classic control for `CartPole-v1` and `Pendulum-v1`,
+    /// rapier3d for the MuJoCo tasks.
     #[default]
     Auto,
     /// The pure-Rust classic-control tasks ([`crate::classic`]).
     #[serde(rename = "classic", alias = "classic_control")]
     ClassicControl,
-    /// rapier3d locomotion tasks (not yet in this build).
+    /// rapier3d locomotion and balance tasks ([`crate::rapier`]), pure Rust.
     Rapier,
     /// MuJoCo through `mujoco-rs` (not yet in this build).
     Mujoco,
@@ -172,17 +173,21 @@ fn list(filter: impl Fn(&EnvSpec) -> bool, with_aliases: bool) -> String {
 ///
 /// # Errors
 /// * [`EnvError::UnknownId`], listing the known ids and aliases, for an id nobody knows;
-/// * [`EnvError::TaskNotImplemented`] for a known locomotion task (`Ant-v5`, ...): its rapier3d and
-///   MuJoCo backends are not in this build yet;
-/// * [`EnvError::BackendNotImplemented`] for `Backend::Rapier` or `Backend::Mujoco`;
-/// * [`EnvError::UnsupportedBackend`] for a locomotion id with `Backend::ClassicControl`.
+/// * [`EnvError::BackendNotImplemented`] for `Backend::Mujoco` without the cargo feature `mujoco`; with
+///   it, [`EnvError::MujocoModel`] when MuJoCo's task files are not provisioned;
+/// * [`EnvError::UnsupportedBackend`] for a locomotion id with `Backend::ClassicControl` or a
+///   classic-control id with `Backend::Rapier`.
+///
+/// Locomotion ids (`Ant-v5`, ...) are built by the [rapier3d backend](crate::rapier) for `Backend::Auto`
+/// and `Backend::Rapier`.
 ///
 /// # Example
 /// ```
 /// use envs::{make_env, Backend, EnvError};
 /// let env = make_env("CartPole-v1", Backend::Auto, 0)?;
 /// assert_eq!(env.action_space().discrete_n(), Some(2));
-/// assert!(matches!(make_env("ant", Backend::Auto, 0), Err(EnvError::TaskNotImplemented { .. })));
+/// assert_eq!(make_env("ant", Backend::Auto, 0)?.observation_space().flat_dim(), 105); // rapier3d
+/// assert!(matches!(make_env("ant", Backend::ClassicControl, 0), Err(EnvError::UnsupportedBackend { .. })));
 /// let unknown = make_env("CartPole-v0", Backend::Auto, 0).err().map(|e| e.to_string());
 /// assert!(unknown.unwrap_or_default().contains("known ids: CartPole-v1 (cartpole), Pendulum-v1 (pendulum)"));
 /// # Ok::<(), envs::EnvError>(())
@@ -192,20 +197,47 @@ pub fn make_env(id: &str, backend: Backend, seed: u64) -> Result<Box<dyn Env>> {
         id: id.to_string(),
         known: list(|_| true, true),
     })?;
+    #[cfg_attr(feature = "mujoco", allow(unused_variables))]
     let available = || list(|s| s.family == TaskFamily::ClassicControl, false);
     match (backend, spec.family) {
-        (Backend::Rapier | Backend::Mujoco, _) => Err(EnvError::BackendNotImplemented {
+        #[cfg(not(feature = "mujoco"))]
+        (Backend::Mujoco, _) => Err(EnvError::BackendNotImplemented {
             backend,
             available: available(),
         }),
-        (Backend::Auto, TaskFamily::Locomotion) => Err(EnvError::TaskNotImplemented {
+        // The MuJoCo backend (feature `mujoco`): Gymnasium's models on MuJoCo 3.17.0.
+        #[cfg(feature = "mujoco")]
+        (Backend::Mujoco, TaskFamily::Locomotion) => {
+            let task = crate::mujoco::MujocoTask::from_id(spec.id)
+                .unwrap_or_else(|| unreachable!("locomotion id {} without a MuJoCo task", spec.id));
+            Ok(Box::new(TimeLimit::new(
+                crate::mujoco::MujocoEnv::new(task, seed)?,
+                spec.max_episode_steps,
+            )))
+        }
+        #[cfg(feature = "mujoco")]
+        (Backend::Mujoco, TaskFamily::ClassicControl) => Err(EnvError::UnsupportedBackend {
             id: spec.id.to_string(),
-            available: available(),
+            backend,
+            hint: "; it is a classic-control task: use Backend::Auto or Backend::ClassicControl".into(),
+        }),
+        (Backend::Auto | Backend::Rapier, TaskFamily::Locomotion) => {
+            let task = crate::rapier::Task::from_id(spec.id)
+                .unwrap_or_else(|| unreachable!("locomotion id {} without a rapier task", spec.id));
+            Ok(Box::new(TimeLimit::new(
+                crate::rapier::RapierEnv::new(task, seed)?,
+                spec.max_episode_steps,
+            )))
+        }
+        (Backend::Rapier, TaskFamily::ClassicControl) => Err(EnvError::UnsupportedBackend {
+            id: spec.id.to_string(),
+            backend,
+            hint: "; it is a classic-control task: use Backend::Auto or Backend::ClassicControl".into(),
         }),
         (Backend::ClassicControl, TaskFamily::Locomotion) => Err(EnvError::UnsupportedBackend {
             id: spec.id.to_string(),
             backend,
-            hint: "; it is a MuJoCo task (rapier3d and MuJoCo backends, not yet in this build)".into(),
+            hint: "; it is a MuJoCo task: use Backend::Auto or Backend::Rapier".into(),
         }),
         (Backend::Auto | Backend::ClassicControl, TaskFamily::ClassicControl) => Ok(match spec.id {
             CartPole::ID => Box::new(TimeLimit::new(CartPole::new(seed), spec.max_episode_steps)),
@@ -271,10 +303,13 @@ mod tests {
             assert!(msg.contains(s.id), "{msg}");
         }
         assert!(msg.contains("halfcheetah"));
-        let e = make_env("Hopper-v5", Backend::Auto, 0).err().unwrap();
-        assert!(matches!(e, EnvError::TaskNotImplemented { .. }));
-        assert!(e.to_string().contains("not yet implemented in this build"), "{e}");
+        assert_eq!(make_env("Hopper-v5", Backend::Auto, 0).unwrap().id(), "Hopper-v5");
+        assert!(matches!(
+            make_env("cartpole", Backend::Rapier, 0),
+            Err(EnvError::UnsupportedBackend { .. })
+        ));
         let e = make_env("cartpole", Backend::Mujoco, 0).err().unwrap();
+        #[cfg(not(feature = "mujoco"))]
         assert_eq!(
             e,
             EnvError::BackendNotImplemented {
@@ -282,10 +317,9 @@ mod tests {
                 available: "CartPole-v1, Pendulum-v1".into()
             }
         );
-        assert!(matches!(
-            make_env("ant", Backend::Rapier, 0),
-            Err(EnvError::BackendNotImplemented { .. })
-        ));
+        #[cfg(feature = "mujoco")]
+        assert!(matches!(e, EnvError::UnsupportedBackend { .. }), "{e}");
+        assert_eq!(make_env("ant", Backend::Rapier, 0).unwrap().id(), "Ant-v5");
         assert!(matches!(
             make_env("ant", Backend::ClassicControl, 0),
             Err(EnvError::UnsupportedBackend { .. })

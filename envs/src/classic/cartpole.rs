@@ -164,6 +164,15 @@ impl Env for CartPole {
         })
     }
 
+    /// A side view as Gymnasium's `rgb_array` drawing (see `classic::scene`).
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        let state = self.state.ok_or_else(|| EnvError::ResetNeeded {
+            env: Self::ID.to_string(),
+        })?;
+        crate::render::check_size(width, height)?;
+        Ok(super::scene::cartpole(state, width, height))
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         self.action_space.validate_action(action, Self::ID)?;
         let state = self.state.ok_or_else(|| EnvError::ResetNeeded {

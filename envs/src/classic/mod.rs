@@ -14,6 +14,7 @@
 
 mod cartpole;
 mod pendulum;
+mod scene;
 
 pub use cartpole::CartPole;
 pub use pendulum::Pendulum;

@@ -184,6 +184,15 @@ impl Env for Pendulum {
         })
     }
 
+    /// A side view as Gymnasium's `rgb_array` drawing (see `classic::scene`).
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        let [theta, _] = self.state.ok_or_else(|| EnvError::ResetNeeded {
+            env: Self::ID.to_string(),
+        })?;
+        crate::render::check_size(width, height)?;
+        Ok(super::scene::pendulum(theta, width, height))
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         self.action_space.validate_action(action, Self::ID)?;
         let [th, thdot] = self.state.ok_or_else(|| EnvError::ResetNeeded {

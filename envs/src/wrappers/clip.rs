@@ -62,6 +62,10 @@ impl<E: Env> Env for ClipAction<E> {
         self.env.reset(seed)
     }
 
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         self.action_space.validate_action(action, self.env.id())?;
         let Action::Continuous(a) = action else {
@@ -157,6 +161,10 @@ impl<E: Env> Env for ClipObservation<E> {
         })
     }
 
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         let s = self.env.step(action)?;
         Ok(Step {
@@ -206,6 +214,10 @@ impl<E: Env> Env for ClipReward<E> {
 
     fn reset(&mut self, seed: Option<u64>) -> Result<Reset> {
         self.env.reset(seed)
+    }
+
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
     }
 
     fn step(&mut self, action: Action<'_>) -> Result<Step> {

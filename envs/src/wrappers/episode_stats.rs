@@ -99,6 +99,10 @@ impl<E: Env> Env for RecordEpisodeStatistics<E> {
         Ok(r)
     }
 
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         let mut s = self.env.step(action)?;
         self.episode_return += s.reward;

@@ -350,6 +350,10 @@ impl<E: Env> Env for NormalizeObservation<E> {
         })
     }
 
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
+    }
+
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         let s = self.env.step(action)?;
         Ok(Step {
@@ -467,6 +471,10 @@ impl<E: Env> Env for NormalizeReward<E> {
 
     fn reset(&mut self, seed: Option<u64>) -> Result<Reset> {
         self.env.reset(seed)
+    }
+
+    fn render(&mut self, width: u32, height: u32) -> Result<crate::render::Frame> {
+        self.env.render(width, height)
     }
 
     fn step(&mut self, action: Action<'_>) -> Result<Step> {

@@ -1,0 +1,69 @@
+//! The rapier3d backend: Gymnasium's MuJoCo v5 locomotion and balance tasks in pure Rust.
+//!
+//! Each task loads Gymnasium's own MJCF model (checked in under `envs/assets/`, MIT licensed, from
+//! Gymnasium) with [`rapier3d_mjcf`] and simulates it as a rapier3d *multibody*: reduced coordinates, one
+//! rapier link per MuJoCo joint (massless spacer links for bodies with several joints, e.g. the planar
+//! `rootx`/`rootz`/`rooty` roots), so joint coordinates are MuJoCo's `qpos` and joint velocities its
+//! `qvel` in MuJoCo's order. From the model: joint `armature` (added to the joint-space mass matrix),
+//! `damping` (implicit, per DoF), `stiffness` springs (implicit), `range` limits, geom sizes and
+//! densities (`inertiafromgeom`, `settotalmass`), `<motor>` actuators with their `gear` and `ctrlrange`
+//! (controls are clamped into it, as MuJoCo does), `<option timestep>` and gravity. On top, each task
+//! ports Gymnasium 1.4's `*_v5.py` with default options: the observation layout and size, the reward
+//! terms and `info` keys, the termination rules, `frame_skip`, and the reset noise (`uniform` or
+//! `scale · standard_normal` on `init_qpos`/`init_qvel`, drawn from [`crate::rng::NumpyRng`]).
+//!
+//! | task | obs | act | frame skip | dt (s) |
+//! |---|---|---|---|---|
+//! | `InvertedPendulum-v5` | 4 | 1 | 2 | 0.04 |
+//! | `InvertedDoublePendulum-v5` | 9 | 1 | 5 | 0.05 |
+//! | `HalfCheetah-v5` | 17 | 6 | 5 | 0.05 |
+//! | `Hopper-v5` | 11 | 3 | 4 | 0.008 |
+//! | `Walker2d-v5` | 17 | 6 | 4 | 0.008 |
+//! | `Ant-v5` | 105 | 8 | 5 | 0.05 |
+//! | `Humanoid-v5` | 348 | 17 | 5 | 0.015 |
+//!
+//! `tests/rapier_kinematics.rs` checks the loaded models against MuJoCo 3.17.0 itself: every body's
+//! mass, and every body's position and orientation for the same `qpos` (golden values from
+//! `tests/golden/rapier_kinematics.py`), so joint axes, anchors, signs, `ref` offsets and the `qpos`
+//! order are MuJoCo's.
+//!
+//! # Deviations from MuJoCo
+//! The physics is rapier's, not MuJoCo's, so trajectories differ from Gymnasium's even from the same
+//! state; the tasks are the same problems with the same interfaces. In detail:
+//! * **Integrator and contacts.** rapier's semi-implicit Euler, one solver substep per model
+//!   `timestep` (as MuJoCo takes one step), with its velocity solver and contact softness, replaces
+//!   MuJoCo's RK4/Euler with soft convex-optimization contacts; `solref`,
+//!   `solimp`, `margin`, `condim` and torsional/rolling friction are ignored. Friction between a geom
+//!   and the floor is the larger of the two sliding frictions, as in MuJoCo.
+//! * **Collisions.** Robot geoms collide with the floor only. MuJoCo's models have no self-contacts
+//!   except Hopper's and Humanoid's `contype = conaffinity = 1` geoms (e.g. a Humanoid hand touching
+//!   its thigh), which pass through each other here. The inverted pendulums have no contacts at all,
+//!   as in MuJoCo.
+//! * **Motors.** A `<motor>` is rapier-mjcf's emulation: a velocity motor aimed far away whose force is
+//!   capped at `gear · ctrl`, which applies exactly that generalized force unless the joint limit
+//!   solver intervenes in the same iteration.
+//! * **Joint limits** are hard velocity-level constraints (MuJoCo: soft). Ant's ankles start outside
+//!   their ranges at `qpos0`, as in MuJoCo, and are pushed into range in the first steps.
+//! * **`cfrc_ext`** (Ant, Humanoid) is the normal contact force of the last physics step on each body
+//!   with its torque, expressed about the robot's centre of mass like MuJoCo's com-based frame; friction
+//!   forces are left out. **`cinert`/`cvel`** (Humanoid) are computed from rapier's body masses,
+//!   inertias and velocities with MuJoCo's formulas, and **`qfrc_actuator`** is `gear · ctrl`.
+//! * **`qfrc_constraint[0]`** in InvertedDoublePendulum's observation is always 0 (rapier does not
+//!   expose the slider's limit force; MuJoCo's is 0 except while the cart touches the end of the rail).
+//! * **Reset and state.** Each reset builds a fresh rapier world (so no solver warm-start carries over
+//!   between episodes) and sets `qpos`/`qvel` as Gymnasium's `set_state` does; a free joint's `qvel` is
+//!   MuJoCo's (linear velocity of the body origin in the world frame, angular velocity in the body
+//!   frame).
+//! * **Precision.** rapier3d is built in `f32` (rapier-mjcf needs it); observations are those `f32`
+//!   values widened to `f64`.
+//! * Gymnasium's `reset(seed)` draws from numpy's generator; ours uses [`crate::rng::NumpyRng`]'s
+//!   uniform (numpy's exactly) and its own normal (not numpy's ziggurat), so reset states match
+//!   Gymnasium's for the uniform-noise tasks only in distribution anyway, since the physics differs.
+
+mod env;
+mod scene;
+mod sim;
+mod task;
+
+pub use env::RapierEnv;
+pub use task::Task;
