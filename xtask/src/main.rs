@@ -10,7 +10,12 @@ mod check;
 mod data;
 mod demo;
 mod env;
+mod gan;
+mod llm;
+mod lstm;
+mod mujoco;
 mod report;
+mod rl;
 mod setup;
 mod test;
 
@@ -35,8 +40,9 @@ struct Cli {
 /// The subcommands; every one but `setup` and `env` runs cargo after `setup`.
 #[derive(Subcommand)]
 enum Command {
-    /// Create the cached Python venv with the pinned torch (idempotent, fast when done).
-    Setup,
+    /// Create the cached Python venv with the pinned torch (idempotent, fast when done);
+    /// `--mujoco` also provisions MuJoCo for the envs crate's `mujoco` feature.
+    Setup(setup::SetupArgs),
     /// Print `export` lines so that `eval "$(cargo xtask env)"` makes plain cargo work.
     Env,
     /// Fast checks only: `cargo fmt --check` and `cargo clippy -D warnings`.
@@ -51,6 +57,17 @@ enum Command {
     Data(data::DataArgs),
     /// Write `report.md` and comparison plots for a domain's runs: `report runs/<domain>`.
     Report(report::ReportArgs),
+    /// GPT-2 with NSISA, Muon, AdamW: `llm train --preset tiny --optimizer nsisa`, `--compare`.
+    Llm(llm::LlmArgs),
+    /// PPO / A2C with any optimizer: `rl --env humanoid [--algo a2c] [--compare adam,sisa]`,
+    /// `rl eval --checkpoint DIR [--gif out.gif]`.
+    Rl(rl::RlArgs),
+    /// AWD-LSTM language models: `lstm --layers 3 --optimizer sisa`, `--compare adam,adabelief,sisa`,
+    /// `lstm sample --checkpoint DIR`.
+    Lstm(lstm::LstmArgs),
+    /// WGAN / WGAN-GP with FID: `gan --dataset mnist --optimizer sisa`, `--compare adam,sisa --runs 5`,
+    /// `gan sample --run DIR`.
+    Gan(gan::GanArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -66,7 +83,7 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Setup => setup::run(),
+        Command::Setup(args) => setup::run(&args),
         Command::Env => env::run(),
         Command::Check => check::run(),
         Command::Test(args) => test::run(&args),
@@ -74,5 +91,9 @@ fn run(command: Command) -> Result<()> {
         Command::Bench(args) => bench::run(&args),
         Command::Data(args) => data::run(&args),
         Command::Report(args) => report::run(&args),
+        Command::Llm(args) => llm::run(&args),
+        Command::Rl(args) => rl::run(&args),
+        Command::Lstm(args) => lstm::run(&args),
+        Command::Gan(args) => gan::run(&args),
     }
 }

@@ -34,15 +34,60 @@ fn pinned_packages() -> [String; 2] {
 /// removes this from children, because a change in either variable rebuilds torch-sys.
 const LIBTORCH_USE_PYTORCH: &str = "LIBTORCH_USE_PYTORCH";
 
+/// Arguments of `cargo xtask setup`.
+#[derive(clap::Args, Debug, Default)]
+pub struct SetupArgs {
+    /// Also provision MuJoCo 3.17.0 and the Gymnasium task XML files (PyPI wheels, about 30 MB) for
+    /// the envs crate's `mujoco` feature; `cargo xtask env` then exports what it needs.
+    #[arg(long)]
+    pub mujoco: bool,
+}
+
 /// Runs the `setup` subcommand.
-pub fn run() -> Result<()> {
+pub fn run(args: &SetupArgs) -> Result<()> {
     let toolchain = ensure_toolchain()?;
     eprintln!("xtask: libtorch ready: LIBTORCH={}", toolchain.libtorch.display());
     match &toolchain.python {
         Some(python) => eprintln!("xtask: Python for tests and benchmarks: {}", python.display()),
         None => eprintln!("xtask: no venv yet; `cargo xtask bench` creates it when needed"),
     }
+    if args.mujoco {
+        let install = ensure_mujoco_with(&toolchain)?;
+        eprintln!(
+            "xtask: MuJoCo {}: {}; `eval \"$(cargo xtask env)\"` then `cargo test -p envs --features mujoco`",
+            install.mujoco_version,
+            install.root.display()
+        );
+    }
     Ok(())
+}
+
+/// Provisions MuJoCo (see [`crate::mujoco`]) and returns what a cargo command building or running the
+/// envs crate's `mujoco` feature needs on top of `toolchain`'s environment: `MUJOCO_DYNAMIC_LINK_DIR`,
+/// `PISA_MUJOCO_ASSETS`, and `LD_LIBRARY_PATH` with MuJoCo's `lib/` before the toolchain's (libtorch) one.
+///
+/// # Errors
+/// As [`ensure_mujoco_with`]; a path containing `:`.
+pub fn mujoco_cargo_env(toolchain: &Toolchain) -> Result<Vec<(&'static str, OsString)>> {
+    let install = ensure_mujoco_with(toolchain)?;
+    let torch_ld_path = toolchain
+        .env_vars()?
+        .into_iter()
+        .find(|(k, _)| *k == "LD_LIBRARY_PATH")
+        .map(|(_, v)| v);
+    install.env_vars(torch_ld_path.as_deref())
+}
+
+/// Provisions MuJoCo (see [`crate::mujoco`]) with the toolchain's Python, else `python3`.
+///
+/// # Errors
+/// As [`crate::mujoco::ensure_mujoco`].
+pub fn ensure_mujoco_with(toolchain: &Toolchain) -> Result<crate::mujoco::MujocoInstall> {
+    let python = toolchain
+        .python
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("python3"));
+    crate::mujoco::ensure_mujoco(&cache::cache_dir()?, &python)
 }
 
 /// What cargo and its children need: where libtorch lives and which Python to offer.

@@ -39,11 +39,28 @@
 //!   except Hopper's and Humanoid's `contype = conaffinity = 1` geoms (e.g. a Humanoid hand touching
 //!   its thigh), which pass through each other here. The inverted pendulums have no contacts at all,
 //!   as in MuJoCo.
-//! * **Motors.** A `<motor>` is rapier-mjcf's emulation: a velocity motor aimed far away whose force is
-//!   capped at `gear · ctrl`, which applies exactly that generalized force unless the joint limit
-//!   solver intervenes in the same iteration.
-//! * **Joint limits** are hard velocity-level constraints (MuJoCo: soft). Ant's ankles start outside
-//!   their ranges at `qpos0`, as in MuJoCo, and are pushed into range in the first steps.
+//! * **Motors.** A `<motor>` applies `gear · ctrl` as a generalized force on its joint, as MuJoCo does
+//!   (a torque, or force, along the joint axis on the child body and its opposite on the parent). Near
+//!   a joint limit in the force's direction (closer than about twice what the joint can travel in
+//!   one physics step) it is rapier-mjcf's motor emulation instead: a velocity motor capped at
+//!   `|gear · ctrl|` whose target is clamped so that the joint just reaches the limit within the step,
+//!   which brakes the joint before the limit (MuJoCo's soft limits act before it too) and keeps the
+//!   overshoot of the hard limits small. Far from the limits that motor would saturate, i.e. apply the
+//!   same force (up to rapier's implicit Coriolis and damping terms), but as a constraint it costs a
+//!   solve against the joint-space mass matrix and a solver row per actuator and step.
+//! * **Joint limits** are hard velocity-level constraints (MuJoCo: soft), acting once a coordinate is
+//!   out of its range; a limit is handed to rapier only while that is so (inside the range rapier's
+//!   constraint has zero impulse bounds and does nothing, at the cost of a mass-matrix solve). Ant's
+//!   ankles start outside their ranges at `qpos0`, as in MuJoCo, and are pushed into range in the
+//!   first steps.
+//!
+//! # Speed
+//! Most of a physics step is rapier's multibody dynamics: assembling the dense joint-space mass
+//! matrix (one `Jᵀ M J` product per link over all DoFs, for the plain and the Coriolis-augmented
+//! matrix) and its LU factorizations, which MuJoCo does with sparse, tree-structured algorithms.
+//! This grows with links × DoFs², so Humanoid (23 DoFs, 20 links) and the light HalfCheetah model
+//! (where MuJoCo itself is very fast) are the slowest relative to MuJoCo; the actuator forces and the
+//! limit handling above remove the per-actuator constraint work on top of it.
 //! * **`cfrc_ext`** (Ant, Humanoid) is the normal contact force of the last physics step on each body
 //!   with its torque, expressed about the robot's centre of mass like MuJoCo's com-based frame; friction
 //!   forces are left out. **`cinert`/`cvel`** (Humanoid) are computed from rapier's body masses,

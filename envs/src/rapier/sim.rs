@@ -13,6 +13,16 @@ use crate::error::{EnvError, Result};
 /// rapier solver iterations (= substeps) per physics step of `<option timestep>`.
 pub(crate) const SOLVER_SUBSTEPS: usize = 1;
 
+/// rapier's joint axes by index (the bit order of [`JointAxesMask`]).
+const JOINT_AXES: [JointAxis; 6] = [
+    JointAxis::LinX,
+    JointAxis::LinY,
+    JointAxis::LinZ,
+    JointAxis::AngX,
+    JointAxis::AngY,
+    JointAxis::AngZ,
+];
+
 /// Collision group of the ground; robot geoms collide with it only.
 const GROUND: Group = Group::GROUP_1;
 /// Collision group of every robot geom.
@@ -53,6 +63,9 @@ pub(crate) struct Model {
     pub mj_bodies: Vec<usize>,
     /// Friction of the ground, when the task has one (MuJoCo takes the larger of two geoms' frictions).
     floor_friction: Option<f64>,
+    /// Diagonal of the inverse joint-space inertia in the reference pose, per multibody DoF (computed
+    /// by the first [`Sim`]).
+    inv_inertia: std::sync::OnceLock<Vec<Real>>,
 }
 
 impl Model {
@@ -130,8 +143,19 @@ impl Model {
             nv,
             mj_bodies: mj_bodies.into_iter().map(|(_, i)| i).collect(),
             floor_friction,
+            inv_inertia: std::sync::OnceLock::new(),
         }))
     }
+}
+
+/// The joint an actuator drives, resolved to the rapier multibody.
+#[derive(Clone, Copy, Debug)]
+struct Drive {
+    joint: MultibodyJointHandle,
+    /// The joint's free axis (0–2 linear, 3–5 angular).
+    axis: usize,
+    /// Its `range`, when limited.
+    range: Option<[Real; 2]>,
 }
 
 /// A running simulation of a [`Model`].
@@ -142,6 +166,12 @@ pub(crate) struct Sim {
     /// The model simulated.
     pub model: Arc<Model>,
     ctrl: Vec<f32>,
+    /// Per actuator: the joint it drives, `None` when that joint was not inserted.
+    drives: Vec<Option<Drive>>,
+    /// Every joint with `range` limits, and its limited axes.
+    limited: Vec<(MultibodyJointHandle, JointAxesMask)>,
+    /// Every rigid body of the robot (the actuator forces on them are rebuilt at each physics step).
+    robot_bodies: Vec<RigidBodyHandle>,
 }
 
 fn v64(v: Vector) -> [f64; 3] {
@@ -224,12 +254,57 @@ impl Sim {
                 rb.recompute_mass_properties_from_colliders(&world.colliders);
             }
         }
+        // Every task's robot is one multibody.
+        model.inv_inertia.get_or_init(|| {
+            let root = handles.bodies.iter().flatten().next().map(|b| b.body);
+            let link = root.and_then(|h| world.multibody_joints.rigid_body_link(h).copied());
+            link.and_then(|l| world.multibody_joints.get_multibody_mut(l.multibody))
+                .map(|mb| mb.dof_inverse_inertia(&world.bodies).iter().copied().collect())
+                .unwrap_or_default()
+        });
+        // Actuators apply their force directly (see `apply_actuator_forces`), so the loader's motor
+        // emulation starts switched off.
+        let mut drives = Vec::with_capacity(model.gear.len());
+        for a in &model.robot.actuators {
+            let h = a
+                .joint_index
+                .and_then(|j| handles.joints.get(j))
+                .and_then(|j| j.joint);
+            drives.push(h.and_then(|h| {
+                let (mb, link_id) = world.multibody_joints.get_mut(h)?;
+                let link = mb.link_mut(link_id)?;
+                let data = &mut link.joint.data;
+                data.motor_axes = JointAxesMask::empty();
+                let free = !data.locked_axes.bits() & JointAxesMask::all().bits();
+                let axis = free.trailing_zeros() as usize;
+                let limited = data.limit_axes.bits() & free != 0;
+                (free.count_ones() == 1).then(|| Drive {
+                    joint: h,
+                    axis,
+                    range: limited.then(|| [data.limits[axis].min, data.limits[axis].max]),
+                })
+            }));
+        }
+        let limited = handles
+            .joints
+            .iter()
+            .filter_map(|j| j.joint)
+            .filter_map(|h| {
+                let (mb, link_id) = world.multibody_joints.get(h)?;
+                let mask = mb.link(link_id)?.joint.data.limit_axes;
+                (!mask.is_empty()).then_some((h, mask))
+            })
+            .collect();
+        let robot_bodies = handles.bodies.iter().flatten().map(|b| b.body).collect();
         let nu = model.gear.len();
         let mut sim = Self {
             world,
             handles,
             model: Arc::clone(model),
             ctrl: vec![0.0; nu],
+            drives,
+            limited,
+            robot_bodies,
         };
         let (qpos, qvel) = sim.state();
         sim.set_state(&qpos, &qvel);
@@ -399,13 +474,109 @@ impl Sim {
         for ((c, &u), r) in self.ctrl.iter_mut().zip(ctrl).zip(&self.model.ctrl_range) {
             *c = u.clamp(r[0], r[1]) as Real;
         }
-        self.handles.apply_controls_multibody(
-            &mut self.world.bodies,
-            &mut self.world.multibody_joints,
-            &self.ctrl,
-        );
         for _ in 0..n {
+            self.sync_limits();
+            self.apply_actuator_forces();
             self.world.step();
+        }
+    }
+
+    /// Enables each joint limit only while its coordinate is outside the range. rapier builds a limit
+    /// constraint (with a solve against the joint-space mass matrix) for every limited axis at every
+    /// step, but one whose coordinate is inside the range has impulse bounds `[0, 0]` and does nothing:
+    /// leaving those out is the same physics, minus most of the constraint work.
+    fn sync_limits(&mut self) {
+        for &(h, mask) in &self.limited {
+            let Some((mb, link_id)) = self.world.multibody_joints.get_mut(h) else {
+                continue;
+            };
+            let Some(link) = mb.link_mut(link_id) else {
+                continue;
+            };
+            let coords = link.joint.coords();
+            let data = &mut link.joint.data;
+            for (axis, (&x, l)) in coords.iter().zip(data.limits).enumerate() {
+                let bit = JointAxesMask::from_bits_truncate(1 << axis);
+                if mask.contains(bit) {
+                    data.limit_axes.set(bit, x < l.min || x > l.max);
+                }
+            }
+        }
+    }
+
+    /// Applies each actuator's `gear · ctrl` as a generalized force on its joint, as MuJoCo does: a
+    /// torque (hinge) or force (slide) along the joint axis on the child body and its opposite on the
+    /// parent (at the same point), which projects onto the joint's own coordinate only.
+    ///
+    /// Close to a joint limit (within about twice what the joint can travel in this step) the
+    /// actuator is rapier-mjcf's motor emulation instead, as before: a velocity motor capped at
+    /// `|gear · ctrl|` whose target is clamped so that the joint just reaches its limit within the
+    /// step. Far from the limits that motor always saturates, which is the same force; the force is
+    /// only much cheaper (no constraint to build and solve).
+    fn apply_actuator_forces(&mut self) {
+        let dt = self.world.integration_parameters.dt;
+        let inv_inertia = self.model.inv_inertia.get().map_or(&[][..], Vec::as_slice);
+        let bodies = &mut self.world.bodies;
+        for &h in &self.robot_bodies {
+            if let Some(rb) = bodies.get_mut(h) {
+                rb.reset_forces(false);
+                rb.reset_torques(false);
+            }
+        }
+        for ((drive, &u), &gear) in self.drives.iter().zip(&self.ctrl).zip(&self.model.gear) {
+            let Some(d) = *drive else {
+                continue;
+            };
+            let f = gear as Real * u;
+            let Some((mb, link_id)) = self.world.multibody_joints.get_mut(d.joint) else {
+                continue;
+            };
+            let Some(dof) = mb.link(link_id).map(|l| l.assembly_id()) else {
+                continue;
+            };
+            let v = mb.generalized_velocity()[dof];
+            // Diagonal of the inverse joint-space inertia in the reference pose (MuJoCo's
+            // `dof_invweight0`): turns the force into a rough acceleration scale.
+            let inv_inertia = inv_inertia.get(dof).copied().unwrap_or(0.0);
+            let Some(link) = mb.link_mut(link_id) else {
+                continue;
+            };
+            let x = link.joint.coords()[d.axis];
+            let data = &mut link.joint.data;
+            data.motor_axes = JointAxesMask::empty();
+            if f == 0.0 {
+                continue;
+            }
+            let near_limit = d.range.is_some_and(|[lo, hi]| {
+                let room = if f > 0.0 { hi - x } else { x - lo };
+                room < 2.0 * dt * (v.abs() + f.abs() * inv_inertia * dt) + 0.01
+            });
+            if near_limit {
+                let axis = JOINT_AXES[d.axis];
+                let bit = JointAxesMask::from_bits_truncate(1 << d.axis);
+                data.limit_axes.insert(bit);
+                data.set_motor_model(axis, MotorModel::ForceBased);
+                data.set_motor_velocity(axis, if f > 0.0 { 1.0e9 } else { -1.0e9 }, 0.0);
+                data.set_motor_max_force(axis, f.abs());
+                continue;
+            }
+            let Some(link) = mb.link(link_id) else {
+                continue;
+            };
+            let Some(parent) = link.parent_id().and_then(|p| mb.link(p)) else {
+                continue;
+            };
+            let unit = [Vector::X, Vector::Y, Vector::Z][d.axis % 3];
+            let dir = parent.local_to_world().rotation * link.joint.data.local_frame1.rotation * unit;
+            let (child, parent) = (link.rigid_body_handle(), parent.rigid_body_handle());
+            if d.axis >= 3 {
+                bodies[child].add_torque(dir * f, false);
+                bodies[parent].add_torque(-dir * f, false);
+            } else {
+                let at = bodies[child].center_of_mass();
+                bodies[child].add_force(dir * f, false);
+                bodies[parent].add_force_at_point(-dir * f, at, false);
+            }
         }
     }
 
@@ -573,6 +744,58 @@ mod tests {
         );
         // Stated tolerance: 1% of m·g·L/2 over 2 s (two full swings) with dt = 1 ms.
         assert!(worst < 0.01, "energy drifted by {worst} of m·g·L/2");
+    }
+
+    /// The actuator forces equal the loader's motor emulation (a saturated velocity motor) away from
+    /// contacts and joint limits: same sign, same generalized impulse over one physics step (within a
+    /// few percent: the motor impulse goes through rapier's plain mass matrix, a force through the one
+    /// with the implicit Coriolis and damping terms).
+    #[test]
+    fn actuator_forces_match_motor_emulation() {
+        for (id, xml, z) in [
+            ("half_cheetah", include_str!("../../assets/half_cheetah.xml"), 1),
+            ("humanoid", include_str!("../../assets/humanoid.xml"), 2),
+        ] {
+            let model = Model::load(id, xml, Some(1.0)).unwrap();
+            let (mut qpos, qvel) = Sim::new(&model).state();
+            qpos[z] += 1.0; // in the air: no contacts
+            if id == "humanoid" {
+                // The knees start at 0, outside their range [-160°, -2°], where rapier's motor emulation
+                // aims at the limit instead of applying `gear · ctrl`: bend them into range.
+                qpos[13] = -0.5;
+                qpos[17] = -0.5;
+            }
+            let ctrl: Vec<f64> = (0..model.gear.len())
+                .map(|i| 0.3 * ((i % 3) as f64 - 1.0) + 0.1)
+                .collect();
+            let mut passive = Sim::new(&model);
+            passive.set_state(&qpos, &qvel);
+            passive.step(&vec![0.0; ctrl.len()], 1);
+            let mut forced = Sim::new(&model);
+            forced.set_state(&qpos, &qvel);
+            forced.step(&ctrl, 1);
+            let mut motor = Sim::new(&model);
+            motor.set_state(&qpos, &qvel);
+            motor.drives.iter_mut().for_each(|d| *d = None);
+            for ((c, &u), r) in motor.ctrl.iter_mut().zip(&ctrl).zip(&model.ctrl_range) {
+                *c = u.clamp(r[0], r[1]) as Real;
+            }
+            motor.handles.apply_controls_multibody(
+                &mut motor.world.bodies,
+                &mut motor.world.multibody_joints,
+                &motor.ctrl,
+            );
+            motor.world.step();
+            let (v0, v1, v2) = (passive.state().1, forced.state().1, motor.state().1);
+            let scale = v0.iter().zip(&v2).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(scale > 1e-3, "{id}: the controls changed nothing ({scale})");
+            for (k, (f, m)) in v1.iter().zip(&v2).enumerate() {
+                assert!(
+                    (f - m).abs() < 0.02 * m.abs() + 0.05 * scale,
+                    "{id}: qvel[{k}] {f} (force) vs {m} (motor), scale {scale}\n{v1:?}\n{v2:?}"
+                );
+            }
+        }
     }
 
     #[test]

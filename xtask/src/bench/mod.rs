@@ -1,9 +1,14 @@
 //! `cargo xtask bench <what>`: benchmarks that time pisa-rs and a baseline side by side in one
 //! run on the same machine, and report ratios.
 
+mod envs;
+mod gan;
+mod llm;
+mod lstm;
 mod optim;
 mod record;
 mod report;
+mod rl;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
@@ -20,6 +25,16 @@ pub struct BenchArgs {
 enum BenchCommand {
     /// Optimizer step time and state memory: pisa-rs vs. PyTorch's AdamW (foreach and fused).
     Optim(OptimArgs),
+    /// PPO until CartPole-v1 / Pendulum-v1 are solved: pisa-rs vs. Stable-Baselines3.
+    Rl(rl::RlBenchArgs),
+    /// GPT-2 training tokens/s: pisa-rs vs. a nanoGPT-style PyTorch script; optimizer share and state.
+    Llm(llm::LlmBenchArgs),
+    /// AWD-LSTM training tokens/s: pisa-rs (Adam, SISA) vs. the same model in PyTorch.
+    Lstm(lstm::LstmBenchArgs),
+    /// Environment steps/s of each locomotion task: rapier3d (and MuJoCo) vs. Python Gymnasium.
+    Envs(envs::EnvsArgs),
+    /// WGAN(-GP) training images/s and FID Inception images/s: pisa-rs vs. the same model in PyTorch.
+    Gan(gan::GanBenchArgs),
 }
 
 /// Arguments of `cargo xtask bench optim`.
@@ -56,5 +71,10 @@ impl Device {
 pub fn run(args: &BenchArgs) -> Result<()> {
     match &args.what {
         BenchCommand::Optim(optim_args) => optim::run(optim_args),
+        BenchCommand::Rl(rl_args) => rl::run(rl_args),
+        BenchCommand::Llm(llm_args) => llm::run(llm_args),
+        BenchCommand::Lstm(lstm_args) => lstm::run(lstm_args),
+        BenchCommand::Envs(envs_args) => envs::run(envs_args),
+        BenchCommand::Gan(gan_args) => gan::run(gan_args),
     }
 }

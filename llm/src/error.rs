@@ -1,0 +1,81 @@
+//! The crate's error type.
+
+use std::path::PathBuf;
+
+/// What can go wrong in the GPT-2 crate: bad configuration, bad checkpoint or data files.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// A model configuration is not usable.
+    #[error("invalid GPT-2 configuration: {0}")]
+    Config(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+    /// A file exists but its content is not what it should be.
+    #[error("{path}: {message}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A checkpoint lacks a tensor the model needs.
+    #[error("checkpoint {dir}: no tensor `{name}` (the model needs it; found e.g. {found})")]
+    MissingTensor {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The missing tensor's name (Hugging Face layout).
+        name: String,
+        /// A few names the checkpoint does hold.
+        found: String,
+    },
+    /// A checkpoint tensor has the wrong shape.
+    #[error("checkpoint {dir}: tensor `{name}` has shape {got:?}, the model expects {expected:?}")]
+    ShapeMismatch {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The tensor's name.
+        name: String,
+        /// Its shape in the checkpoint.
+        got: Vec<i64>,
+        /// The model's shape.
+        expected: Vec<i64>,
+    },
+    /// A checkpoint holds tensors this GPT-2 does not know.
+    #[error("checkpoint {dir}: unexpected tensors {names:?} (not a GPT-2 in the Hugging Face layout?)")]
+    UnexpectedTensors {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The unknown names.
+        names: Vec<String>,
+    },
+    /// A libtorch error.
+    #[error("libtorch: {0}")]
+    Torch(#[from] tch::TchError),
+}
+
+/// Result with [`LlmError`].
+pub type Result<T, E = LlmError> = std::result::Result<T, E>;
+
+impl LlmError {
+    /// An [`LlmError::Io`] for `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        LlmError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// An [`LlmError::Corrupt`] for `path`.
+    pub fn corrupt(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
+        LlmError::Corrupt {
+            path: path.into(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The training loop: pre-training from a preset or fine-tuning a Hugging Face checkpoint, with
+//! any optimizer of the registry.
+//!
+//! Per step: σ/ρ/learning rate advance (`begin_iteration`); each of the m nodes takes
+//! `batch / m` sequences × `accum` micro-batches at random offsets (a pure function of seed,
+//! step, node and micro-batch, so a resume sees the same data), back-propagates their mean loss
+//! at the global weights, clips that node's gradient to `clip` (global norm; for baselines with
+//! m = 1 this is ordinary clipping) and calls `node_step`; then the nodes aggregate
+//! (`end_iteration`). Dropout is seeded per step. Logged every step: `train/loss`,
+//! `perf/tokens_per_s`, `perf/opt_share` (optimizer time / step time) and `perf/mfu` (when the
+//! peak FLOP/s is known); `val/loss` every `eval_every` steps on a fixed validation prefix.
+//! Checkpoints (weights + optimizer state + step) resume bit for bit; the final weights are also
+//! saved as a Hugging Face checkpoint in `<run>/model/`.
+
+use crate::config::Gpt2Config;
+use crate::hf;
+use crate::model::{init_weights, Gpt2};
+use crate::optim::{self, OptimSetup};
+use crate::shards::{self, mean_loss, TokenData};
+use crate::tokenizer::Tokenizer;
+use adapters::checkpoint::{self, step_seed, Meta};
+use adapters::metrics::Recorder;
+use adapters::progress::Progress;
+use adapters::registry::Registry;
+use adapters::run::{RunDir, Summary};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use tch::nn::VarStore;
+use tch::{Device, Kind, Tensor};
+
+/// Settings of a training or fine-tuning run (the `llm train` / `llm finetune` flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct TrainArgs {
+    /// Model preset (gpt2, gpt2-medium, gpt2-large, gpt2-xl, nano, tiny, test).
+    #[arg(long, default_value = "tiny")]
+    pub preset: String,
+    /// Start from this Hugging Face checkpoint directory instead (fine-tuning).
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Optimizer (nsisa, sisa, muon, adamw, ... any registry name).
+    #[arg(long, default_value = "nsisa")]
+    pub optimizer: String,
+    /// TOML file overriding the optimizer's settings (may give its own `[[groups]]`).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Registry domain of the presets [default: gpt2-pretrain, gpt2-finetune with --from].
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Do not add the default parameter groups (AdamW on embeddings, biases and norms).
+    #[arg(long)]
+    pub no_groups: bool,
+    /// Token shards directory (`*_train_*.bin`, `*_val_*.bin`) or one text file (tokenized,
+    /// last `val_fraction` held out).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Held-out share of a text file given as `--data`.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Where run folders go (`<runs>/llm/<name>/`).
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
+    /// Run name [default: the optimizer's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Number of PISA nodes m (all groups) [default: the preset's].
+    #[arg(long)]
+    pub nodes: Option<usize>,
+    /// Sequences per step over all nodes and one micro-batch (a multiple of m).
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Sequence length [default: min(128, n_positions)].
+    #[arg(long)]
+    pub seq: Option<usize>,
+    /// Gradient accumulation: micro-batches per node and step.
+    #[arg(long, default_value_t = 1)]
+    pub accum: usize,
+    /// Training steps (with --epochs: computed from the data instead).
+    #[arg(long, default_value_t = 300)]
+    pub steps: u64,
+    /// Train for this many passes over the training tokens (fine-tuning); overrides --steps.
+    #[arg(long)]
+    pub epochs: Option<f64>,
+    /// Linear warm-up steps.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
+    /// Linear warm-down steps at the end [default: 28 % of the steps, NSISA's 1450/5100].
+    #[arg(long)]
+    pub warmdown: Option<u64>,
+    /// Clip each node's gradient to this global norm (0: no clipping).
+    #[arg(long, default_value_t = 1.0)]
+    pub clip: f64,
+    /// Validation every this many steps (and at the end).
+    #[arg(long, default_value_t = 50)]
+    pub eval_every: u64,
+    /// Validation tokens (a fixed prefix of the validation split).
+    #[arg(long, default_value_t = 32_768)]
+    pub val_tokens: usize,
+    /// Checkpoint every this many steps (0: only at the end).
+    #[arg(long, default_value_t = 100)]
+    pub checkpoint_every: u64,
+    /// Seed of initialization, data order and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the run from its latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// cpu, cuda, or auto.
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Matrix products in bf16 (autocast-like; f32 master weights).
+    #[arg(long)]
+    pub bf16: bool,
+    /// Override every dropout rate of the model.
+    #[arg(long)]
+    pub dropout: Option<f64>,
+    /// Peak FLOP/s of the device for the MFU [default: 989e12 on CUDA with --bf16 (H100), else
+    /// none].
+    #[arg(long)]
+    pub peak_flops: Option<f64>,
+    /// Stop after this many steps of this invocation (to test resuming).
+    #[arg(long, hide = true)]
+    pub stop_after: Option<u64>,
+}
+
+/// `cpu`, `cuda` or `auto`.
+///
+/// # Errors
+/// An unknown name, or CUDA asked for but absent.
+pub fn device(name: &str) -> Result<Device> {
+    Ok(match name {
+        "cpu" => Device::Cpu,
+        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
+        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
+        "auto" => Device::cuda_if_available(),
+        other => bail!("--device {other}: expected cpu, cuda or auto"),
+    })
+}
+
+/// Train and validation tokens from a shard directory or a text file.
+///
+/// # Errors
+/// Missing or corrupt files; a split too small.
+pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData)> {
+    if path.is_dir() {
+        let train = shards::load_split(path, "train")?;
+        let val = shards::load_split(path, "val")?;
+        return Ok((TokenData::new(train), TokenData::new(val)));
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading the text file {}", path.display()))?;
+    let ids = Tokenizer::gpt2().encode(&text);
+    if !(0.0..1.0).contains(&val_fraction) || val_fraction == 0.0 {
+        bail!("--val-fraction {val_fraction} must be in (0, 1)");
+    }
+    let cut = ((1.0 - val_fraction) * ids.len() as f64) as usize;
+    let to16 = |s: &[u32]| s.iter().map(|&t| t as u16).collect::<Vec<u16>>();
+    Ok((
+        TokenData::new(to16(&ids[..cut])),
+        TokenData::new(to16(&ids[cut..])),
+    ))
+}
+
+/// Scales all gradients so that their global norm is at most `max` (no host sync).
+fn clip_grad_norm(vars: &[Tensor], max: f64) {
+    let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
+    if grads.is_empty() {
+        return;
+    }
+    let norms: Vec<Tensor> = grads.iter().map(|g| g.norm().to_kind(Kind::Float)).collect();
+    let total = Tensor::stack(&norms, 0).norm();
+    let coef = (total + 1e-6).reciprocal().g_mul_scalar(max).clamp_max(1.0);
+    for mut g in grads {
+        let _ = g.g_mul_(&coef.to_kind(g.kind()));
+    }
+}
+
+fn sync(device: Device) {
+    if let Device::Cuda(i) = device {
+        tch::Cuda::synchronize(i as i64);
+    }
+}
+
+/// Runs training; returns the run's summary (also written to `summary.json`).
+///
+/// # Errors
+/// Bad data, configuration or files; a non-finite loss (the last good checkpoint is kept).
+pub fn train(args: &TrainArgs) -> Result<Summary> {
+    let device = device(&args.device)?;
+    let registry = Registry::builtin();
+
+    // model
+    let mut config = match &args.from {
+        Some(dir) => hf::load_config(dir)?,
+        None => Gpt2Config::preset(&args.preset)?,
+    };
+    if let Some(p) = args.dropout {
+        config.resid_pdrop = p;
+        config.embd_pdrop = p;
+        config.attn_pdrop = p;
+    }
+    config.validate()?;
+    let mut vs = VarStore::new(device);
+    let mut model = Gpt2::new(&vs.root(), &config)?;
+    match &args.from {
+        Some(dir) => hf::load_weights(dir, &mut vs, config.tie_word_embeddings)?,
+        None => init_weights(&vs, &config, args.seed)?,
+    }
+    if args.bf16 {
+        model.set_compute_kind(Some(Kind::BFloat16));
+    }
+    let seq = args.seq.unwrap_or(128.min(config.n_positions as usize));
+    if seq == 0 || seq as i64 > config.n_positions {
+        bail!(
+            "--seq {seq} must be in 1..={} (the model's n_positions)",
+            config.n_positions
+        );
+    }
+
+    // data
+    let (train_data, val_data) = load_data(&args.data, args.val_fraction)?;
+    for (split, d) in [("train", &train_data), ("val", &val_data)] {
+        if d.len() <= seq {
+            bail!(
+                "the {split} split has {} tokens, not enough for one window of {seq}",
+                d.len()
+            );
+        }
+        if let Some(t) = d.max_token() {
+            if i64::from(t) >= config.vocab_size {
+                bail!(
+                    "the {split} split holds token {t} ≥ the model's vocab_size {}",
+                    config.vocab_size
+                );
+            }
+        }
+    }
+
+    // optimizer
+    let domain = args.domain.clone().unwrap_or_else(|| {
+        if args.from.is_some() {
+            "gpt2-finetune"
+        } else {
+            optim::PRETRAIN_DOMAIN
+        }
+        .to_string()
+    });
+    let overrides = match &args.config {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("reading {}", p.display()))?
+            .parse::<toml::Table>()
+            .with_context(|| format!("parsing {}", p.display()))?,
+        None => toml::Table::new(),
+    };
+    let mut setup = OptimSetup {
+        domain,
+        optimizer: args.optimizer.clone(),
+        overrides,
+        nodes: args.nodes,
+        steps: args.steps,
+        warmup: args.warmup,
+        warmdown: 0,
+        groups: !args.no_groups,
+    };
+    // m is needed for the step count with --epochs: read it from the settings first.
+    let m = optim::settings(&registry, &setup)?["nodes"].as_u64().unwrap_or(1) as usize;
+    if args.batch % m != 0 || args.batch == 0 {
+        bail!(
+            "--batch {} must be a positive multiple of the {m} nodes",
+            args.batch
+        );
+    }
+    let tokens_per_step = (args.batch * seq * args.accum) as u64;
+    let steps = match args.epochs {
+        Some(e) => ((e * train_data.len() as f64 / tokens_per_step as f64).ceil() as u64).max(1),
+        None => args.steps,
+    };
+    setup.steps = steps;
+    setup.warmdown = args
+        .warmdown
+        .unwrap_or((steps as f64 * 0.284).round() as u64)
+        .min(steps);
+    let settings = optim::settings(&registry, &setup)?;
+    let opt_cfg = pisa_core::OptimizerConfig::from_value(settings.clone())?;
+    let mut opt = opt_cfg.build(&vs).context("building the optimizer")?;
+    let vars: Vec<Tensor> = vs.trainable_variables();
+    let names: Vec<String> = vs.variables().into_keys().collect();
+    eprintln!(
+        "llm: GPT-2 {} params, d={} L={} heads={}, seq {seq}, {} tokens/step, {steps} steps, {} on {device:?}",
+        config.num_params(),
+        config.n_embd,
+        config.n_layer,
+        config.n_head,
+        tokens_per_step,
+        opt_cfg.base.name(),
+    );
+    for g in &opt_cfg.groups {
+        let n = names
+            .iter()
+            .filter(|v| g.params.iter().any(|p| pisa_core::config::glob_match(p, v)))
+            .count();
+        eprintln!(
+            "llm: group `{}` ({}) gets {n} tensors: {:?}",
+            g.name,
+            g.optimizer.name(),
+            g.params
+        );
+    }
+
+    // run folder, resume
+    let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
+    let run = RunDir::create(&args.runs, "llm", &name, args.resume)?;
+    run.write_config(&settings)?;
+    let mut start = 0u64;
+    if args.resume {
+        if let Some(path) = checkpoint::latest(&run.checkpoints())? {
+            start = checkpoint::load(&path, &mut vs, opt.as_mut())?.step;
+            eprintln!("llm: resuming {} from step {start}", run.path().display());
+        }
+    }
+    let columns = [
+        "train/loss",
+        "val/loss",
+        "train/tokens",
+        "perf/tokens_per_s",
+        "perf/opt_share",
+        "perf/mfu",
+    ];
+    let mut recorder = Recorder::open(&run, &columns, args.resume.then_some(start))?;
+    let val_batches = val_data.eval_batches(args.batch, seq, Some(args.val_tokens), device);
+    let evaluate = |model: &Gpt2| {
+        tch::no_grad(|| mean_loss(&val_batches, |b| model.loss(&b.x, &b.y, false).double_value(&[])))
+    };
+    let peak = args
+        .peak_flops
+        .or((device.is_cuda() && args.bf16).then_some(989e12));
+    let flops_per_token = config.flops_per_token(seq as i64);
+    let footprint = opt.footprint();
+    let mut summary = Summary::default();
+    summary.set("optimizer", opt_cfg.base.name());
+    summary.set("nodes", m as u64);
+    summary.set("params", config.num_params());
+    summary.set("seq", seq as u64);
+    summary.set("tokens_per_step", tokens_per_step);
+    summary.set("optimizer_state_bytes", footprint.bytes as u64);
+    summary.set("optimizer_state_buffers", footprint.buffers());
+    let mut progress = Progress::new(&name, steps);
+    let mut last_checkpoint = checkpoint::latest(&run.checkpoints())?;
+    let (mut train_loss, mut val_loss) = (f64::NAN, f64::NAN);
+    let per_node = args.batch / m;
+    let (mut rates, mut shares) = (Vec::new(), Vec::new());
+    let end = args.stop_after.map_or(steps, |k| (start + k).min(steps));
+
+    for step in start..end {
+        tch::manual_seed(step_seed(args.seed, step));
+        sync(device);
+        let t0 = Instant::now();
+        let mut opt_time = 0.0;
+        opt.begin_iteration()?;
+        let mut node_losses = Vec::with_capacity(m);
+        for i in 0..m {
+            opt.zero_grad()?;
+            let mut node_loss = 0.0;
+            for a in 0..args.accum {
+                let micro = (i * args.accum + a) as u64;
+                let b = train_data.sample(per_node, seq, args.seed, step, micro, device)?;
+                let loss = model.loss(&b.x, &b.y, true) / args.accum as f64;
+                let v = loss.double_value(&[]);
+                if !v.is_finite() {
+                    opt.abort_iteration();
+                    summary.record_non_finite(step, v, last_checkpoint.as_deref());
+                    run.write_summary(&summary)?;
+                    recorder.flush()?;
+                    let kept = last_checkpoint.map_or("none".into(), |p| p.display().to_string());
+                    bail!("{name}: the loss is {v} at step {step}; stopped. Last good checkpoint: {kept}");
+                }
+                loss.backward();
+                node_loss += v;
+            }
+            if args.clip > 0.0 {
+                clip_grad_norm(&vars, args.clip);
+            }
+            sync(device);
+            let t = Instant::now();
+            opt.node_step(i)?;
+            sync(device);
+            opt_time += t.elapsed().as_secs_f64();
+            node_losses.push(node_loss);
+        }
+        let t = Instant::now();
+        opt.end_iteration()?;
+        sync(device);
+        opt_time += t.elapsed().as_secs_f64();
+        let dt = t0.elapsed().as_secs_f64();
+        train_loss = node_losses
+            .iter()
+            .zip(opt.node_weights().as_slice())
+            .map(|(l, a)| l * a)
+            .sum();
+        let done = step + 1;
+        let rate = tokens_per_step as f64 / dt;
+        rates.push(rate);
+        shares.push(opt_time / dt);
+        let mut values = vec![
+            ("train/loss", train_loss),
+            ("train/tokens", (done * tokens_per_step) as f64),
+            ("perf/tokens_per_s", rate),
+            ("perf/opt_share", opt_time / dt),
+        ];
+        if let Some(p) = peak {
+            values.push(("perf/mfu", flops_per_token * rate / p));
+        }
+        if done % args.eval_every.max(1) == 0 || done == steps {
+            val_loss = evaluate(&model);
+            values.push(("val/loss", val_loss));
+        }
+        recorder.record(done, &values)?;
+        progress.update(done, &values);
+        if args.checkpoint_every > 0 && done % args.checkpoint_every == 0 || done == end {
+            let meta = Meta {
+                step: done,
+                seed: args.seed,
+                rng: serde_json::Value::Null,
+                extra: serde_json::json!({ "tokens": done * tokens_per_step }),
+            };
+            last_checkpoint = Some(checkpoint::save(&run.checkpoints(), &vs, opt.as_ref(), &meta, 2)?);
+        }
+    }
+    progress.finish();
+    recorder.flush()?;
+    let median = |v: &mut Vec<f64>| {
+        if v.is_empty() {
+            return f64::NAN;
+        }
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (rate, share) = (median(&mut rates), median(&mut shares));
+    summary.set("status", if end == steps { "finished" } else { "stopped" });
+    summary.set("steps", end);
+    summary.set("tokens", end * tokens_per_step);
+    summary.set("train_loss", train_loss);
+    summary.set("val_loss", val_loss);
+    summary.set("tokens_per_s", rate);
+    summary.set("opt_share", share);
+    summary.set("flops_per_token", flops_per_token);
+    if let Some(p) = peak {
+        summary.set("mfu", flops_per_token * rate / p);
+    }
+    summary.set("wall_time_s", recorder.wall_time());
+    if end == steps {
+        hf::save(&run.path().join("model"), &config, &vs, None)?;
+    }
+    run.write_summary(&summary)?;
+    Ok(summary)
+}

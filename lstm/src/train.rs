@@ -1,0 +1,302 @@
+//! One training iteration on a BPTT window with any registry optimizer, evaluation, and AWD's
+//! variable BPTT length.
+//!
+//! **Nodes (spec §6).** The PISA family's m nodes are virtual. [`SplitMode::Time`] (the paper's
+//! LSTM runs): node i gets the i-th contiguous chunk of the window (all streams), starting from
+//! the hidden state node i − 1 ended with; every node's loss is evaluated at the global weights,
+//! so with no update in between, the chunks reproduce the unsplit forward pass exactly
+//! (tested). [`SplitMode::Batch`]: node i gets the i-th slice of the streams (columns) over the
+//! whole window, with its slice of the hidden state. Baselines (m = 1) see the whole window.
+//!
+//! **Per node**: loss = cross-entropy + AR·mean(dropped²) + TAR·mean((raw_{t+1} − raw_t)²), the
+//! raw gradient is clipped to global norm `clip` (0.25), then the optimizer's node step adds
+//! the weight decay (coupled, after clipping, spec §5).
+//!
+//! Deviations: the optimizer's node weights stay those it was built with (1/m) while chunks
+//! differ by up to m − 1 steps (the last takes the remainder); AWD's per-batch learning-rate
+//! rescaling by `seq_len / bptt` is not applied (registry optimizers have no per-step learning
+//! rate hook; the authors' SISA script applied it to the embedding only, spec §9 Q5).
+
+use adapters::nodes::NodeSplit;
+use pisa_core::Optimizer;
+use tch::{Kind, Tensor};
+
+use crate::corpus::window;
+use crate::error::LstmError;
+use crate::model::{cat_hidden, detach, narrow_hidden, AwdLstm, Hidden};
+
+/// How the m nodes divide a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SplitMode {
+    /// Contiguous chunks along time, hidden state passed from node to node (the paper's runs).
+    Time,
+    /// Contiguous slices of the streams (batch columns).
+    Batch,
+}
+
+/// Activation regularization and clipping, AWD-LSTM's PTB settings by default.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Regularization {
+    /// AR weight α (2).
+    pub ar: f64,
+    /// TAR weight β (1).
+    pub tar: f64,
+    /// Global-norm clip of the raw gradient (0.25; 0 disables).
+    pub clip: f64,
+}
+
+impl Default for Regularization {
+    fn default() -> Self {
+        Regularization {
+            ar: 2.0,
+            tar: 1.0,
+            clip: 0.25,
+        }
+    }
+}
+
+/// Cross-entropy (mean over tokens) of `logits` `[n, V]` against `targets` (any shape, n ids).
+pub fn cross_entropy(logits: &Tensor, targets: &Tensor) -> Tensor {
+    logits.cross_entropy_for_logits(&targets.reshape([-1]))
+}
+
+/// The training loss of one forward pass: cross-entropy + AR + TAR, and the cross-entropy.
+fn training_loss(
+    model: &AwdLstm,
+    x: &Tensor,
+    y: &Tensor,
+    hidden: &Hidden,
+    reg: &Regularization,
+) -> (Tensor, Tensor, Hidden) {
+    let out = model.forward(x, hidden, true);
+    let ce = cross_entropy(&out.logits, y);
+    let mut loss = &ce + out.dropped.square().mean(Kind::Float) * reg.ar;
+    let steps = out.raw.size()[0];
+    if reg.tar > 0.0 && steps > 1 {
+        let diff = out.raw.narrow(0, 1, steps - 1) - out.raw.narrow(0, 0, steps - 1);
+        loss += diff.square().mean(Kind::Float) * reg.tar;
+    }
+    (loss, ce, out.hidden)
+}
+
+/// Scales the gradients of `vars` so that their global L2 norm is at most `max` (no-op for
+/// `max = 0`); returns the norm before clipping.
+pub fn clip_grad_norm(vars: &[Tensor], max: f64) -> f64 {
+    let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
+    let norm = grads
+        .iter()
+        .map(|g| g.square().sum(Kind::Double).double_value(&[]))
+        .sum::<f64>()
+        .sqrt();
+    if max > 0.0 && norm > max {
+        let scale = max / (norm + 1e-6);
+        tch::no_grad(|| {
+            for mut g in grads {
+                let _ = g.g_mul_scalar_(scale);
+            }
+        });
+    }
+    norm
+}
+
+/// What every training iteration shares: the model, its trainable variables, the node split
+/// and the regularization.
+#[derive(Debug)]
+pub struct WindowTrainer<'a> {
+    /// The model.
+    pub model: &'a AwdLstm,
+    /// Its trainable variables (for clipping), as given to the optimizer.
+    pub vars: &'a [Tensor],
+    /// How the nodes divide a window.
+    pub mode: SplitMode,
+    /// AR, TAR and clipping.
+    pub reg: Regularization,
+}
+
+impl WindowTrainer<'_> {
+    /// One outer iteration on inputs `x` and targets `y` (both `[steps, batch]`) from state
+    /// `hidden`: the m nodes of `opt` each take their part (see [`SplitMode`]). Returns the
+    /// α-weighted cross-entropy at the starting weights and the state to carry to the next
+    /// window (detached).
+    ///
+    /// # Errors
+    /// A non-finite node loss ([`pisa_core::Error::NonFiniteLoss`]; the iteration is
+    /// abandoned), a window too short for the nodes, or an optimizer error.
+    pub fn step(
+        &self,
+        opt: &mut dyn Optimizer,
+        x: &Tensor,
+        y: &Tensor,
+        hidden: &Hidden,
+    ) -> Result<(f64, Hidden), LstmError> {
+        let m = opt.node_weights().len();
+        let dim = match self.mode {
+            SplitMode::Time => 0,
+            SplitMode::Batch => 1,
+        };
+        let split = NodeSplit::contiguous(x.size()[dim] as usize, m)?;
+        opt.begin_iteration()?;
+        let result = self.run_nodes(opt, x, y, hidden, &split);
+        if result.is_err() {
+            opt.abort_iteration();
+        }
+        result
+    }
+
+    /// The nodes of [`Self::step`] after `begin_iteration`.
+    fn run_nodes(
+        &self,
+        opt: &mut dyn Optimizer,
+        x: &Tensor,
+        y: &Tensor,
+        hidden: &Hidden,
+        split: &NodeSplit,
+    ) -> Result<(f64, Hidden), LstmError> {
+        let (model, reg) = (self.model, &self.reg);
+        let mut carried = detach(hidden);
+        let mut parts = Vec::new();
+        let mut weighted = 0.0;
+        for node in 0..split.nodes() {
+            opt.zero_grad()?;
+            let (loss, ce, next) = match self.mode {
+                SplitMode::Time => training_loss(
+                    model,
+                    &split.slice(x, 0, node),
+                    &split.slice(y, 0, node),
+                    &carried,
+                    reg,
+                ),
+                SplitMode::Batch => {
+                    let r = &split.ranges()[node];
+                    let h = narrow_hidden(&carried, r.start as i64, r.len() as i64);
+                    training_loss(model, &split.slice(x, 1, node), &split.slice(y, 1, node), &h, reg)
+                }
+            };
+            let value = loss.f_double_value(&[])?;
+            if !value.is_finite() {
+                return Err(pisa_core::Error::NonFiniteLoss {
+                    node,
+                    value,
+                    iteration: opt.iteration(),
+                }
+                .into());
+            }
+            loss.f_backward()?;
+            clip_grad_norm(self.vars, reg.clip);
+            opt.node_step(node)?;
+            weighted += opt.node_weights().get(node) * ce.double_value(&[]);
+            match self.mode {
+                SplitMode::Time => carried = detach(&next),
+                SplitMode::Batch => parts.push(detach(&next)),
+            }
+        }
+        opt.end_iteration()?;
+        let next = match self.mode {
+            SplitMode::Time => carried,
+            SplitMode::Batch => cat_hidden(&parts),
+        };
+        Ok((weighted, next))
+    }
+}
+
+/// Mean cross-entropy per token of `model` over `data` (`[steps, batch]` from
+/// [`crate::corpus::batchify`]) in windows of `bptt`, carrying the state, without dropout.
+/// Perplexity is its exponential.
+pub fn evaluate(model: &AwdLstm, data: &Tensor, bptt: i64) -> f64 {
+    tch::no_grad(|| {
+        let (steps, batch) = (data.size()[0], data.size()[1]);
+        let mut hidden = model.init_hidden(batch);
+        let (mut total, mut count) = (0.0, 0i64);
+        let mut start = 0;
+        while start < steps - 1 {
+            let (x, y) = window(data, start, bptt);
+            let out = model.forward(&x, &hidden, false);
+            let n = y.numel() as i64;
+            total += cross_entropy(&out.logits, &y).double_value(&[]) * n as f64;
+            count += n;
+            hidden = out.hidden;
+            start += x.size()[0];
+        }
+        total / count.max(1) as f64
+    })
+}
+
+/// A small deterministic generator (SplitMix64) for the BPTT lengths, so that a run's windows
+/// are a function of its seed and epoch.
+#[derive(Debug, Clone)]
+pub struct SplitMix(u64);
+
+impl SplitMix {
+    /// A generator for `(seed, epoch)`.
+    pub fn new(seed: u64, epoch: u64) -> Self {
+        SplitMix(seed ^ epoch.wrapping_mul(0xD1B5_4A32_D192_ED03))
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Standard normal (Box–Muller).
+    pub fn normal(&mut self) -> f64 {
+        let u1 = 1.0 - self.uniform();
+        let u2 = self.uniform();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
+}
+
+/// AWD-LSTM's window length: `bptt` with probability 0.95, else `bptt / 2`; plus N(0, 5²);
+/// at least 5 (and at least `min`, so that every node gets a step).
+pub fn seq_len(rng: &mut SplitMix, bptt: f64, min: i64) -> i64 {
+    let base = if rng.uniform() < 0.95 { bptt } else { bptt / 2.0 };
+    ((base + 5.0 * rng.normal()).round() as i64).max(5).max(min)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::Device;
+
+    #[test]
+    fn clipping_scales_the_global_norm_down_only() {
+        let w = Tensor::zeros([3], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let v = Tensor::zeros([1], (Kind::Float, Device::Cpu)).set_requires_grad(true);
+        let c = Tensor::from_slice(&[3.0f32, 0.0, 0.0]);
+        // Gradients (3, 0, 0) and (4): global norm 5.
+        ((&w * &c).sum(Kind::Float) + (&v * 4.0).sum(Kind::Float)).backward();
+        let vars = [w.shallow_clone(), v.shallow_clone()];
+        assert!((clip_grad_norm(&vars, 10.0) - 5.0).abs() < 1e-6);
+        assert_eq!(w.grad().double_value(&[0]), 3.0); // under the bound: untouched
+        assert!((clip_grad_norm(&vars, 0.25) - 5.0).abs() < 1e-6);
+        assert!((w.grad().double_value(&[0]) - 0.15).abs() < 1e-6);
+        assert!((v.grad().double_value(&[0]) - 0.20).abs() < 1e-6);
+    }
+
+    #[test]
+    fn bptt_lengths_follow_awd_and_the_seed() {
+        let draw = |seed| {
+            let mut rng = SplitMix::new(seed, 3);
+            (0..20_000)
+                .map(|_| seq_len(&mut rng, 70.0, 4))
+                .collect::<Vec<_>>()
+        };
+        let a = draw(1);
+        assert_eq!(a, draw(1));
+        assert_ne!(a, draw(2));
+        assert!(a.iter().all(|&l| l >= 5));
+        // E = 0.95 · 70 + 0.05 · 35 = 68.25; the standard error of the mean is about 0.06.
+        let mean = a.iter().sum::<i64>() as f64 / a.len() as f64;
+        assert!((mean - 68.25).abs() < 0.3, "{mean}");
+        let short = a.iter().filter(|&&l| l < 52).count() as f64 / a.len() as f64;
+        assert!((short - 0.05).abs() < 0.01, "{short}");
+    }
+}

@@ -1,0 +1,175 @@
+//! `cargo xtask bench gan`: WGAN(-GP) training images per second and FID feature-extraction
+//! images per second, pisa-rs (`gan bench`) against the same model and the same TorchScript
+//! Inception driven from PyTorch (`bench/gan_torch.py`), one program at a time on the same
+//! machine, after building. Both sides use Adam (lr 2e-4, betas (0.5, 0.999)), synthetic images,
+//! the same sizes and thread count; pisa-rs also runs SISA (m nodes from the presets) for
+//! reference. The ratio column is pisa-rs Adam / PyTorch Adam. Writes `target/bench/gan.md` and
+//! `target/bench/gan.jsonl`.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::process::{Command, Stdio};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::Value;
+
+use super::Device;
+use crate::cache::{cache_dir, project_root};
+use crate::cargo::{build_release, run_release, stdout_of, Target};
+use crate::setup;
+
+/// The PyTorch baseline, relative to the repository root.
+const TORCH_SCRIPT: &str = "bench/gan_torch.py";
+/// Where the results go.
+const OUT_DIR: &str = "target/bench";
+
+/// Arguments of `cargo xtask bench gan`.
+#[derive(Args, Debug)]
+pub struct GanBenchArgs {
+    /// wgan or wgan-gp.
+    #[arg(long, default_value = "wgan-gp")]
+    pub model: String,
+    /// Image side (64: the paper's DCGAN).
+    #[arg(long, default_value_t = 64)]
+    pub image_size: usize,
+    /// Base width.
+    #[arg(long, default_value_t = 64)]
+    pub base: usize,
+    /// Images per iteration.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    /// Timed training iterations.
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+    /// Untimed iterations first.
+    #[arg(long, default_value_t = 2)]
+    pub warmup: usize,
+    /// Images through the Inception network (0: skip).
+    #[arg(long, default_value_t = 100)]
+    pub fid_images: usize,
+    /// Torch threads on both sides.
+    #[arg(long, default_value_t = 2)]
+    pub threads: usize,
+    /// Where the tensors live.
+    #[arg(long, value_enum, default_value_t = Device::Cpu)]
+    pub device: Device,
+}
+
+/// Runs `cargo xtask bench gan`.
+pub fn run(args: &GanBenchArgs) -> Result<()> {
+    let toolchain = setup::ensure_toolchain()?;
+    let torch = setup::ensure_torch_venv(&cache_dir()?)?;
+    let root = project_root();
+    let inception = crate::data::fid_inception::ensure(&crate::data::default_data_dir())?;
+    build_release(&toolchain, "gan", Target::Bin("gan"))?;
+    let mut shared: Vec<String> = [
+        ("--image-size", args.image_size),
+        ("--base", args.base),
+        ("--batch", args.batch),
+        ("--iters", args.iters),
+        ("--warmup", args.warmup),
+        ("--fid-images", args.fid_images),
+        ("--threads", args.threads),
+    ]
+    .iter()
+    .flat_map(|(k, v)| [k.to_string(), v.to_string()])
+    .collect();
+    shared.extend([
+        "--device".into(),
+        args.device.as_str().into(),
+        "--model".into(),
+        args.model.clone(),
+    ]);
+    shared.extend(["--inception".into(), inception.display().to_string()]);
+    let mut rows = Vec::new();
+    for optimizer in ["adam", "sisa"] {
+        let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
+        cmd.arg("bench").args(&shared).args(["--optimizer", optimizer]);
+        rows.push(last_json(&stdout_of(&mut cmd)?, "gan bench")?);
+    }
+    let mut torch_cmd = Command::new(&torch.python);
+    torch_cmd
+        .arg(TORCH_SCRIPT)
+        .args(&shared)
+        .current_dir(root)
+        .stdin(Stdio::null());
+    rows.push(last_json(&stdout_of(&mut torch_cmd)?, TORCH_SCRIPT)?);
+    let jsonl: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    let markdown = render(args, &rows);
+    let out_dir = root.join(OUT_DIR);
+    fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
+    fs::write(out_dir.join("gan.jsonl"), jsonl).context("cannot write gan.jsonl")?;
+    fs::write(out_dir.join("gan.md"), &markdown).context("cannot write gan.md")?;
+    print!("{markdown}");
+    eprintln!("xtask: wrote {OUT_DIR}/gan.md and {OUT_DIR}/gan.jsonl");
+    Ok(())
+}
+
+/// The last line of `stdout` that parses as a JSON object.
+fn last_json(stdout: &str, source: &str) -> Result<Value> {
+    stdout
+        .lines()
+        .rev()
+        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
+        .with_context(|| format!("{source} printed no JSON result"))
+}
+
+/// The Markdown table: rows pisa-rs Adam, pisa-rs SISA, PyTorch Adam; ratios against PyTorch.
+fn render(args: &GanBenchArgs, rows: &[Value]) -> String {
+    let num = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
+    let torch = rows.last().cloned().unwrap_or(Value::Null);
+    let mut s = format!(
+        "# bench gan: {} {}×{}, base {}, batch {}, {} threads, {}\n\n\
+         | side | optimizer | train images/s | × PyTorch | FID features images/s | × PyTorch |\n|---|---|---|---|---|---|\n",
+        args.model,
+        args.image_size,
+        args.image_size,
+        args.base,
+        args.batch,
+        args.threads,
+        args.device.as_str()
+    );
+    for r in rows {
+        let (t, f) = (num(r, "train_images_per_s"), num(r, "fid_images_per_s"));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {t:.1} | {:.3} | {f:.2} | {:.3} |",
+            r["side"].as_str().unwrap_or("?"),
+            r["optimizer"].as_str().unwrap_or("?"),
+            t / num(&torch, "train_images_per_s"),
+            f / num(&torch, "fid_images_per_s"),
+        );
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_ratios_against_pytorch() {
+        let args = GanBenchArgs {
+            model: "wgan-gp".into(),
+            image_size: 64,
+            base: 64,
+            batch: 64,
+            iters: 1,
+            warmup: 0,
+            fid_images: 0,
+            threads: 2,
+            device: Device::Cpu,
+        };
+        let rows = [
+            serde_json::json!({"side": "pisa-rs", "optimizer": "adam", "train_images_per_s": 110.0, "fid_images_per_s": 9.0}),
+            serde_json::json!({"side": "pytorch", "optimizer": "adam", "train_images_per_s": 100.0, "fid_images_per_s": 10.0}),
+        ];
+        let md = render(&args, &rows);
+        assert!(
+            md.contains("| pisa-rs | adam | 110.0 | 1.100 | 9.00 | 0.900 |"),
+            "{md}"
+        );
+        assert_eq!(last_json("noise\n{\"a\": 1}\n", "x").unwrap()["a"], 1);
+    }
+}
