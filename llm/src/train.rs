@@ -123,20 +123,6 @@ pub struct TrainArgs {
     pub stop_after: Option<u64>,
 }
 
-/// `cpu`, `cuda` or `auto`.
-///
-/// # Errors
-/// An unknown name, or CUDA asked for but absent.
-pub fn device(name: &str) -> Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
-        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
-        "auto" => Device::cuda_if_available(),
-        other => bail!("--device {other}: expected cpu, cuda or auto"),
-    })
-}
-
 /// Train and validation tokens from a shard directory or a text file.
 ///
 /// # Errors
@@ -186,7 +172,7 @@ fn sync(device: Device) {
 /// # Errors
 /// Bad data, configuration or files; a non-finite loss (the last good checkpoint is kept).
 pub fn train(args: &TrainArgs) -> Result<Summary> {
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     let registry = Registry::builtin();
 
     // model

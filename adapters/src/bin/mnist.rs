@@ -25,7 +25,7 @@ use clap::Parser;
 use pisa_core::Error as OptError;
 use std::path::PathBuf;
 use tch::nn::{self, ModuleT};
-use tch::{Device, Kind, Tensor};
+use tch::{Kind, Tensor};
 
 #[derive(Parser, Debug)]
 #[command(about = "Train a small CNN on MNIST with any pisa-rs optimizer")]
@@ -106,16 +106,6 @@ impl ModuleT for Cnn {
     }
 }
 
-fn device(name: &str) -> Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
-        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
-        "auto" => Device::cuda_if_available(),
-        other => bail!("--device {other}: expected cpu, cuda or auto"),
-    })
-}
-
 /// Test loss and accuracy over the whole test set.
 fn evaluate(net: &Cnn, images: &Tensor, labels: &Tensor) -> (f64, f64) {
     tch::no_grad(|| {
@@ -138,7 +128,7 @@ fn evaluate(net: &Cnn, images: &Tensor, labels: &Tensor) -> (f64, f64) {
 
 fn main() -> Result<()> {
     let args = Args::parse();
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
 
     // seed → data

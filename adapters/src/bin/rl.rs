@@ -140,16 +140,6 @@ struct EvalArgs {
     filmstrip: Option<PathBuf>,
 }
 
-fn device(name: &str) -> Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
-        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
-        "auto" => Device::cuda_if_available(),
-        other => bail!("--device {other}: expected cpu, cuda or auto"),
-    })
-}
-
 fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
     let (a, b) = spec
         .split_once("..")
@@ -339,7 +329,7 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
 
 fn train(args: &TrainArgs) -> Result<()> {
     tch::set_num_threads(args.threads);
-    let dev = device(&args.device)?;
+    let dev = adapters::device::parse_device(&args.device)?;
     let file: toml::Table = match &args.config {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read {}", p.display()))?

@@ -252,16 +252,6 @@ struct RunSpec {
     dataset: DatasetName,
 }
 
-fn device(name: &str) -> Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
-        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
-        "auto" => Device::cuda_if_available(),
-        other => bail!("--device {other}: expected cpu, cuda or auto"),
-    })
-}
-
 fn load_split(args: &TrainArgs, split: Split) -> Result<ImageSet> {
     let root = adapters::data::data_root();
     Ok(match args.dataset {
@@ -384,7 +374,7 @@ fn train(args: TrainArgs) -> Result<()> {
         ModelName::Wgan => Variant::Wgan,
         ModelName::WganGp => Variant::WganGp,
     };
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }
@@ -731,7 +721,7 @@ fn sync(device: Device) {
 
 fn bench(args: BenchArgs) -> Result<()> {
     use std::time::Instant;
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }

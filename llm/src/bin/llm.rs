@@ -14,13 +14,14 @@
 //! Expected (tiny preset, CPU): the validation loss falls from ln(50257) ≈ 10.8 to about 6–7
 //! within a few hundred steps of 2k tokens (see README's LLM section for measured numbers).
 
+use adapters::device::parse_device;
 use adapters::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions, Run};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use llm::generate::{generate, Sampling};
 use llm::model::init_weights;
 use llm::tokenizer::Tokenizer;
-use llm::train::{device, train, TrainArgs};
+use llm::train::{train, TrainArgs};
 use llm::{hf, Gpt2, Gpt2Config};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -168,7 +169,7 @@ fn main() -> Result<()> {
 }
 
 fn sample(args: &SampleArgs) -> Result<()> {
-    let device = device(&args.device)?;
+    let device = parse_device(&args.device)?;
     let dir = if args.checkpoint.join(hf::CONFIG).exists() {
         args.checkpoint.clone()
     } else {
@@ -244,7 +245,7 @@ fn compare(args: &CompareArgs) -> Result<()> {
 }
 
 fn bench(args: &BenchArgs) -> Result<()> {
-    let device = device(&args.device)?;
+    let device = parse_device(&args.device)?;
     let config = Gpt2Config::preset(&args.preset)?;
     let registry = adapters::registry::Registry::builtin();
     let tokens = (args.batch * args.seq) as f64;

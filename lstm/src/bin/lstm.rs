@@ -181,16 +181,6 @@ struct SampleArgs {
     seed: u64,
 }
 
-fn device(name: &str) -> Result<Device> {
-    Ok(match name {
-        "cpu" => Device::Cpu,
-        "cuda" if tch::Cuda::is_available() => Device::Cuda(0),
-        "cuda" => bail!("--device cuda: libtorch sees no CUDA device"),
-        "auto" => Device::cuda_if_available(),
-        other => bail!("--device {other}: expected cpu, cuda or auto"),
-    })
-}
-
 /// What the corpus is, for labels: real PTB numbers and PTB-like numbers must not be mixed.
 fn corpus_label(dir: &Path) -> String {
     let name = dir
@@ -217,7 +207,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     let split_mode = match args.split.as_str() {
         "time" => SplitMode::Time,
         "batch" => SplitMode::Batch,
@@ -474,7 +464,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let device = device(&args.device)?;
+    let device = adapters::device::parse_device(&args.device)?;
     tch::manual_seed(0);
     let vs = VarStore::new(device);
     let cfg = AwdConfig {
