@@ -146,6 +146,15 @@ pub enum EnvError {
         /// What is wrong and what to do.
         reason: String,
     },
+    /// A gym-rs environment (`envs::gym_rs`, feature `gym-rs`) that cannot be adapted or stopped working:
+    /// a space or action without an equivalent, or a panic inside it.
+    #[error("{env} (gym-rs adapter): {reason}")]
+    GymRs {
+        /// The environment's id.
+        env: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// A PNG or GIF that could not be encoded or written.
     #[error("cannot write image {path}: {reason}")]
     ImageWrite {

@@ -31,6 +31,7 @@
 //! | `CartPole-v1` (`cartpole`), `Pendulum-v1` (`pendulum`) | [`classic`]: pure Rust, Gymnasium's dynamics exactly |
 //! | `HalfCheetah-v5`, `Ant-v5`, `Humanoid-v5`, `Hopper-v5`, `Walker2d-v5`, `InvertedPendulum-v5`, `InvertedDoublePendulum-v5` | [`rapier`]: rapier3d multibodies from Gymnasium's MJCF models, pure Rust (default); deviations from MuJoCo listed there |
 //! | the same seven ids with `Backend::Mujoco` | `envs::mujoco` (cargo feature `mujoco`, after `cargo xtask setup --mujoco`): MuJoCo 3.17.0 itself with Gymnasium's XML files and v5 rules; observations, rewards and resets bit-identical to Gymnasium 1.4 (`tests/mujoco_parity.rs`) |
+//! | any [`gym_rs`](https://crates.io/crates/gym-rs) environment, e.g. `envs::gym_rs::GymRsEnv::cartpole` | `envs::gym_rs` (cargo feature `gym-rs`; needs cmake, SDL2 and SDL2_gfx development packages): an adapter, not a registry id; gym-rs 0.3.0's CartPole resets in ±0.5, not Gymnasium's ±0.05 |
 //!
 //! Every task can draw itself headless ([`Env::render`] → [`render::Frame`]); [`render`] saves frames as
 //! PNGs, PNG filmstrips or animated GIFs.
@@ -53,6 +54,8 @@
 pub mod classic;
 mod env;
 mod error;
+#[cfg(feature = "gym-rs")]
+pub mod gym_rs;
 #[cfg(feature = "mujoco")]
 pub mod mujoco;
 pub mod rapier;

@@ -49,6 +49,9 @@ enum Command {
     Check,
     /// fmt, clippy, then `cargo test --workspace`; args after `--` go to `cargo test`.
     Test(test::TestArgs),
+    /// The envs crate's `gym-rs` adapter: clippy and tests; fails naming the apt packages (cmake,
+    /// libsdl2-dev, libsdl2-gfx-dev) when they are missing.
+    CheckGymRs,
     /// Run the least-squares example with every config in `configs/least_squares/`.
     Demo,
     /// Benchmarks that compare pisa-rs with a baseline side by side.
@@ -87,6 +90,7 @@ fn run(command: Command) -> Result<()> {
         Command::Env => env::run(),
         Command::Check => check::run(),
         Command::Test(args) => test::run(&args),
+        Command::CheckGymRs => test::check_gym_rs(),
         Command::Demo => demo::run(),
         Command::Bench(args) => bench::run(&args),
         Command::Data(args) => data::run(&args),

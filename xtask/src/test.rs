@@ -1,8 +1,15 @@
 //! `cargo xtask test`: cheapest checks first (fmt, clippy), then `cargo test --workspace`
 //! (unit, integration and doc tests), then the envs crate's `mujoco` feature with MuJoCo provisioned
 //! (`setup --mujoco`). Stops at the first failure with a non-zero exit.
+//!
+//! The envs crate's `gym-rs` feature is opt-in (`--gym-rs`, or `cargo xtask check-gym-rs` alone): it needs
+//! system packages (cmake, SDL2, SDL2_gfx; ~40 s of apt) and its first build compiles SDL2 from source
+//! and the rapier stack again under other dependency features (~8 min on 2 busy cores), too slow for
+//! every run. Without the flag the step is skipped with a message.
 
-use anyhow::Result;
+use std::process::{Command, Stdio};
+
+use anyhow::{bail, Result};
 use clap::Args;
 
 use crate::cargo::{cargo, run_checked};
@@ -15,16 +22,36 @@ pub struct TestArgs {
     /// Extra arguments for `cargo test`, after `--` (e.g. `-- --release -- --ignored`).
     #[arg(last = true)]
     pub cargo_test_args: Vec<String>,
+    /// Also clippy and test the envs crate's `gym-rs` feature (needs cmake, pkg-config, libsdl2-dev and
+    /// libsdl2-gfx-dev; fails naming the missing ones).
+    #[arg(long)]
+    pub gym_rs: bool,
 }
 
 /// Runs the `test` subcommand.
 pub fn run(args: &TestArgs) -> Result<()> {
+    if args.gym_rs {
+        // Fail before the long part when the feature cannot build.
+        require_gym_rs_deps()?;
+    }
     let toolchain = setup::ensure_toolchain()?;
     fmt_and_clippy(&toolchain)?;
     let mut test = cargo(&toolchain, &["test", "--workspace"])?;
     test.args(&args.cargo_test_args);
     run_checked(&mut test)?;
-    mujoco_tests(&toolchain, args)
+    mujoco_tests(&toolchain, args)?;
+    if args.gym_rs {
+        return gym_rs_tests(&toolchain, &args.cargo_test_args);
+    }
+    let hint = match gym_rs_missing() {
+        Some(missing) => format!("it needs {missing} (`{GYM_RS_APT}`), then "),
+        None => String::new(),
+    };
+    eprintln!(
+        "xtask: skipped the envs crate's `gym-rs` feature (opt-in, slow first build): {hint}run \
+         `cargo xtask test --gym-rs` or `cargo xtask check-gym-rs`"
+    );
+    Ok(())
 }
 
 /// The envs crate's `mujoco` feature: provisions MuJoCo (`setup --mujoco`: two PyPI wheels, seconds
@@ -49,4 +76,67 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     let mut test = cargo(toolchain, &["test", "-p", "envs", "--features", "mujoco"])?;
     test.args(&args.cargo_test_args);
     run_checked(test.envs(env))
+}
+
+/// What installs the `gym-rs` feature's system dependencies on Debian/Ubuntu (about 40 s).
+const GYM_RS_APT: &str = "apt-get install -y cmake pkg-config libsdl2-dev libsdl2-gfx-dev";
+
+/// The `gym-rs` feature's system dependencies that are missing, described (`None` when all are there):
+/// gym-rs 0.3.0 builds SDL2 from source with cmake and links the system SDL2_gfx, found by pkg-config.
+fn gym_rs_missing() -> Option<String> {
+    let found = |program: &str, args: &[&str]| {
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    let mut missing = Vec::new();
+    if !found("cmake", &["--version"]) {
+        missing.push("cmake");
+    }
+    if !found("pkg-config", &["--version"]) {
+        missing.push("pkg-config");
+    } else {
+        for (module, package) in [("sdl2", "libsdl2-dev"), ("SDL2_gfx", "libsdl2-gfx-dev")] {
+            if !found("pkg-config", &["--exists", module]) {
+                missing.push(package);
+            }
+        }
+    }
+    (!missing.is_empty()).then(|| missing.join(", "))
+}
+
+/// The envs crate's `gym-rs` feature: clippy, then its tests (`envs/tests/gym_rs.rs`).
+fn gym_rs_tests(toolchain: &setup::Toolchain, cargo_test_args: &[String]) -> Result<()> {
+    let features = ["-p", "envs", "--features", "gym-rs"];
+    let mut clippy = cargo(toolchain, &["clippy"])?;
+    clippy
+        .args(features)
+        .args(["--all-targets", "--", "-D", "warnings"]);
+    run_checked(&mut clippy)?;
+    let mut test = cargo(toolchain, &["test"])?;
+    test.args(features).args(cargo_test_args);
+    run_checked(&mut test)
+}
+
+/// Runs `cargo xtask check-gym-rs`: the `gym-rs` feature's clippy and tests, failing with the packages
+/// to install when its system dependencies are missing.
+pub fn check_gym_rs() -> Result<()> {
+    require_gym_rs_deps()?;
+    let toolchain = setup::ensure_toolchain()?;
+    gym_rs_tests(&toolchain, &[])
+}
+
+/// Fails with the packages to install when the `gym-rs` feature's system dependencies are missing.
+fn require_gym_rs_deps() -> Result<()> {
+    match gym_rs_missing() {
+        None => Ok(()),
+        Some(missing) => bail!(
+            "the envs crate's `gym-rs` feature needs cmake, pkg-config and the SDL2 and SDL2_gfx development \
+             packages; missing: {missing}. Install them (Debian/Ubuntu, as root) with `{GYM_RS_APT}`"
+        ),
+    }
 }
