@@ -70,21 +70,11 @@ pub enum EnvError {
         /// The known ids and their aliases, comma-separated.
         known: String,
     },
-    /// A known task whose physics backend is not in this build yet.
+    /// A backend whose cargo feature this build lacks (`mujoco`).
     #[error(
-        "`{id}` needs a physics backend (rapier3d or MuJoCo) that is not yet implemented in this build: \
-         it arrives with the rapier/MuJoCo work of the envs issue; available now: {available}"
-    )]
-    TaskNotImplemented {
-        /// The Gymnasium id asked for.
-        id: String,
-        /// Ids that work in this build, comma-separated.
-        available: String,
-    },
-    /// A backend that is not in this build yet.
-    #[error(
-        "the {backend} backend is not yet implemented in this build; use Backend::Auto or \
-         Backend::ClassicControl (available ids: {available})"
+        "the {backend} backend is not in this build: compile `envs` with the cargo feature \
+         `{backend}` after `cargo xtask setup --mujoco` (`cargo xtask rl --backend mujoco` does both), \
+         or use Backend::Auto (rapier3d); ids of the classic-control backend: {available}"
     )]
     BackendNotImplemented {
         /// The backend asked for.

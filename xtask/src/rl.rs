@@ -14,7 +14,7 @@
 use anyhow::Result;
 use clap::Args;
 
-use crate::cargo::{release_program, run_checked, Target};
+use crate::cargo::{cargo, release_program, run_checked, Target};
 use crate::setup;
 
 /// Arguments of `cargo xtask rl`: passed on to the `rl` binary.
@@ -36,11 +36,40 @@ fn forwarded(args: &[String]) -> Vec<String> {
     }
 }
 
-/// Runs `cargo xtask rl`.
+/// Whether the arguments ask for the MuJoCo backend (`--backend mujoco` or `--backend=mujoco`).
+fn wants_mujoco(args: &[String]) -> bool {
+    args.iter().any(|a| a == "--backend=mujoco")
+        || args.windows(2).any(|w| w[0] == "--backend" && w[1] == "mujoco")
+}
+
+/// Runs `cargo xtask rl`. With `--backend mujoco` it provisions MuJoCo (`setup --mujoco`) and
+/// builds the binary with the `adapters` feature `mujoco`.
 pub fn run(args: &RlArgs) -> Result<()> {
     let toolchain = setup::ensure_toolchain()?;
-    let mut cmd = release_program(&toolchain, "adapters", Target::Bin("rl"))?;
-    cmd.args(forwarded(&args.args));
+    let forwarded = forwarded(&args.args);
+    let mut cmd = if wants_mujoco(&forwarded) {
+        let env = setup::mujoco_cargo_env(&toolchain)?;
+        let features = [
+            "--release",
+            "-p",
+            "adapters",
+            "--features",
+            "mujoco",
+            "--bin",
+            "rl",
+        ];
+        let mut build = cargo(&toolchain, &[&["build"][..], &features[..]].concat())?;
+        run_checked(build.envs(env.iter().cloned()))?;
+        let mut run = cargo(
+            &toolchain,
+            &[&["run", "--quiet"][..], &features[..], &["--"][..]].concat(),
+        )?;
+        run.envs(env);
+        run
+    } else {
+        release_program(&toolchain, "adapters", Target::Bin("rl"))?
+    };
+    cmd.args(forwarded);
     run_checked(&mut cmd)
 }
 
@@ -63,5 +92,13 @@ mod tests {
             forwarded(&s(&["eval", "--checkpoint", "x"])),
             s(&["eval", "--checkpoint", "x"])
         );
+    }
+
+    #[test]
+    fn mujoco_is_detected_in_both_spellings() {
+        assert!(wants_mujoco(&s(&["train", "--backend", "mujoco"])));
+        assert!(wants_mujoco(&s(&["train", "--backend=mujoco"])));
+        assert!(!wants_mujoco(&s(&["train", "--backend", "rapier"])));
+        assert!(!wants_mujoco(&s(&["train", "--env", "mujoco"])));
     }
 }
