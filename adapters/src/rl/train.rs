@@ -215,17 +215,6 @@ impl RlConfig {
                     lambda: 0.8,
                 };
                 cfg.clip_decay = true;
-                cfg.loss = PpoLossConfig {
-                    clip_coef: 0.2,
-                    clip_vloss: None,
-                    ent_coef: 0.0,
-                    vf_coef: 1.0,
-                    norm_adv: true,
-                };
-                cfg.policy.init_log_std = 0.0;
-                cfg.norm_obs = false;
-                cfg.scale_reward = false;
-                cfg.eval_every = 0;
             }
             (Algo::Ppo, "Pendulum-v1") => {
                 cfg.num_envs = 4;
@@ -238,31 +227,41 @@ impl RlConfig {
                     lambda: 0.95,
                 };
                 cfg.lr_decay = false;
-                cfg.loss = PpoLossConfig {
-                    clip_coef: 0.2,
-                    clip_vloss: None,
-                    ent_coef: 0.0,
-                    vf_coef: 1.0,
-                    norm_adv: true,
-                };
-                cfg.policy.init_log_std = 0.0;
-                cfg.norm_obs = false;
-                cfg.scale_reward = false;
-                cfg.eval_every = 0;
             }
             (Algo::A2c, "CartPole-v1") => {
                 cfg.num_envs = 8;
                 cfg.total_steps = 100_000;
                 cfg.gae.lambda = 1.0;
                 cfg.loss.ent_coef = 0.0;
-                cfg.policy.init_log_std = 0.0;
-                cfg.norm_obs = false;
-                cfg.scale_reward = false;
-                cfg.eval_every = 0;
             }
             _ => {}
         }
+        if matches!(
+            (algo, id),
+            (Algo::Ppo, "CartPole-v1" | "Pendulum-v1") | (Algo::A2c, "CartPole-v1")
+        ) {
+            cfg.rl_zoo_classic_control();
+        }
         cfg
+    }
+
+    /// What rl-zoo's classic-control settings share: PPO loss (clip 0.2, no value clipping, no
+    /// entropy bonus, vf 1, normalized advantages), log-std 0, no observation or reward
+    /// normalization, and no separate evaluation (the solve criterion uses training episodes).
+    fn rl_zoo_classic_control(&mut self) {
+        if self.algo == Algo::Ppo {
+            self.loss = PpoLossConfig {
+                clip_coef: 0.2,
+                clip_vloss: None,
+                ent_coef: 0.0,
+                vf_coef: 1.0,
+                norm_adv: true,
+            };
+        }
+        self.policy.init_log_std = 0.0;
+        self.norm_obs = false;
+        self.scale_reward = false;
+        self.eval_every = 0;
     }
 
     /// The registry domain of the presets for this algorithm and task, e.g. `ppo-humanoid` or
