@@ -80,15 +80,28 @@ impl FeatureStats {
         Ok((mu, cov))
     }
 
-    /// Saves μ and Σ (f64 safetensors, keys `mu`, `sigma`, `n`).
+    /// Saves μ and Σ (f64 safetensors, keys `mu`, `sigma`, `n`), atomically: the file is
+    /// written under a temporary name unique to this process and renamed into place, so an
+    /// interrupted run or a concurrent one never leaves a half-written cache behind.
     ///
     /// # Errors
-    /// [`GanError::Stats`] or a libtorch error.
+    /// [`GanError::Stats`], a libtorch error, or [`GanError::Io`] naming the file.
     pub fn save(&self, path: &Path) -> Result<()> {
         let (mu, sigma) = self.mean_cov()?;
         let n = Tensor::from_slice(&[self.n]);
-        Tensor::write_safetensors(&[("mu", &mu), ("sigma", &sigma), ("n", &n)], path)?;
-        Ok(())
+        let file_name = path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = path.with_file_name(format!(".{file_name}.{}.tmp", std::process::id()));
+        Tensor::write_safetensors(&[("mu", &mu), ("sigma", &sigma), ("n", &n)], &tmp)?;
+        std::fs::rename(&tmp, path).map_err(|source| {
+            let _ = std::fs::remove_file(&tmp);
+            GanError::Io {
+                path: path.to_path_buf(),
+                source,
+            }
+        })
     }
 }
 
@@ -313,6 +326,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("ref.safetensors");
         s.save(&path).unwrap();
+        s.save(&path).unwrap(); // replaces the file in place
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["ref.safetensors"], "no temporary file is left behind");
         let back = RefStats::load(&path).unwrap();
         assert_eq!(back.n, 20);
         let value = fid(&back, &RefStats::from_stats(&s).unwrap()).unwrap();

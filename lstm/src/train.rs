@@ -12,13 +12,16 @@
 //! raw gradient is clipped to global norm `clip` (0.25), then the optimizer's node step adds
 //! the weight decay (coupled, after clipping, spec §5).
 //!
-//! Deviations: the optimizer's node weights stay those it was built with (1/m) while chunks
-//! differ by up to m − 1 steps (the last takes the remainder); AWD's per-batch learning-rate
-//! rescaling by `seq_len / bptt` is not applied (registry optimizers have no per-step learning
-//! rate hook; the authors' SISA script applied it to the embedding only, spec §9 Q5).
+//! **Node weights**: α_i = the node's share of the window's tokens (chunk length / window
+//! length along time, streams / batch along the batch), set before every iteration, so the
+//! α-weighted loss is the window's mean cross-entropy (spec §6).
+//!
+//! Deviation: AWD's per-batch learning-rate rescaling by `seq_len / bptt` is not applied
+//! (registry optimizers have no per-step learning-rate hook; the authors' SISA script applied
+//! it to the embedding only, spec §9 Q5).
 
 use adapters::nodes::NodeSplit;
-use pisa_core::Optimizer;
+use pisa_core::{NodeWeights, Optimizer};
 use tch::{Kind, Tensor};
 
 use crate::corpus::window;
@@ -135,6 +138,10 @@ impl WindowTrainer<'_> {
             SplitMode::Batch => 1,
         };
         let split = NodeSplit::contiguous(x.size()[dim] as usize, m)?;
+        if m > 1 {
+            let sizes: Vec<usize> = split.ranges().iter().map(|r| r.len()).collect();
+            opt.set_node_weights(NodeWeights::proportional(&sizes)?)?;
+        }
         opt.begin_iteration()?;
         let result = self.run_nodes(opt, x, y, hidden, &split);
         if result.is_err() {

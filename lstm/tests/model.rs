@@ -101,7 +101,7 @@ fn nodes_along_time_reproduce_the_unsplit_forward() {
     let model = AwdLstm::new(&vs.root(), &tiny(25, 3)).unwrap();
     fill_fixed(&vs, 0.5);
     let data = batchify(&tokens(200, 25), 4, Device::Cpu).unwrap();
-    let (x, y) = window(&data, 0, 12);
+    let (x, _) = window(&data, 0, 12);
     let h0 = model.init_hidden(4);
     let full = tch::no_grad(|| model.forward(&x, &h0, false));
     // Four chunks of 3 steps, each starting from the state the previous one ended with.
@@ -119,7 +119,10 @@ fn nodes_along_time_reproduce_the_unsplit_forward() {
     }
 
     // The training iteration with SISA (m = 4 along time) reports the loss at the starting
-    // weights: the α-weighted node losses equal the unsplit cross-entropy.
+    // weights: with α_i = chunk length / window length (14 steps: unequal chunks), the
+    // α-weighted node losses equal the unsplit cross-entropy.
+    let (x, y) = window(&data, 0, 14);
+    let full = tch::no_grad(|| model.forward(&x, &h0, false));
     let full_ce = full
         .logits
         .cross_entropy_for_logits(&y.reshape([-1]))
@@ -134,6 +137,11 @@ fn nodes_along_time_reproduce_the_unsplit_forward() {
         .step(opt.as_mut(), &x, &y, &h0)
         .unwrap();
     assert!((ce - full_ce).abs() < 1e-5, "{ce} vs {full_ce}");
+    let alpha = opt.node_weights().as_slice();
+    let lengths = adapters::nodes::NodeSplit::contiguous(14, 4).unwrap();
+    let expected: Vec<f64> = lengths.ranges().iter().map(|r| r.len() as f64 / 14.0).collect();
+    assert_eq!(alpha, expected.as_slice());
+    assert!(alpha.iter().any(|a| (a - 0.25).abs() > 1e-3), "{alpha:?}");
 }
 
 #[test]

@@ -64,6 +64,13 @@ impl Optimizer for Grouped {
         self.parts[0].1.node_weights()
     }
 
+    fn set_node_weights(&mut self, alpha: NodeWeights) -> Result<()> {
+        // Every group fails or succeeds alike (same m, same protocol state).
+        self.parts
+            .iter_mut()
+            .try_for_each(|(_, p)| p.set_node_weights(alpha.clone()))
+    }
+
     fn iteration(&self) -> u64 {
         self.parts[0].1.iteration()
     }

@@ -172,6 +172,15 @@ pub trait Optimizer: Send {
     /// The node weights α_i; their length is the number of nodes m.
     fn node_weights(&self) -> &NodeWeights;
 
+    /// Replaces the node weights α_i for the iterations to come, keeping m: for nodes whose
+    /// share of the data changes from one iteration to the next (the LSTM's time chunks, spec
+    /// §6: α_i = chunk length / window length).
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] while an iteration is open or when `alpha` has a different number
+    /// of nodes.
+    fn set_node_weights(&mut self, alpha: NodeWeights) -> Result<()>;
+
     /// Number of completed outer iterations.
     fn iteration(&self) -> u64;
 
@@ -348,6 +357,27 @@ impl ProtocolGuard {
     /// Drops an open iteration.
     pub fn abort(&mut self) {
         self.open = false;
+    }
+
+    /// Replaces `current` by `new` between iterations, for [`Optimizer::set_node_weights`].
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] while an iteration is open or when the node counts differ.
+    pub fn replace_weights(&self, current: &mut NodeWeights, new: NodeWeights) -> Result<()> {
+        if self.open {
+            return Err(Error::Protocol(
+                "set_node_weights called inside an iteration".into(),
+            ));
+        }
+        if new.len() != current.len() {
+            return Err(Error::Protocol(format!(
+                "set_node_weights with {} weights for {} nodes",
+                new.len(),
+                current.len()
+            )));
+        }
+        *current = new;
+        Ok(())
     }
 }
 

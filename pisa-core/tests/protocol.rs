@@ -89,6 +89,69 @@ fn errors_abandon_the_iteration_and_the_optimizer_stays_usable() {
 
 /// With λ > 0 the first point is σ₀w⁰/(σ₀ + λ), set once: an abandoned first iteration does
 /// not shrink the weights a second time.
+/// Runs `iters` iterations of two nodes with per-iteration weights `alphas(k)`, set through
+/// `set_node_weights` when `set` is true; otherwise the optimizer is built with `alphas(0)`.
+fn run_weighted(cfg: &Value, alphas: &dyn Fn(usize) -> [f64; 2], set: bool, iters: usize) -> Vec<f64> {
+    let n = 64;
+    let w = values(n, 0.0, Kind::Double).view([8, 8]).set_requires_grad(true);
+    let targets: Vec<Tensor> = (0..2)
+        .map(|i| values(n, 1.0 + i as f64, Kind::Double).view([8, 8]))
+        .collect();
+    let mut cfg = cfg.clone();
+    cfg["nodes"] = json!(2);
+    if !set {
+        cfg["alpha"] = json!(alphas(0));
+    }
+    let mut opt = build(cfg, &w);
+    for k in 0..iters {
+        if set {
+            let alpha = pisa_core::NodeWeights::new(alphas(k).to_vec()).unwrap();
+            opt.set_node_weights(alpha).unwrap();
+        }
+        assert_eq!(opt.node_weights().as_slice(), alphas(k));
+        opt.step(&mut |i| (&w - &targets[i]).square().sum(Kind::Double))
+            .unwrap();
+    }
+    Vec::<f64>::try_from(w.reshape([-1])).unwrap()
+}
+
+#[test]
+fn node_weights_set_between_iterations_act_like_built_in_ones() {
+    let configs = [
+        json!({"name": "sisa", "sigma": 0.5, "lr": 0.05, "lambda": 0.01}),
+        json!({"name": "sisa", "sigma": 0.5, "lr": 0.05, "fused": false}),
+        json!({"name": "nsisa", "sigma": 5.0, "rho": 10.0, "newton_schulz": {"precision": "f64"}}),
+        json!({"name": "adam", "lr": 0.01}),
+        json!({"name": "sisa", "sigma": 1.0, "lr": 0.1, "groups": [{"name": "g", "params": ["w"], "sigma": 2.0}]}),
+    ];
+    for cfg in &configs {
+        // Constant weights set afterwards equal weights given at build time, bit for bit.
+        let fixed = |_: usize| [0.3, 0.7];
+        assert_eq!(
+            run_weighted(cfg, &fixed, true, 3),
+            run_weighted(cfg, &fixed, false, 3),
+            "{cfg}"
+        );
+        // Weights that change per iteration change the result.
+        let varying = |k: usize| if k % 2 == 0 { [0.3, 0.7] } else { [0.8, 0.2] };
+        assert_ne!(
+            run_weighted(cfg, &varying, true, 3),
+            run_weighted(cfg, &fixed, true, 3),
+            "{cfg}"
+        );
+    }
+
+    // Inside an iteration, or with another node count: protocol errors, nothing changed.
+    let w = values(4, 0.0, Kind::Float).set_requires_grad(true);
+    let mut opt = build(json!({"name": "sisa", "nodes": 2, "sigma": 1.0, "lr": 0.1}), &w);
+    let three = pisa_core::NodeWeights::uniform(3).unwrap();
+    assert!(matches!(opt.set_node_weights(three), Err(Error::Protocol(_))));
+    opt.begin_iteration().unwrap();
+    let two = pisa_core::NodeWeights::new(vec![0.1, 0.9]).unwrap();
+    assert!(matches!(opt.set_node_weights(two), Err(Error::Protocol(_))));
+    assert_eq!(opt.node_weights().as_slice(), [0.5, 0.5]);
+}
+
 #[test]
 fn a_retried_first_iteration_shrinks_once() {
     let cfg = json!({"name": "sisa", "sigma": 1.0, "rho": 1.0, "lambda": 1.0});

@@ -76,6 +76,9 @@ pub struct PlotOptions {
     pub height: u32,
     /// The chart's title. Default: `<metric> vs <steps|wall-clock>`.
     pub title: Option<String>,
+    /// The x axis label, for step axes that count something else (tokens, samples).
+    /// Default: `step`, or `wall-clock (<unit>)`.
+    pub x_label: Option<String>,
     /// The y axis label. Default: the metric's name.
     pub y_label: Option<String>,
     /// The y axis scale. Default [`YScale::Auto`].
@@ -88,6 +91,7 @@ impl Default for PlotOptions {
             width: 1000,
             height: 600,
             title: None,
+            x_label: None,
             y_label: None,
             y_scale: YScale::Auto,
         }
@@ -219,10 +223,10 @@ pub fn plot_curves(
     let (y0, y1) = min_max(all().map(|p| p.1)).ok_or_else(no_data)?;
 
     let x_range = padded(x0, x1, 0.02);
-    let x_desc = match x {
+    let x_desc = options.x_label.clone().unwrap_or_else(|| match x {
         Axis::Steps => "step".to_string(),
         Axis::WallClock => format!("wall-clock ({})", unit.label()),
-    };
+    });
     let title = options.title.clone().unwrap_or_else(|| {
         let against = match x {
             Axis::Steps => "steps",

@@ -213,8 +213,9 @@ fn compare(args: &CompareArgs) -> Result<()> {
         by_tokens.push(t);
         by_step.push(run);
     }
-    let opts = |title: &str| PlotOptions {
+    let opts = |title: &str, x_label: Option<&str>| PlotOptions {
         title: Some(title.into()),
+        x_label: x_label.map(String::from),
         y_label: Some("validation loss".into()),
         ..PlotOptions::default()
     };
@@ -223,14 +224,14 @@ fn compare(args: &CompareArgs) -> Result<()> {
         "val/loss",
         Axis::Steps,
         &plots.join("val_loss_vs_tokens.png"),
-        &opts("validation loss vs tokens (x = tokens)"),
+        &opts("validation loss vs tokens", Some("training tokens")),
     )?;
     let b = plot_curves(
         &by_step,
         "val/loss",
         Axis::WallClock,
         &plots.join("val_loss_vs_wallclock.png"),
-        &opts("validation loss vs wall-clock"),
+        &opts("validation loss vs wall-clock", None),
     )?;
     println!("{}\n{}", a.path.display(), b.path.display());
     for r in &by_step {

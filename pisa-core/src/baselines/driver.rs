@@ -100,6 +100,10 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
         &self.alpha
     }
 
+    fn set_node_weights(&mut self, alpha: NodeWeights) -> Result<()> {
+        self.guard.replace_weights(&mut self.alpha, alpha)
+    }
+
     fn iteration(&self) -> u64 {
         self.step
     }

@@ -377,6 +377,10 @@ impl Optimizer for Pisa {
         &self.alpha
     }
 
+    fn set_node_weights(&mut self, alpha: NodeWeights) -> Result<()> {
+        self.guard.replace_weights(&mut self.alpha, alpha)
+    }
+
     fn iteration(&self) -> u64 {
         self.iteration
     }
