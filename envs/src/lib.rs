@@ -63,6 +63,7 @@ pub mod registry;
 pub mod render;
 pub mod rng;
 mod space;
+mod v5;
 pub mod vector;
 pub mod wrappers;
 

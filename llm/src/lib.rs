@@ -12,6 +12,11 @@
 //! - [`generate`]: greedy, temperature, top-k and top-p sampling.
 //! - [`train`]: the training loop (any optimizer of the registry, m PISA nodes, gradient
 //!   accumulation, clipping, validation, checkpoints with exact resume).
+//! - [`replicas`]: one PISA node per device. `--node-devices auto` (the default) computes the
+//!   nodes' gradients in parallel on model replicas, one thread per CUDA device (node i on
+//!   device i mod d), when the run is on CUDA and libtorch sees several devices; otherwise the
+//!   nodes run one after another on `--device`. An explicit list (`cuda:0,cuda:1`, or
+//!   `cpu,cpu` for testing) forces the replica path.
 //!
 //! The binary `llm` (`src/bin/llm.rs`) drives it; `cargo xtask llm` builds and runs it.
 //!
@@ -22,8 +27,10 @@
 //!   embeddings, biases and LayerNorm gains get AdamW (presets `gpt2-pretrain` in
 //!   `adapters/presets/optimizers.toml`), where the authors' Medium/XL code leaves `wpe` and
 //!   `ln_f` untrained (spec §9 Q12).
-//! - The m PISA nodes run sequentially on one device, aggregating in f32 (the authors: one
-//!   node per GPU, 16-bit all-reduce, spec §9 Q13).
+//! - The m PISA nodes run sequentially on one device, or with several CUDA devices (or
+//!   `--node-devices`) in parallel, one thread per device, in one process; either way the
+//!   optimizer aggregates in f32 on the run's device (the authors: one process per GPU, 16-bit
+//!   all-reduce, spec §9 Q13). Several CUDA devices were never run here (see [`replicas`]).
 #![warn(missing_docs)]
 
 pub mod config;
@@ -32,6 +39,7 @@ pub mod generate;
 pub mod hf;
 pub mod model;
 pub mod optim;
+pub mod replicas;
 pub mod shards;
 pub mod text;
 pub mod tokenizer;

@@ -6,9 +6,12 @@
 //! step, node and micro-batch, so a resume sees the same data), back-propagates their mean loss
 //! at the global weights, clips that node's gradient to `clip` (global norm; for baselines with
 //! m = 1 this is ordinary clipping) and calls `node_step`; then the nodes aggregate
-//! (`end_iteration`). Dropout is seeded per step. Logged every step: `train/loss`,
-//! `perf/tokens_per_s`, `perf/opt_share` (optimizer time / step time) and `perf/mfu` (when the
-//! peak FLOP/s is known); `val/loss` every `eval_every` steps on a fixed validation prefix.
+//! (`end_iteration`). With `--node-devices` (or `auto` on a machine with several CUDA devices)
+//! the nodes' gradients are computed in parallel on model replicas, one thread per device
+//! ([`crate::replicas`]), and stepped in node order on the primary device. Dropout is seeded per
+//! step. Logged every step: `train/loss`, `perf/tokens_per_s`, `perf/opt_share` (optimizer time
+//! / step time) and `perf/mfu` (when the peak FLOP/s is known); `val/loss` every `eval_every`
+//! steps on a fixed validation prefix.
 //! Checkpoints (weights + optimizer state + step) resume bit for bit; the final weights are also
 //! saved as a Hugging Face checkpoint in `<run>/model/`.
 
@@ -16,6 +19,7 @@ use crate::config::Gpt2Config;
 use crate::hf;
 use crate::model::{init_weights, Gpt2};
 use crate::optim::{self, OptimSetup};
+use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
 use crate::shards::{self, mean_loss, TokenData};
 use crate::tokenizer::Tokenizer;
 use adapters::checkpoint::{self, step_seed, Meta};
@@ -108,6 +112,12 @@ pub struct TrainArgs {
     /// cpu, cuda, or auto.
     #[arg(long, default_value = "auto")]
     pub device: String,
+    /// Where the m nodes run: `auto` = one node per CUDA device (node i on device i mod d)
+    /// when the run is on CUDA and libtorch sees several, else all nodes one after another on
+    /// `--device`; or a comma list (`cuda:0,cuda:1`, `cpu,cpu`) of at most m devices, one
+    /// model replica each, nodes assigned round-robin.
+    #[arg(long, default_value = "auto")]
+    pub node_devices: String,
     /// Matrix products in bf16 (autocast-like; f32 master weights).
     #[arg(long)]
     pub bf16: bool,
@@ -148,7 +158,7 @@ pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData
 }
 
 /// Scales all gradients so that their global norm is at most `max` (no host sync).
-fn clip_grad_norm(vars: &[Tensor], max: f64) {
+pub(crate) fn clip_grad_norm(vars: &[Tensor], max: f64) {
     let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
     if grads.is_empty() {
         return;
@@ -161,7 +171,8 @@ fn clip_grad_norm(vars: &[Tensor], max: f64) {
     }
 }
 
-fn sync(device: Device) {
+/// Waits for the device's pending work (CUDA), for honest timings.
+pub(crate) fn sync(device: Device) {
     if let Device::Cuda(i) = device {
         tch::Cuda::synchronize(i as i64);
     }
@@ -173,6 +184,7 @@ fn sync(device: Device) {
 /// Bad data, configuration or files; a non-finite loss (the last good checkpoint is kept).
 pub fn train(args: &TrainArgs) -> Result<Summary> {
     let device = adapters::device::parse_device(&args.device)?;
+    let node_devices = NodeDevices::parse(&args.node_devices)?;
     let registry = Registry::builtin();
 
     // model
@@ -293,6 +305,30 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         );
     }
 
+    let mut replicas = match node_devices.resolve(device, m)? {
+        Some(devices) => {
+            let set = ReplicaSet::new(&config, &vs, &devices, m, args.bf16)?;
+            let on: Vec<String> = (0..m)
+                .map(|i| format!("{i}→{}", device_name(devices[i % devices.len()])))
+                .collect();
+            eprintln!(
+                "llm: {} replicas in parallel, nodes {}; aggregation on {}",
+                devices.len(),
+                on.join(" "),
+                device_name(device)
+            );
+            let cpus = devices.iter().filter(|d| **d == Device::Cpu).count();
+            if cpus > 1 && (config.resid_pdrop > 0.0 || config.embd_pdrop > 0.0 || config.attn_pdrop > 0.0) {
+                eprintln!(
+                    "llm: warning: {cpus} CPU replicas draw dropout masks from the one CPU generator \
+                     concurrently: this run is not reproducible"
+                );
+            }
+            Some(set)
+        }
+        None => None,
+    };
+
     // run folder, resume
     let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
     let run = RunDir::create(&args.runs, "llm", &name, args.resume)?;
@@ -325,6 +361,19 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
     let mut summary = Summary::default();
     summary.set("optimizer", opt_cfg.base.name());
     summary.set("nodes", m as u64);
+    summary.set(
+        "node_devices",
+        replicas.as_ref().map_or_else(
+            || format!("sequential on {}", device_name(device)),
+            |r| {
+                r.devices()
+                    .into_iter()
+                    .map(device_name)
+                    .collect::<Vec<_>>()
+                    .join(",")
+            },
+        ),
+    );
     summary.set("params", config.num_params());
     summary.set("seq", seq as u64);
     summary.set("tokens_per_step", tokens_per_step);
@@ -344,34 +393,61 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         let mut opt_time = 0.0;
         opt.begin_iteration()?;
         let mut node_losses = Vec::with_capacity(m);
-        for i in 0..m {
-            opt.zero_grad()?;
-            let mut node_loss = 0.0;
-            for a in 0..args.accum {
-                let micro = (i * args.accum + a) as u64;
-                let b = train_data.sample(per_node, seq, args.seed, step, micro, device)?;
-                let loss = model.loss(&b.x, &b.y, true) / args.accum as f64;
-                let v = loss.double_value(&[]);
-                if !v.is_finite() {
-                    opt.abort_iteration();
-                    summary.record_non_finite(step, v, last_checkpoint.as_deref());
-                    run.write_summary(&summary)?;
-                    recorder.flush()?;
-                    let kept = last_checkpoint.map_or("none".into(), |p| p.display().to_string());
-                    bail!("{name}: the loss is {v} at step {step}; stopped. Last good checkpoint: {kept}");
+        let mut non_finite = None;
+        if let Some(set) = replicas.as_mut() {
+            let work = NodeWork {
+                data: &train_data,
+                per_node,
+                seq,
+                accum: args.accum,
+                seed: args.seed,
+                step,
+                clip: args.clip,
+            };
+            match set.step(work, opt.as_mut())? {
+                NodeOutcome::Stepped { losses, opt_time: t } => {
+                    node_losses = losses;
+                    opt_time += t;
                 }
-                loss.backward();
-                node_loss += v;
+                NodeOutcome::NonFinite { value, .. } => non_finite = Some(value),
             }
-            if args.clip > 0.0 {
-                clip_grad_norm(&vars, args.clip);
+        } else {
+            for i in 0..m {
+                opt.zero_grad()?;
+                let mut node_loss = 0.0;
+                for a in 0..args.accum {
+                    let micro = (i * args.accum + a) as u64;
+                    let b = train_data.sample(per_node, seq, args.seed, step, micro, device)?;
+                    let loss = model.loss(&b.x, &b.y, true) / args.accum as f64;
+                    let v = loss.double_value(&[]);
+                    if !v.is_finite() {
+                        non_finite = Some(v);
+                        break;
+                    }
+                    loss.backward();
+                    node_loss += v;
+                }
+                if non_finite.is_some() {
+                    break;
+                }
+                if args.clip > 0.0 {
+                    clip_grad_norm(&vars, args.clip);
+                }
+                sync(device);
+                let t = Instant::now();
+                opt.node_step(i)?;
+                sync(device);
+                opt_time += t.elapsed().as_secs_f64();
+                node_losses.push(node_loss);
             }
-            sync(device);
-            let t = Instant::now();
-            opt.node_step(i)?;
-            sync(device);
-            opt_time += t.elapsed().as_secs_f64();
-            node_losses.push(node_loss);
+        }
+        if let Some(v) = non_finite {
+            opt.abort_iteration();
+            summary.record_non_finite(step, v, last_checkpoint.as_deref());
+            run.write_summary(&summary)?;
+            recorder.flush()?;
+            let kept = last_checkpoint.map_or("none".into(), |p| p.display().to_string());
+            bail!("{name}: the loss is {v} at step {step}; stopped. Last good checkpoint: {kept}");
         }
         let t = Instant::now();
         opt.end_iteration()?;

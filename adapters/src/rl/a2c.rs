@@ -13,7 +13,7 @@
 //! # References
 //! Mnih et al., *Asynchronous Methods for Deep Reinforcement Learning*, ICML 2016.
 
-use super::ppo::{normalize_advantages, value_loss, LossInputs, PpoLoss, PpoLossConfig};
+use super::ppo::{value_loss, LossInputs, PpoLoss, PpoLossConfig};
 use tch::{Kind, Tensor};
 
 /// −mean(Â · log π(a|s)): the policy-gradient loss (its gradient is −E[Â ∇ log π]).
@@ -25,35 +25,9 @@ pub fn policy_gradient_loss(logprob: &Tensor, adv: &Tensor) -> Tensor {
 /// pass, π = π_old). `approx_kl` and `clip_fraction` are reported as for PPO (0 on the first and
 /// only pass).
 pub fn a2c_loss(x: &LossInputs<'_>, cfg: &PpoLossConfig) -> PpoLoss {
-    let adv = if cfg.norm_adv {
-        normalize_advantages(x.advantages)
-    } else {
-        x.advantages.shallow_clone()
-    };
-    let policy = policy_gradient_loss(x.new_logprob, &adv);
+    let policy = policy_gradient_loss(x.new_logprob, &x.advantages_for(cfg));
     let value = value_loss(x.new_values, x.old_values, x.returns, None);
-    let entropy = x.entropy.mean(Kind::Float);
-    let total = &policy - &entropy * cfg.ent_coef + &value * cfg.vf_coef;
-    let (approx_kl, clip_fraction) = tch::no_grad(|| {
-        let logratio = x.new_logprob - x.old_logprob;
-        let ratio = logratio.exp();
-        let kl = ((&ratio - 1.0) - &logratio).mean(Kind::Float).double_value(&[]);
-        let frac = (&ratio - 1.0)
-            .abs()
-            .gt(cfg.clip_coef)
-            .to_kind(Kind::Float)
-            .mean(Kind::Float)
-            .double_value(&[]);
-        (kl, frac)
-    });
-    PpoLoss {
-        total,
-        policy,
-        value,
-        entropy,
-        approx_kl,
-        clip_fraction,
-    }
+    PpoLoss::assemble(x, cfg, policy, value)
 }
 
 #[cfg(test)]

@@ -109,20 +109,33 @@ pub struct LossInputs<'a> {
     pub returns: &'a Tensor,
 }
 
+impl LossInputs<'_> {
+    /// The advantages the policy loss sees: normalized per minibatch when `cfg.norm_adv`.
+    pub fn advantages_for(&self, cfg: &PpoLossConfig) -> Tensor {
+        if cfg.norm_adv {
+            normalize_advantages(self.advantages)
+        } else {
+            self.advantages.shallow_clone()
+        }
+    }
+}
+
 impl PpoLoss {
     /// The loss of one minibatch under `cfg`.
     pub fn compute(x: &LossInputs<'_>, cfg: &PpoLossConfig) -> Self {
         let logratio = x.new_logprob - x.old_logprob;
-        let adv = if cfg.norm_adv {
-            normalize_advantages(x.advantages)
-        } else {
-            x.advantages.shallow_clone()
-        };
-        let policy = clipped_surrogate(&logratio, &adv, cfg.clip_coef);
+        let policy = clipped_surrogate(&logratio, &x.advantages_for(cfg), cfg.clip_coef);
         let value = value_loss(x.new_values, x.old_values, x.returns, cfg.clip_vloss);
+        Self::assemble(x, cfg, policy, value)
+    }
+
+    /// Adds the entropy bonus and the weighted value loss to `policy`, and the diagnostics
+    /// (approximate KL, clip fraction) of π against π_old: the part PPO and A2C share.
+    pub(crate) fn assemble(x: &LossInputs<'_>, cfg: &PpoLossConfig, policy: Tensor, value: Tensor) -> Self {
         let entropy = x.entropy.mean(Kind::Float);
         let total = &policy - &entropy * cfg.ent_coef + &value * cfg.vf_coef;
         let (approx_kl, clip_fraction) = tch::no_grad(|| {
+            let logratio = x.new_logprob - x.old_logprob;
             let ratio = logratio.exp();
             let kl = ((&ratio - 1.0) - &logratio).mean(Kind::Float).double_value(&[]);
             let frac = (&ratio - 1.0)

@@ -3,7 +3,8 @@
 //! [`MujocoEnv`] runs the task XML files of the Gymnasium 1.4 wheel on `libmujoco.so.3.17.0` from the
 //! PyPI `mujoco==3.17.0` wheel, through `mujoco-rs` =7.0.0+mj-3.17.0, with the v5 observation, reward,
 //! termination, frame skip, reset noise and default kwargs ported from `gymnasium/envs/mujoco/*_v5.py`
-//! ([`MujocoTask`]). The physics is MuJoCo's own, so the same initial state and the same actions give
+//! ([`MujocoTask`]; the reward and termination rules are the crate's shared v5 rules, `crate::v5`, which the
+//! rapier backend uses too). The physics is MuJoCo's own, so the same initial state and the same actions give
 //! Gymnasium's observations and rewards; `tests/mujoco_parity.rs` checks this against trajectories
 //! recorded from Python Gymnasium (`tests/golden/mujoco_v5.py`) to 1e-6.
 //!
@@ -20,7 +21,7 @@
 //! `reset(seed)` draws the initial state from [`NumpyRng`] exactly as Gymnasium draws it from
 //! `np_random`: `init_qpos + uniform(−s, s, nq)`, then `init_qvel + uniform(−s, s, nv)` or
 //! `init_qvel + s · standard_normal(nv)` (HalfCheetah, Ant, InvertedDoublePendulum; numpy's ziggurat,
-//! see [`normal`]). So `make_env(id, Backend::Mujoco, seed)` starts where
+//! see [`standard_normal`]). So `make_env(id, Backend::Mujoco, seed)` starts where
 //! `gym.make(id).reset(seed=seed)` starts.
 //!
 //! # Deviations from Gymnasium
@@ -40,15 +41,15 @@ use std::sync::Arc;
 
 use mujoco_rs::prelude::{log_config, set_log_config, MjData, MjModel};
 
-use crate::env::{Env, Info, Reset, Step};
+use crate::env::{Env, Reset, Step};
 use crate::error::{EnvError, Result};
 use crate::render::Frame;
 use crate::rng::NumpyRng;
 use crate::space::{Action, Dtype, Space};
 
 pub use normal::standard_normal;
+use tasks::Data;
 pub use tasks::MujocoTask;
-use tasks::{Data, VelocityNoise};
 
 /// Environment variable naming the folder of Gymnasium's task XML files (`cargo xtask env` sets it).
 pub const ASSETS_VAR: &str = "PISA_MUJOCO_ASSETS";
@@ -256,31 +257,17 @@ impl Env for MujocoEnv {
         }
         // mj_resetData, then reset_model: positions first, then velocities, from the same stream.
         self.data.reset();
-        let s = self.task.reset_noise_scale();
-        let qpos: Vec<f64> = self
-            .init_qpos
-            .iter()
-            .map(|q| q + self.rng.uniform(-s, s))
-            .collect();
-        let qvel: Vec<f64> = match self.task.velocity_noise() {
-            VelocityNoise::Uniform => self
-                .init_qvel
-                .iter()
-                .map(|v| v + self.rng.uniform(-s, s))
-                .collect(),
-            VelocityNoise::Normal => self
-                .init_qvel
-                .iter()
-                .map(|v| v + s * standard_normal(&mut self.rng))
-                .collect(),
-        };
+        let (qpos, qvel) = self.task.rules().noisy_initial_state(
+            &mut self.rng,
+            &self.init_qpos,
+            &self.init_qvel,
+            standard_normal,
+        );
         self.write_state(&qpos, &qvel);
         self.started = true;
-        let mut info = Info::default();
-        self.task.reset_info(&self.data, self.init_qpos[1], &mut info);
         Ok(Reset {
             obs: self.observation(),
-            info,
+            info: self.task.rules().reset_info(self.data.qpos(), self.init_qpos[1]),
         })
     }
 
@@ -303,18 +290,17 @@ impl Env for MujocoEnv {
         }
         self.data.rne_post_constraint();
         let obs = self.observation();
-        let mut info = Info::default();
         let after = self.task.tracked_position(&self.data);
         let velocity = [(after[0] - before[0]) / self.dt, (after[1] - before[1]) / self.dt];
-        let (reward, terminated) =
-            self.task
-                .outcome(&self.data, &obs, a, velocity, self.init_qpos[1], &mut info);
+        let outcome = self
+            .task
+            .outcome(&self.data, &obs, a, velocity, self.init_qpos[1]);
         Ok(Step {
             obs,
-            reward,
-            terminated,
+            reward: outcome.reward,
+            terminated: outcome.terminated,
             truncated: false,
-            info,
+            info: outcome.info,
         })
     }
 

@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use super::scene;
 use super::sim::{Model, Sim};
-use super::task::{Noise, Task};
+use super::task::Task;
 use crate::env::{Env, Info, Reset, Step};
 use crate::error::{EnvError, Result};
 use crate::render::Frame;
 use crate::rng::NumpyRng;
 use crate::space::{Action, Dtype, Space};
+use crate::v5;
 
 /// A Gymnasium v5 MuJoCo task on rapier3d (see the [module docs](super) for what differs from MuJoCo).
 ///
@@ -33,10 +34,6 @@ impl std::fmt::Debug for RapierEnv {
             .field("task", &self.task)
             .finish_non_exhaustive()
     }
-}
-
-fn sq(x: f64) -> f64 {
-    x * x
 }
 
 impl RapierEnv {
@@ -138,32 +135,33 @@ impl RapierEnv {
         self.sim.as_ref().expect("reset before use")
     }
 
-    fn noise(&mut self, base: &[f64], noise: Noise) -> Vec<f64> {
-        base.iter()
-            .map(|&x| match noise {
-                Noise::Uniform(s) => x + self.rng.uniform(-s, s),
-                Noise::Normal(s) => x + s * self.rng.standard_normal(),
-            })
-            .collect()
-    }
-
     fn reset_info(&self) -> Info {
         let (qpos, _) = self.sim().state();
-        let mut info = Info::default();
+        self.task.reset_info(&qpos, self.init_qpos[1])
+    }
+
+    /// The position the forward reward differentiates: `(x, y)` of the torso (Ant, body 1), of the centre
+    /// of mass (Humanoid), `(qpos[0], 0)` otherwise.
+    fn tracked_position(&self) -> [f64; 2] {
         match self.task {
-            Task::HalfCheetah => info.insert("x_position", qpos[0]),
-            Task::Hopper | Task::Walker2d => {
-                info.insert("x_position", qpos[0]);
-                info.insert("z_distance_from_origin", qpos[1] - self.init_qpos[1]);
+            Task::Ant => {
+                let (p, _) = self.sim().body_pose(1);
+                [p[0], p[1]]
             }
-            Task::Ant | Task::Humanoid => {
-                info.insert("x_position", qpos[0]);
-                info.insert("y_position", qpos[1]);
-                info.insert("distance_from_origin", qpos[0].hypot(qpos[1]));
+            Task::Humanoid => {
+                let [x, y, _] = self.mass_center();
+                [x, y]
             }
-            Task::InvertedPendulum | Task::InvertedDoublePendulum => {}
+            _ => [self.sim().state().0[0], 0.0],
         }
-        info
+    }
+
+    /// MuJoCo's whole `cfrc_ext`, flat: the world body's six zeros, then [`Self::cfrc_ext`] about the
+    /// centre of mass.
+    fn all_cfrc_ext(&self) -> Vec<f64> {
+        let mut all = vec![0.0; 6];
+        all.extend(self.cfrc_ext(self.mass_center()));
+        all
     }
 
     /// Position of IDP's `tip` site: 0.6 m along the second pole's local z.
@@ -308,9 +306,12 @@ impl Env for RapierEnv {
         if let Some(seed) = seed {
             self.rng = NumpyRng::new(seed);
         }
-        let (qn, vn) = self.task.reset_noise();
-        let qpos = self.noise(&self.init_qpos.clone(), qn);
-        let qvel = self.noise(&self.init_qvel.clone(), vn);
+        let (qpos, qvel) = self.task.noisy_initial_state(
+            &mut self.rng,
+            &self.init_qpos,
+            &self.init_qvel,
+            NumpyRng::standard_normal,
+        );
         let mut sim = Sim::new(&self.model);
         sim.set_state(&qpos, &qvel);
         self.sim = Some(sim);
@@ -322,131 +323,44 @@ impl Env for RapierEnv {
 
     fn step(&mut self, action: Action<'_>) -> Result<Step> {
         self.action_space.validate_action(action, self.task.id())?;
-        let Action::Continuous(a) = action else {
+        let Action::Continuous(action) = action else {
             unreachable!("validate_action checked a continuous action")
         };
-        let a: Vec<f64> = a.iter().map(|&x| f64::from(x)).collect();
-        let dt = self.dt();
-        let task = self.task;
-        let sim = self.sim.as_mut().ok_or_else(|| EnvError::ResetNeeded {
-            env: task.id().to_string(),
-        })?;
-        let (before, _) = sim.state();
-        let xy_before = match task {
-            Task::Ant => {
-                let (p, _) = sim.body_pose(1);
-                [p[0], p[1]]
-            }
-            _ => [before[0], before.get(1).copied().unwrap_or(0.0)],
-        };
-        let com_before = (task == Task::Humanoid).then(|| self.mass_center());
-        let sim = self.sim.as_mut().expect("checked above");
-        sim.step(&a, task.frame_skip());
-        let (qpos, qvel) = sim.state();
-        let ctrl_sq: f64 = a.iter().map(|x| x * x).sum();
-        let mut info = Info::default();
-        let finite = qpos.iter().chain(&qvel).all(|x| x.is_finite());
-        let (reward, terminated);
-        match task {
-            Task::InvertedPendulum => {
-                terminated = !finite || qpos[1].abs() > 0.2;
-                reward = if terminated { 0.0 } else { 1.0 };
-                info.insert("reward_survive", reward);
-            }
-            Task::InvertedDoublePendulum => {
-                let [x, _, y] = self.tip();
-                terminated = y <= 1.0 || !finite;
-                let dist_penalty = 0.01 * sq(x) + sq(y - 2.0);
-                let vel_penalty = 1e-3 * sq(qvel[1]) + 5e-3 * sq(qvel[2]);
-                let alive = if terminated { 0.0 } else { 10.0 };
-                reward = alive - dist_penalty - vel_penalty;
-                info.insert("reward_survive", alive);
-                info.insert("distance_penalty", -dist_penalty);
-                info.insert("velocity_penalty", -vel_penalty);
-            }
-            Task::HalfCheetah => {
-                let xv = (qpos[0] - xy_before[0]) / dt;
-                let ctrl = 0.1 * ctrl_sq;
-                reward = xv - ctrl;
-                terminated = !finite;
-                info.insert("x_position", qpos[0]);
-                info.insert("x_velocity", xv);
-                info.insert("reward_forward", xv);
-                info.insert("reward_ctrl", -ctrl);
-            }
-            Task::Hopper | Task::Walker2d => {
-                let xv = (qpos[0] - xy_before[0]) / dt;
-                let (z, angle) = (qpos[1], qpos[2]);
-                let healthy = if task == Task::Hopper {
-                    let state_ok = qpos[2..].iter().chain(&qvel).all(|s| -100.0 < *s && *s < 100.0);
-                    state_ok && z > 0.7 && -0.2 < angle && angle < 0.2
-                } else {
-                    0.8 < z && z < 2.0 && -1.0 < angle && angle < 1.0
-                };
-                let survive = if healthy { 1.0 } else { 0.0 };
-                let ctrl = 1e-3 * ctrl_sq;
-                reward = xv + survive - ctrl;
-                terminated = !healthy || !finite;
-                info.insert("x_position", qpos[0]);
-                info.insert("z_distance_from_origin", qpos[1] - self.init_qpos[1]);
-                info.insert("x_velocity", xv);
-                info.insert("reward_forward", xv);
-                info.insert("reward_ctrl", -ctrl);
-                info.insert("reward_survive", survive);
-            }
-            Task::Ant => {
-                let (p, _) = self.sim().body_pose(1);
-                let (xv, yv) = ((p[0] - xy_before[0]) / dt, (p[1] - xy_before[1]) / dt);
-                let healthy = finite && (0.2..=1.0).contains(&qpos[2]);
-                let survive = if healthy { 1.0 } else { 0.0 };
-                let ctrl = 0.5 * ctrl_sq;
-                let com = self.mass_center();
-                let contact: f64 = 5e-4
-                    * self
-                        .cfrc_ext(com)
-                        .iter()
-                        .map(|f| sq(f.clamp(-1.0, 1.0)))
-                        .sum::<f64>();
-                reward = xv + survive - ctrl - contact;
-                terminated = !healthy;
-                info.insert("x_position", qpos[0]);
-                info.insert("y_position", qpos[1]);
-                info.insert("distance_from_origin", qpos[0].hypot(qpos[1]));
-                info.insert("x_velocity", xv);
-                info.insert("y_velocity", yv);
-                info.insert("reward_forward", xv);
-                info.insert("reward_ctrl", -ctrl);
-                info.insert("reward_contact", -contact);
-                info.insert("reward_survive", survive);
-            }
-            Task::Humanoid => {
-                let com = self.mass_center();
-                let before = com_before.expect("set for the humanoid");
-                let (xv, yv) = ((com[0] - before[0]) / dt, (com[1] - before[1]) / dt);
-                let healthy = 1.0 < qpos[2] && qpos[2] < 2.0;
-                let survive = if healthy { 5.0 } else { 0.0 };
-                let ctrl = 0.1 * self.sim().ctrl().map(sq).sum::<f64>();
-                let contact = (5e-7 * self.cfrc_ext(com).iter().map(|f| sq(*f)).sum::<f64>()).min(10.0);
-                let forward = 1.25 * xv;
-                reward = forward + survive - ctrl - contact;
-                terminated = !healthy || !finite;
-                info.insert("x_position", qpos[0]);
-                info.insert("y_position", qpos[1]);
-                info.insert("distance_from_origin", qpos[0].hypot(qpos[1]));
-                info.insert("x_velocity", xv);
-                info.insert("y_velocity", yv);
-                info.insert("reward_survive", survive);
-                info.insert("reward_forward", forward);
-                info.insert("reward_ctrl", -ctrl);
-                info.insert("reward_contact", -contact);
-            }
+        if self.sim.is_none() {
+            return Err(EnvError::ResetNeeded {
+                env: self.task.id().to_string(),
+            });
         }
+        // MuJoCo's `data.ctrl`: the action in f64 (rapier clamps it into `ctrlrange` when applying it).
+        let ctrl: Vec<f64> = action.iter().map(|&x| f64::from(x)).collect();
+        let (task, dt) = (self.task, self.dt());
+        let before = self.tracked_position();
+        self.sim
+            .as_mut()
+            .expect("checked above")
+            .step(&ctrl, task.frame_skip());
+        let after = self.tracked_position();
+        let velocity = [(after[0] - before[0]) / dt, (after[1] - before[1]) / dt];
+        let (qpos, qvel) = self.sim().state();
+        let obs = self.observe();
+        let init_z = self.init_qpos[1];
+        let outcome = match task {
+            Task::InvertedPendulum => v5::inverted_pendulum(&obs),
+            Task::InvertedDoublePendulum => v5::inverted_double_pendulum(self.tip(), &qvel),
+            Task::HalfCheetah => v5::HALF_CHEETAH.step(&qpos, velocity[0], action),
+            Task::Hopper => v5::HOPPER.step(&qpos, &qvel, velocity[0], action, init_z),
+            Task::Walker2d => v5::WALKER2D.step(&qpos, &qvel, velocity[0], action, init_z),
+            Task::Ant => v5::ANT.step(&qpos, &qvel, velocity, action, &self.all_cfrc_ext()),
+            Task::Humanoid => v5::HUMANOID.step(&qpos, velocity, &ctrl, &self.all_cfrc_ext()),
+        };
+        // Beyond Gymnasium (see the module docs): a non-finite state ends every task's episode.
+        let finite = qpos.iter().chain(&qvel).all(|x| x.is_finite());
         Ok(Step {
-            obs: self.observe(),
-            reward,
-            terminated,
+            obs,
+            reward: outcome.reward,
+            terminated: outcome.terminated || !finite,
             truncated: false,
-            info,
+            info: outcome.info,
         })
     }
 

@@ -9,7 +9,8 @@
 //! densities (`inertiafromgeom`, `settotalmass`), `<motor>` actuators with their `gear` and `ctrlrange`
 //! (controls are clamped into it, as MuJoCo does), `<option timestep>` and gravity. On top, each task
 //! ports Gymnasium 1.4's `*_v5.py` with default options: the observation layout and size, the reward
-//! terms and `info` keys, the termination rules, `frame_skip`, and the reset noise (`uniform` or
+//! terms and `info` keys and the termination rules (the crate's shared v5 rules, `crate::v5`, which the
+//! MuJoCo backend uses too), `frame_skip`, and the reset noise (`uniform` or
 //! `scale · standard_normal` on `init_qpos`/`init_qvel`, drawn from [`crate::rng::NumpyRng`]).
 //!
 //! | task | obs | act | frame skip | dt (s) |
@@ -71,6 +72,8 @@
 //!   between episodes) and sets `qpos`/`qvel` as Gymnasium's `set_state` does; a free joint's `qvel` is
 //!   MuJoCo's (linear velocity of the body origin in the world frame, angular velocity in the body
 //!   frame).
+//! * **Non-finite states** end the episode (`terminated`) in every task, HalfCheetah included, on top of
+//!   Gymnasium's rules, so that a diverged simulation is never stepped on.
 //! * **Precision.** rapier3d is built in `f32` (rapier-mjcf needs it); observations are those `f32`
 //!   values widened to `f64`.
 //! * Gymnasium's `reset(seed)` draws from numpy's generator; ours uses [`crate::rng::NumpyRng`]'s
