@@ -2,17 +2,12 @@
 //! model replicas, one thread each) against the sequential single-device path: the same final
 //! weights, the same non-finite stop, and bad device lists named.
 
-use clap::Parser;
+mod common;
+
+use common::weights;
 use llm::shards::write_shard;
 use llm::train::{train, TrainArgs};
 use std::path::Path;
-use tch::Tensor;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: TrainArgs,
-}
 
 /// Token shards from a fixed formula: a period-7 pattern (learnable) mixed with a
 /// multiplicative hash, so that different windows give different gradients.
@@ -31,42 +26,19 @@ fn make_shards(dir: &Path) {
 }
 
 fn args(data: &Path, runs: &Path, name: &str, extra: &[&str]) -> TrainArgs {
-    let mut argv = vec![
-        "t",
-        "--preset",
-        "unit",
-        "--data",
-        data.to_str().unwrap(),
-        "--runs",
-        runs.to_str().unwrap(),
-        "--name",
+    common::train_args(
+        data,
+        runs,
         name,
-        "--seq",
-        "16",
-        "--steps",
-        "6",
-        "--eval-every",
-        "3",
-        "--val-tokens",
-        "128",
-        "--checkpoint-every",
-        "3",
-        "--device",
-        "cpu",
-        "--seed",
-        "5",
-    ];
-    if !extra.contains(&"--batch") {
-        argv.extend(["--batch", "4"]);
-    }
-    argv.extend_from_slice(extra);
-    Cli::parse_from(argv).args
-}
-
-fn weights(run: &Path) -> Vec<(String, Tensor)> {
-    let mut w = Tensor::read_safetensors(run.join("model").join("model.safetensors")).unwrap();
-    w.sort_by(|a, b| a.0.cmp(&b.0));
-    w
+        &[
+            ("--steps", "6"),
+            ("--eval-every", "3"),
+            ("--val-tokens", "128"),
+            ("--checkpoint-every", "3"),
+            ("--seed", "5"),
+        ],
+        extra,
+    )
 }
 
 /// Largest absolute difference between two runs' final weights.

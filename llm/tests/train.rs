@@ -1,17 +1,12 @@
 //! The training loop end to end on synthetic token shards: learning, exact resume, the
 //! Hugging Face export, non-finite handling.
 
-use clap::Parser;
+mod common;
+
+use common::weights;
 use llm::shards::write_shard;
 use llm::train::{train, TrainArgs};
 use std::path::Path;
-use tch::Tensor;
-
-#[derive(Parser)]
-struct Cli {
-    #[command(flatten)]
-    args: TrainArgs,
-}
 
 /// A learnable stream: a period-7 pattern of token ids.
 fn make_shards(dir: &Path) {
@@ -21,41 +16,19 @@ fn make_shards(dir: &Path) {
 }
 
 fn args(data: &Path, runs: &Path, name: &str, extra: &[&str]) -> TrainArgs {
-    let mut argv = vec![
-        "t",
-        "--preset",
-        "unit",
-        "--data",
-        data.to_str().unwrap(),
-        "--runs",
-        runs.to_str().unwrap(),
-        "--name",
+    common::train_args(
+        data,
+        runs,
         name,
-        "--batch",
-        "4",
-        "--seq",
-        "16",
-        "--steps",
-        "8",
-        "--eval-every",
-        "4",
-        "--val-tokens",
-        "256",
-        "--checkpoint-every",
-        "4",
-        "--device",
-        "cpu",
-        "--seed",
-        "3",
-    ];
-    argv.extend_from_slice(extra);
-    Cli::parse_from(argv).args
-}
-
-fn weights(run: &Path) -> Vec<(String, Tensor)> {
-    let mut w = Tensor::read_safetensors(run.join("model").join("model.safetensors")).unwrap();
-    w.sort_by(|a, b| a.0.cmp(&b.0));
-    w
+        &[
+            ("--steps", "8"),
+            ("--eval-every", "4"),
+            ("--val-tokens", "256"),
+            ("--checkpoint-every", "4"),
+            ("--seed", "3"),
+        ],
+        extra,
+    )
 }
 
 #[test]
