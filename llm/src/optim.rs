@@ -5,13 +5,16 @@
 //! embeddings (and an untied head), all biases and LayerNorm parameters go to AdamW with the
 //! `[gpt2-pretrain-embed.adamw]` preset (β = (0.9, 0.95), lr 3.6e-3, no decay: the authors'
 //! NSISA code); the hidden matrices `transformer.h.*` keep the chosen optimizer. For AdamW, biases
-//! and LayerNorm parameters get no weight decay (nanoGPT). A `--config` file with its own
-//! `groups` replaces these.
+//! and LayerNorm parameters get no weight decay (nanoGPT). These groups are pre-training's: in
+//! fine-tuning (`OptimSetup::groups` false, the `llm finetune` default) one optimizer trains every
+//! parameter, as the authors' recipe script does. A `--config` file with its own `groups`
+//! replaces these.
 //!
 //! Schedule: the learning rate (baselines) or σ, ρ (PISA family, `lr_linked`) follow the
 //! trapezoid of modded-nanogpt and NSISA (spec §4.3) with the run's own length: `warmup` steps
-//! of linear warm-up, flat, then a linear warm-down over the last `warmdown` steps. NSISA keeps
-//! the preset's `sigma_power` (2: σ = σ0/r², ρ = ρ0/r, the Nano setting).
+//! of linear warm-up, flat, then a linear warm-down over the last `warmdown` steps. The PISA
+//! family keeps the preset's `sigma_power` (2: σ = σ0/r², ρ = ρ0/r, the Nano setting; 0: σ
+//! constant, the recipe fine-tuning).
 
 use adapters::registry::Registry;
 use pisa_core::OptimizerConfig;

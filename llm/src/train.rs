@@ -51,7 +51,8 @@ pub struct TrainArgs {
     /// Registry domain of the presets [default: gpt2-pretrain, gpt2-finetune with --from].
     #[arg(long)]
     pub domain: Option<String>,
-    /// Do not add the default parameter groups (AdamW on embeddings, biases and norms).
+    /// Do not add the default parameter groups (AdamW on embeddings, biases and norms) of
+    /// pre-training; fine-tuning never adds them.
     #[arg(long)]
     pub no_groups: bool,
     /// Token shards directory (`*_train_*.bin`, `*_val_*.bin`) or one text file (tokenized,
@@ -85,10 +86,12 @@ pub struct TrainArgs {
     /// Train for this many passes over the training tokens (fine-tuning); overrides --steps.
     #[arg(long)]
     pub epochs: Option<f64>,
-    /// Linear warm-up steps.
-    #[arg(long, default_value_t = 0)]
-    pub warmup: u64,
-    /// Linear warm-down steps at the end [default: 28 % of the steps, NSISA's 1450/5100].
+    /// Linear warm-up steps [default: 0; fine-tuning: 5 % of the steps, the recipe script's
+    /// 100 of 2000].
+    #[arg(long)]
+    pub warmup: Option<u64>,
+    /// Linear warm-down steps at the end [default: 28 % of the steps, NSISA's 1450/5100;
+    /// fine-tuning: all steps after the warm-up, a linear decay to 0 as the recipe script].
     #[arg(long)]
     pub warmdown: Option<u64>,
     /// Clip each node's gradient to this global norm (0: no clipping).
@@ -256,9 +259,9 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         overrides,
         nodes: args.nodes,
         steps: args.steps,
-        warmup: args.warmup,
+        warmup: 0,
         warmdown: 0,
-        groups: !args.no_groups,
+        groups: !args.no_groups && args.from.is_none(),
     };
     // m is needed for the step count with --epochs: read it from the settings first.
     let m = optim::settings(&registry, &setup)?["nodes"].as_u64().unwrap_or(1) as usize;
@@ -274,9 +277,22 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         None => args.steps,
     };
     setup.steps = steps;
+    let finetuning = args.from.is_some();
+    setup.warmup = args
+        .warmup
+        .unwrap_or(if finetuning {
+            (steps as f64 * 0.05).round() as u64
+        } else {
+            0
+        })
+        .min(steps);
     setup.warmdown = args
         .warmdown
-        .unwrap_or((steps as f64 * 0.284).round() as u64)
+        .unwrap_or(if finetuning {
+            steps - setup.warmup
+        } else {
+            (steps as f64 * 0.284).round() as u64
+        })
         .min(steps);
     let settings = optim::settings(&registry, &setup)?;
     let opt_cfg = pisa_core::OptimizerConfig::from_value(settings.clone())?;

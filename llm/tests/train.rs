@@ -136,4 +136,19 @@ fn finetuning_a_hugging_face_checkpoint_with_sisa() {
     assert!(after < before - 0.5, "fine-tuning: {before} → {after}");
     let cfg = llm::hf::load_config(&runs.join("llm/ft/model")).unwrap();
     assert_eq!(cfg.vocab_size, 101, "the checkpoint's own architecture is kept");
+    // The recipe setting: SISA on every parameter (no pre-training AdamW group), σ constant,
+    // ρ following a linear decay to 0 over the run.
+    let written: toml::Table = std::fs::read_to_string(runs.join("llm/ft/config.toml"))
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(written.get("groups").is_none(), "{written}");
+    let schedule = &written["schedule"];
+    assert_eq!(schedule["kind"].as_str(), Some("lr_linked"));
+    assert_eq!(schedule["sigma_power"].as_float(), Some(0.0));
+    assert_eq!(schedule["lr"]["kind"].as_str(), Some("trapezoid"));
+    assert_eq!(
+        schedule["lr"]["warmdown"].as_integer(),
+        schedule["lr"]["total"].as_integer()
+    );
 }

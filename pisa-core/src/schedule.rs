@@ -188,11 +188,12 @@ pub enum PenaltySchedule {
         k0: u64,
     },
     /// The authors' code (spec §4.2): σ_t = σ_0 / r_t^`sigma_power`, ρ_t = ρ_0 / r_t, where r_t
-    /// is the learning-rate multiplier. `sigma_power = 2` is the NSISA-Nano warm-down (§4.3).
+    /// is the learning-rate multiplier. `sigma_power = 2` is the NSISA-Nano warm-down (§4.3);
+    /// `0` keeps σ constant while ρ follows the learning rate (the recipe fine-tuning, §4.2).
     LrLinked {
         /// The learning-rate multiplier r_t.
         lr: LrSchedule,
-        /// Exponent p of r_t in σ's denominator (1 or 2).
+        /// Exponent p ≥ 0 of r_t in σ's denominator (0, 1 or 2 in the authors' scripts).
         #[serde(default = "one")]
         sigma_power: f64,
     },
@@ -220,7 +221,7 @@ impl PenaltySchedule {
                 Ok(())
             }
             PenaltySchedule::LrLinked { lr, sigma_power } => {
-                positive("schedule.sigma_power", *sigma_power)?;
+                non_negative("schedule.sigma_power", *sigma_power)?;
                 lr.validate()
             }
         }
@@ -333,6 +334,37 @@ mod tests {
         assert!((sigma - 80.0 * 1450.0f64.powi(2)).abs() < 1e-3);
         assert!((rho - 1.45e5).abs() < 1e-6);
         assert!(matches!(s.at(5100, 80.0, 100.0), Err(Error::Schedule { .. })));
+    }
+
+    #[test]
+    fn sigma_power_zero_keeps_sigma_while_rho_follows_the_rate() {
+        // The recipe fine-tuning (spec §4.2): 100 warm-up steps, then linear decay to 0 at 2000.
+        let s = PenaltySchedule::LrLinked {
+            lr: LrSchedule::Trapezoid {
+                warmup: 100,
+                total: 2000,
+                warmdown: 1900,
+            },
+            sigma_power: 0.0,
+        };
+        s.validate().unwrap();
+        let rho0 = 1.0 / 2e-5 - 0.05;
+        for t in [0, 49, 100, 1000, 1999] {
+            let r = LrSchedule::Trapezoid {
+                warmup: 100,
+                total: 2000,
+                warmdown: 1900,
+            }
+            .factor(t);
+            let (sigma, rho) = s.at(t, 0.05, rho0).unwrap();
+            assert_eq!(sigma, 0.05, "t = {t}");
+            assert_eq!(rho, rho0 / r, "t = {t}");
+        }
+        let negative = PenaltySchedule::LrLinked {
+            lr: LrSchedule::Constant,
+            sigma_power: -1.0,
+        };
+        assert!(negative.validate().is_err());
     }
 
     #[test]
