@@ -520,6 +520,7 @@ fn train(args: TrainArgs) -> Result<()> {
     for step in start..steps {
         tch::manual_seed(step_seed(args.seed, step));
         let mut z = Tensor::new();
+        let mut non_finite = None;
         for j in 0..args.n_critic {
             // The data position is a function of the critic batch index: exact resume.
             let c = step * args.n_critic + j;
@@ -535,34 +536,28 @@ fn train(args: TrainArgs) -> Result<()> {
             let fake = tch::no_grad(|| generator.forward_t(&z, true));
             match critic_iteration(opt_d.as_mut(), &critic, &dvs, &real, &fake, &eps, &settings) {
                 Ok(r) => last_d = Some(r),
-                Err(GanError::Optimizer(OptError::NonFiniteLoss { value, .. })) => {
-                    return stop_non_finite(
-                        &run,
-                        &mut summary,
-                        &mut recorder,
-                        step,
-                        value,
-                        last_checkpoint.as_deref(),
-                        &name,
-                    )
+                Err(e) => {
+                    non_finite = Some(non_finite_loss(e)?);
+                    break;
                 }
-                Err(e) => return Err(e.into()),
             }
         }
-        match generator_iteration(opt_g.as_mut(), &generator, &critic, &mut dvs, &z) {
-            Ok(loss) => last_g = loss,
-            Err(GanError::Optimizer(OptError::NonFiniteLoss { value, .. })) => {
-                return stop_non_finite(
-                    &run,
-                    &mut summary,
-                    &mut recorder,
-                    step,
-                    value,
-                    last_checkpoint.as_deref(),
-                    &name,
-                )
+        if non_finite.is_none() {
+            match generator_iteration(opt_g.as_mut(), &generator, &critic, &mut dvs, &z) {
+                Ok(loss) => last_g = loss,
+                Err(e) => non_finite = Some(non_finite_loss(e)?),
             }
-            Err(e) => return Err(e.into()),
+        }
+        if let Some(value) = non_finite {
+            return stop_non_finite(
+                &run,
+                &mut summary,
+                &mut recorder,
+                step,
+                value,
+                last_checkpoint.as_deref(),
+                &name,
+            );
         }
         let done = step + 1;
         let d = last_d.expect("n_critic ≥ 1");
@@ -626,6 +621,15 @@ fn train(args: TrainArgs) -> Result<()> {
     run.write_summary(&summary)?;
     println!("{}", serde_json::to_string(&summary.0)?);
     Ok(())
+}
+
+/// The loss value of a non-finite-loss error (the run then stops cleanly); any other error as
+/// it is.
+fn non_finite_loss(e: GanError) -> Result<f64, GanError> {
+    match e {
+        GanError::Optimizer(OptError::NonFiniteLoss { value, .. }) => Ok(value),
+        other => Err(other),
+    }
 }
 
 fn stop_non_finite(
