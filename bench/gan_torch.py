@@ -5,10 +5,13 @@ One iteration = one critic step (fake = G(z) detached; loss mean D(fake) - mean 
 for WGAN-GP, 10 * gradient penalty via autograd.grad(create_graph=True); WGAN clips the critic
 to [-0.01, 0.01]) and one generator step (critic frozen). Adam lr 2e-4, betas (0.5, 0.999) on
 both networks (the registry's wgan/wgan-gp Adam presets). Inception input: 0..255 pixels,
-bilinear resize to 299 (align_corners=False), x / 128 - 1. Prints one JSON line.
+bilinear resize to 299 (align_corners=False), x / 128 - 1. Each training iteration and each
+Inception batch is timed on its own and the rates come from the median time, as in `gan bench`.
+Prints one JSON line.
 """
 import argparse
 import json
+import statistics
 import time
 
 import torch
@@ -97,11 +100,15 @@ def main():
 
     for _ in range(a.warmup):
         iteration()
-    sync()
-    t = time.perf_counter()
-    for _ in range(a.iters):
-        iteration()
-    sync()
+
+    def timed(work):
+        sync()
+        t = time.perf_counter()
+        work()
+        sync()
+        return time.perf_counter() - t
+
+    iteration_s = [timed(iteration) for _ in range(max(a.iters, 1))]
     record = {
         "side": "pytorch",
         "model": a.model,
@@ -110,7 +117,8 @@ def main():
         "batch": a.batch,
         "threads": torch.get_num_threads(),
         "device": a.device,
-        "train_images_per_s": a.iters * a.batch / (time.perf_counter() - t),
+        "iters": len(iteration_s),
+        "train_images_per_s": a.batch / statistics.median(iteration_s),
     }
     if a.fid_images > 0:
         net = torch.jit.load(a.inception, map_location=dev).eval()
@@ -122,14 +130,8 @@ def main():
                 return net(y / 128 - 1)
 
         features()
-        sync()
-        t = time.perf_counter()
-        done = 0
-        while done < a.fid_images:
-            features()
-            done += a.fid_batch
-        sync()
-        record["fid_images_per_s"] = done / (time.perf_counter() - t)
+        batch_s = [timed(features) for _ in range(max(1, -(-a.fid_images // a.fid_batch)))]
+        record["fid_images_per_s"] = a.fid_batch / statistics.median(batch_s)
     print(json.dumps(record))
 
 

@@ -144,3 +144,58 @@ fn train_resume_and_sample() {
     let bytes = fs::read(&out).unwrap();
     assert_eq!(&bytes[1..4], b"PNG");
 }
+
+/// A loss that overflows (here: a gradient-penalty weight beyond f32's range, set on resume)
+/// stops the run with an error naming the step and the last good checkpoint, records the stop in
+/// `summary.json`, and leaves the checkpoint and the logged metrics of the good steps intact.
+#[test]
+fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = dataset(tmp.path());
+    let data = data.to_str().unwrap();
+    let runs = tmp.path().join("runs");
+    let runs_s = runs.to_str().unwrap();
+    for optimizer in ["sisa", "adam"] {
+        let mut good = train_args(data, runs_s, "wgan-gp", optimizer);
+        good.extend(["--domain", "d", "--name", optimizer, "--max-steps", "1"]);
+        gan(&good);
+        let run = runs.join("d").join(optimizer);
+        let checkpoint = model_bytes(&run, "critic");
+
+        let mut overflow = train_args(data, runs_s, "wgan-gp", optimizer);
+        overflow.extend([
+            "--domain",
+            "d",
+            "--name",
+            optimizer,
+            "--resume",
+            "--gp-weight",
+            "1e39",
+        ]);
+        let out = Command::new(env!("CARGO_BIN_EXE_gan"))
+            .args(&overflow)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{optimizer}: an overflowing loss must fail the run"
+        );
+        assert!(
+            stderr.contains("at generator step 1; stopped") && stderr.contains("checkpoints/critic/step-"),
+            "{optimizer}: {stderr}"
+        );
+        let summary: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+        assert_eq!(summary["status"], "stopped: non-finite loss", "{summary}");
+        assert_eq!(summary["stopped"]["step"], 1, "{summary}");
+        let kept = summary["stopped"]["last_good_checkpoint"].as_str().unwrap();
+        assert!(kept.contains("checkpoints/critic/step-"), "{kept}");
+        assert!(
+            model_bytes(&run, "critic") == checkpoint,
+            "{optimizer}: the good checkpoint changed"
+        );
+        let metrics = fs::read_to_string(run.join("metrics.csv")).unwrap();
+        assert_eq!(metrics.lines().count(), 2, "{optimizer}: {metrics}"); // header + step 1
+    }
+}

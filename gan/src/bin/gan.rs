@@ -51,8 +51,8 @@ enum Command {
     Sample(SampleArgs),
     /// FID curves (mean ± std), box plot of final FIDs and a table for runs `<opt>-seed<k>`.
     Compare(CompareArgs),
-    /// Throughput: training images/s (critic + generator iteration) and FID feature images/s;
-    /// prints one JSON line (`cargo xtask bench gan` runs it beside bench/gan_torch.py).
+    /// Throughput: training images/s (critic + generator iteration) and FID feature images/s,
+    /// each from the median time of one iteration / one Inception batch; prints one JSON line (`cargo xtask bench gan` runs it beside bench/gan_torch.py).
     Bench(BenchArgs),
 }
 
@@ -765,13 +765,15 @@ fn bench(args: BenchArgs) -> Result<()> {
     for _ in 0..args.warmup {
         iteration()?;
     }
-    sync(device);
-    let t = Instant::now();
-    for _ in 0..args.iters {
+    // Each iteration is timed on its own and the median counts: robust to other load.
+    let mut iteration_s = Vec::with_capacity(args.iters);
+    for _ in 0..args.iters.max(1) {
+        sync(device);
+        let t = Instant::now();
         iteration()?;
+        sync(device);
+        iteration_s.push(t.elapsed().as_secs_f64());
     }
-    sync(device);
-    let train_s = t.elapsed().as_secs_f64();
     let mut record = serde_json::json!({
         "side": "pisa-rs",
         "model": variant.as_str(),
@@ -781,24 +783,37 @@ fn bench(args: BenchArgs) -> Result<()> {
         "batch": args.batch,
         "threads": tch::get_num_threads(),
         "device": args.device,
-        "train_images_per_s": (args.iters as i64 * args.batch) as f64 / train_s,
+        "iters": iteration_s.len(),
+        "train_images_per_s": args.batch as f64 / median(&mut iteration_s),
     });
     if args.fid_images > 0 {
         let net = Inception::load(&args.inception.unwrap_or_else(inception::default_path), device)?;
         let x = Tensor::rand([args.fid_batch, 3, 32, 32], opts) * 255.0;
         let _ = net.features(&x, 0.0, 255.0)?; // warm-up
-        sync(device);
-        let t = Instant::now();
+        let mut batch_s = Vec::new();
         let mut done = 0;
         while done < args.fid_images {
+            sync(device);
+            let t = Instant::now();
             let _ = net.features(&x, 0.0, 255.0)?;
+            sync(device);
+            batch_s.push(t.elapsed().as_secs_f64());
             done += args.fid_batch;
         }
-        sync(device);
-        record["fid_images_per_s"] = serde_json::json!(done as f64 / t.elapsed().as_secs_f64());
+        record["fid_images_per_s"] = serde_json::json!(args.fid_batch as f64 / median(&mut batch_s));
     }
     println!("{record}");
     Ok(())
+}
+
+/// The median of `values` (sorted in place); NaN when empty.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => values[n / 2],
+        n => 0.5 * (values[n / 2 - 1] + values[n / 2]),
+    }
 }
 
 fn main() -> Result<()> {

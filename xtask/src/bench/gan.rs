@@ -3,8 +3,11 @@
 //! Inception driven from PyTorch (`bench/gan_torch.py`), one program at a time on the same
 //! machine, after building. Both sides use Adam (lr 2e-4, betas (0.5, 0.999)), synthetic images,
 //! the same sizes and thread count; pisa-rs also runs SISA (m nodes from the presets) for
-//! reference. The ratio column is pisa-rs Adam / PyTorch Adam. Writes `target/bench/gan.md` and
-//! `target/bench/gan.jsonl`.
+//! reference. With `--repeat N` the three programs run alternately N times and each program's
+//! best training rate and best feature rate count (one 2-core machine's rates move by tens of
+//! percent between runs; alternating exposes both sides to the same drift). The ratio column is
+//! pisa-rs Adam / PyTorch Adam. Writes `target/bench/gan.md` and `target/bench/gan.jsonl` (every
+//! round).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -14,6 +17,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::Value;
 
+use super::rounds::{last_json, BestOfRounds};
 use super::Device;
 use crate::cache::{cache_dir, project_root};
 use crate::cargo::{build_release, run_release, stdout_of, Target};
@@ -48,6 +52,9 @@ pub struct GanBenchArgs {
     /// Images through the Inception network (0: skip).
     #[arg(long, default_value_t = 100)]
     pub fid_images: usize,
+    /// Rounds: the programs run alternately this many times and each one's best rates count.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
     /// Torch threads on both sides.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
@@ -82,20 +89,33 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
         args.model.clone(),
     ]);
     shared.extend(["--inception".into(), inception.display().to_string()]);
-    let mut rows = Vec::new();
-    for optimizer in ["adam", "sisa"] {
-        let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
-        cmd.arg("bench").args(&shared).args(["--optimizer", optimizer]);
-        rows.push(last_json(&stdout_of(&mut cmd)?, "gan bench")?);
+    let mut best = BestOfRounds::new(&["train_images_per_s", "fid_images_per_s"]);
+    let mut jsonl = String::new();
+    for round_index in 0..args.repeat.max(1) {
+        eprintln!(
+            "xtask: bench gan round {}/{}",
+            round_index + 1,
+            args.repeat.max(1)
+        );
+        let mut round = Vec::new();
+        for optimizer in ["adam", "sisa"] {
+            let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
+            cmd.arg("bench").args(&shared).args(["--optimizer", optimizer]);
+            round.push(last_json(&stdout_of(&mut cmd)?, "gan bench")?);
+        }
+        let mut torch_cmd = Command::new(&torch.python);
+        torch_cmd
+            .arg(TORCH_SCRIPT)
+            .args(&shared)
+            .current_dir(root)
+            .stdin(Stdio::null());
+        round.push(last_json(&stdout_of(&mut torch_cmd)?, TORCH_SCRIPT)?);
+        for record in &round {
+            jsonl += &format!("{record}\n");
+        }
+        best.add_round(round);
     }
-    let mut torch_cmd = Command::new(&torch.python);
-    torch_cmd
-        .arg(TORCH_SCRIPT)
-        .args(&shared)
-        .current_dir(root)
-        .stdin(Stdio::null());
-    rows.push(last_json(&stdout_of(&mut torch_cmd)?, TORCH_SCRIPT)?);
-    let jsonl: String = rows.iter().map(|r| format!("{r}\n")).collect();
+    let rows = best.into_records();
     let markdown = render(args, &rows);
     let out_dir = root.join(OUT_DIR);
     fs::create_dir_all(&out_dir).with_context(|| format!("cannot create {}", out_dir.display()))?;
@@ -106,21 +126,12 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The last line of `stdout` that parses as a JSON object.
-fn last_json(stdout: &str, source: &str) -> Result<Value> {
-    stdout
-        .lines()
-        .rev()
-        .find_map(|l| serde_json::from_str::<Value>(l).ok().filter(Value::is_object))
-        .with_context(|| format!("{source} printed no JSON result"))
-}
-
 /// The Markdown table: rows pisa-rs Adam, pisa-rs SISA, PyTorch Adam; ratios against PyTorch.
 fn render(args: &GanBenchArgs, rows: &[Value]) -> String {
     let num = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
     let torch = rows.last().cloned().unwrap_or(Value::Null);
     let mut s = format!(
-        "# bench gan: {} {}×{}, base {}, batch {}, {} threads, {}\n\n\
+        "# bench gan: {} {}×{}, base {}, batch {}, {} threads, {}; {} timed iterations, best of {} rounds\n\n\
          | side | optimizer | train images/s | × PyTorch | FID features images/s | × PyTorch |\n|---|---|---|---|---|---|\n",
         args.model,
         args.image_size,
@@ -128,7 +139,9 @@ fn render(args: &GanBenchArgs, rows: &[Value]) -> String {
         args.base,
         args.batch,
         args.threads,
-        args.device.as_str()
+        args.device.as_str(),
+        args.iters,
+        args.repeat.max(1)
     );
     for r in rows {
         let (t, f) = (num(r, "train_images_per_s"), num(r, "fid_images_per_s"));
@@ -158,6 +171,7 @@ mod tests {
             iters: 1,
             warmup: 0,
             fid_images: 0,
+            repeat: 1,
             threads: 2,
             device: Device::Cpu,
         };
@@ -170,6 +184,5 @@ mod tests {
             md.contains("| pisa-rs | adam | 110.0 | 1.100 | 9.00 | 0.900 |"),
             "{md}"
         );
-        assert_eq!(last_json("noise\n{\"a\": 1}\n", "x").unwrap()["a"], 1);
     }
 }

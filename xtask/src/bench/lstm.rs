@@ -17,6 +17,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 use serde_json::Value;
 
+use super::rounds::{last_json, BestOfRounds};
 use super::Device;
 use crate::cache::{cache_dir, project_root};
 use crate::cargo::{build_release, run_release, stdout_of, Target};
@@ -88,7 +89,7 @@ pub fn run(args: &LstmBenchArgs) -> Result<()> {
     let mut rows = Vec::new();
     let mut jsonl = String::new();
     for &layers in &args.layers {
-        let mut row: Vec<Value> = Vec::new();
+        let mut best = BestOfRounds::new(&["tokens_per_s"]);
         for _ in 0..args.repeat.max(1) {
             let mut round = Vec::new();
             for optimizer in ["adam", "sisa"] {
@@ -105,19 +106,12 @@ pub fn run(args: &LstmBenchArgs) -> Result<()> {
                 .current_dir(root)
                 .stdin(Stdio::null());
             round.push(last_json(&stdout_of(&mut torch_cmd)?, TORCH_SCRIPT)?);
-            for (i, record) in round.into_iter().enumerate() {
+            for record in &round {
                 jsonl += &format!("{record}\n");
-                let faster = row
-                    .get(i)
-                    .is_none_or(|best| tokens_per_s(&record) > tokens_per_s(best));
-                if i >= row.len() {
-                    row.push(record);
-                } else if faster {
-                    row[i] = record;
-                }
             }
+            best.add_round(round);
         }
-        rows.push((layers, row));
+        rows.push((layers, best.into_records()));
     }
     let markdown = render(args, &rows);
     let out_dir = root.join(OUT_DIR);
@@ -127,24 +121,6 @@ pub fn run(args: &LstmBenchArgs) -> Result<()> {
     print!("{markdown}");
     eprintln!("xtask: wrote {OUT_DIR}/lstm.md and {OUT_DIR}/lstm.jsonl");
     Ok(())
-}
-
-/// A record's `tokens_per_s` (NaN when absent).
-fn tokens_per_s(record: &Value) -> f64 {
-    record["tokens_per_s"].as_f64().unwrap_or(f64::NAN)
-}
-
-/// The last line of `stdout` that parses as a JSON object.
-fn last_json(stdout: &str, source: &str) -> Result<Value> {
-    stdout
-        .lines()
-        .rev()
-        .find_map(|l| {
-            serde_json::from_str::<Value>(l.trim())
-                .ok()
-                .filter(Value::is_object)
-        })
-        .with_context(|| format!("{source} printed no JSON line; it printed:\n{stdout}"))
 }
 
 /// The Markdown table: per layer count, tokens/s of pisa-rs Adam, pisa-rs SISA and PyTorch Adam,
@@ -180,16 +156,4 @@ fn render(args: &LstmBenchArgs, rows: &[(usize, Vec<Value>)]) -> String {
         );
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn last_json_skips_log_lines() {
-        let out = "warming up\n{\"tokens_per_s\": 10.0}\n";
-        assert_eq!(last_json(out, "x").unwrap()["tokens_per_s"], 10.0);
-        assert!(last_json("no json\n[1]\n", "x").is_err());
-    }
 }

@@ -9,6 +9,7 @@ mod optim;
 mod record;
 mod report;
 mod rl;
+mod rounds;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
