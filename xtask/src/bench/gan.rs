@@ -3,14 +3,16 @@
 //! Inception driven from PyTorch (`bench/gan_torch.py`), one program at a time on the same
 //! machine, after building. Both sides use Adam (lr 2e-4, betas (0.5, 0.999)), synthetic images,
 //! the same sizes and thread count; pisa-rs also runs SISA (m nodes from the presets) for
-//! reference. With `--repeat N` the three programs run alternately N times and each program's
-//! best training rate and best feature rate count (one 2-core machine's rates move by tens of
-//! percent between runs; alternating exposes both sides to the same drift). The ratio column is
-//! pisa-rs Adam / PyTorch Adam. Writes `target/bench/gan.md` and `target/bench/gan.jsonl` (every
+//! reference. Each program times every iteration and every Inception batch and reports rates from
+//! the median. A round runs PyTorch, pisa-rs Adam, pisa-rs SISA and PyTorch again; the second
+//! PyTorch run is a control whose ratio to the first shows the machine's run-to-run drift, i.e.
+//! the resolution of the other ratios. With `--repeat N` the rounds repeat and each program's
+//! best training rate and best feature rate count. The ratio column is against PyTorch Adam. Writes `target/bench/gan.md` and `target/bench/gan.jsonl` (every
 //! round).
 
 use std::fmt::Write as _;
 use std::fs;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result};
@@ -27,6 +29,8 @@ use crate::setup;
 const TORCH_SCRIPT: &str = "bench/gan_torch.py";
 /// Where the results go.
 const OUT_DIR: &str = "target/bench";
+/// The `side` of the second PyTorch run in each round: the noise control.
+const CONTROL_SIDE: &str = "pytorch (control)";
 
 /// Arguments of `cargo xtask bench gan`.
 #[derive(Args, Debug)]
@@ -97,19 +101,15 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
             round_index + 1,
             args.repeat.max(1)
         );
-        let mut round = Vec::new();
+        // PyTorch first and last: the control row (its second run against its first) shows how
+        // far two runs of the same program drift apart on this machine.
+        let mut round = vec![torch_record(&torch.python, &shared, "pytorch")?];
         for optimizer in ["adam", "sisa"] {
             let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
             cmd.arg("bench").args(&shared).args(["--optimizer", optimizer]);
             round.push(last_json(&stdout_of(&mut cmd)?, "gan bench")?);
         }
-        let mut torch_cmd = Command::new(&torch.python);
-        torch_cmd
-            .arg(TORCH_SCRIPT)
-            .args(&shared)
-            .current_dir(root)
-            .stdin(Stdio::null());
-        round.push(last_json(&stdout_of(&mut torch_cmd)?, TORCH_SCRIPT)?);
+        round.push(torch_record(&torch.python, &shared, CONTROL_SIDE)?);
         for record in &round {
             jsonl += &format!("{record}\n");
         }
@@ -126,10 +126,27 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
     Ok(())
 }
 
-/// The Markdown table: rows pisa-rs Adam, pisa-rs SISA, PyTorch Adam; ratios against PyTorch.
+/// One run of the PyTorch script, its record's `side` set to `side`.
+fn torch_record(python: &Path, shared: &[String], side: &str) -> Result<Value> {
+    let mut cmd = Command::new(python);
+    cmd.arg(TORCH_SCRIPT)
+        .args(shared)
+        .current_dir(project_root())
+        .stdin(Stdio::null());
+    let mut record = last_json(&stdout_of(&mut cmd)?, TORCH_SCRIPT)?;
+    record["side"] = side.into();
+    Ok(record)
+}
+
+/// The Markdown table: one row per program (PyTorch, pisa-rs Adam, pisa-rs SISA, the PyTorch
+/// control run); ratios against the first PyTorch row.
 fn render(args: &GanBenchArgs, rows: &[Value]) -> String {
     let num = |r: &Value, k: &str| r[k].as_f64().unwrap_or(f64::NAN);
-    let torch = rows.last().cloned().unwrap_or(Value::Null);
+    let torch = rows
+        .iter()
+        .find(|r| r["side"] == "pytorch")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut s = format!(
         "# bench gan: {} {}×{}, base {}, batch {}, {} threads, {}; {} timed iterations, best of {} rounds\n\n\
          | side | optimizer | train images/s | × PyTorch | FID features images/s | × PyTorch |\n|---|---|---|---|---|---|\n",
@@ -178,10 +195,15 @@ mod tests {
         let rows = [
             serde_json::json!({"side": "pisa-rs", "optimizer": "adam", "train_images_per_s": 110.0, "fid_images_per_s": 9.0}),
             serde_json::json!({"side": "pytorch", "optimizer": "adam", "train_images_per_s": 100.0, "fid_images_per_s": 10.0}),
+            serde_json::json!({"side": CONTROL_SIDE, "optimizer": "adam", "train_images_per_s": 95.0, "fid_images_per_s": 10.5}),
         ];
         let md = render(&args, &rows);
         assert!(
             md.contains("| pisa-rs | adam | 110.0 | 1.100 | 9.00 | 0.900 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| pytorch (control) | adam | 95.0 | 0.950 | 10.50 | 1.050 |"),
             "{md}"
         );
     }
