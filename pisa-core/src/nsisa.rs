@@ -13,7 +13,8 @@
 //! 5. aggregation: W ← Σ_i α_i(σW_i + Π_i)/(σ + λ) (paper), or Σ_i(σα_iW_i + Π_i)/(σ + λ) with the
 //!    already-scaled Π_i (code).
 //!
-//! Streaming as PISA: per node B_i and Π_i (2m buffers) plus one accumulator when m > 1.
+//! Streaming as PISA: per node B_i and Π_i (2m buffers) plus one accumulator when m > 1; with
+//! m = 1 the single node aggregates in place, so NSISA keeps Muon's momentum plus one buffer.
 
 use crate::config::node_weights;
 use crate::error::{non_negative, positive, unit_interval, Error, Result};
@@ -150,7 +151,9 @@ pub struct Nsisa {
     sigma: f64,
     rho: f64,
     nodes: Vec<NodeState>,
-    acc: Tensor,
+    /// Σ_i of the nodes' aggregation terms; only with m > 1 (one node aggregates in place, so
+    /// that m = 1 keeps two state buffers: Muon's momentum plus the multiplier).
+    acc: Option<Tensor>,
     /// Whether the first point σ₀W⁰/(σ₀ + λ) was set.
     started: bool,
 }
@@ -172,8 +175,13 @@ impl Nsisa {
             })
             .collect::<Result<Vec<_>>>()?;
         let rho0 = cfg.rho0()?;
+        let acc = if alpha.len() > 1 {
+            Some(params.zeros()?)
+        } else {
+            None
+        };
         Ok(Nsisa {
-            acc: params.zeros()?,
+            acc,
             params,
             alpha,
             rho0,
@@ -254,7 +262,9 @@ impl Optimizer for Nsisa {
         }
         self.started = true;
         // Nodes may step in any order: every contribution is added.
-        let _ = self.acc.f_zero_()?;
+        if let Some(acc) = &mut self.acc {
+            let _ = acc.f_zero_()?;
+        }
         Ok(())
     }
 
@@ -283,15 +293,23 @@ impl Optimizer for Nsisa {
                     &w_i * (sigma * alpha) + &*pi
                 }
             };
-            let _ = self.acc.f_add_(&contribution)?;
+            match &mut self.acc {
+                Some(acc) => {
+                    let _ = acc.f_add_(&contribution)?;
+                }
+                // The only node: its term is the whole sum, and W is no longer read.
+                None => self.params.assign(&(contribution / (sigma + self.cfg.lambda)))?,
+            }
             Ok(())
         })
     }
 
     fn end_iteration(&mut self) -> Result<()> {
         self.guard.end()?;
-        let w = &self.acc / (self.sigma + self.cfg.lambda);
-        self.params.assign(&w)?;
+        if let Some(acc) = &self.acc {
+            let w = acc / (self.sigma + self.cfg.lambda);
+            self.params.assign(&w)?;
+        }
         self.iteration += 1;
         Ok(())
     }
@@ -302,10 +320,7 @@ impl Optimizer for Nsisa {
 
     fn footprint(&self) -> StateFootprint {
         let tensors = self.nodes.iter().flat_map(|n| [&n.momentum, &n.pi]);
-        StateFootprint::of(
-            tensors.chain(std::iter::once(&self.acc)),
-            self.params.buffer_bytes(),
-        )
+        StateFootprint::of(tensors.chain(self.acc.as_ref()), self.params.buffer_bytes())
     }
 
     fn state(&self) -> Result<OptimizerState> {

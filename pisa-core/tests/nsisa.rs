@@ -303,3 +303,18 @@ fn vectors_skip_newton_schulz() {
         "a 1 × n matrix is orthogonalized (step {matrix_step} vs {vector_step} unnormalized)"
     );
 }
+
+/// State memory: m nodes keep a momentum and a multiplier each, plus one accumulator when
+/// m > 1. With m = 1 that is Muon's momentum plus one buffer (the paper's Table 7 claim).
+#[test]
+fn state_is_two_buffers_per_node_plus_an_accumulator_only_for_several_nodes() {
+    for (nodes, buffers) in [(1, 2.0), (3, 7.0)] {
+        let w = Tensor::zeros([6, 4], (Kind::Double, tch::Device::Cpu)).set_requires_grad(true);
+        let cfg = NsisaConfig {
+            nodes,
+            ..NsisaConfig::default()
+        };
+        let opt = nsisa(cfg, vec![("w".into(), w)]);
+        assert_eq!(opt.footprint().buffers(), buffers, "m = {nodes}");
+    }
+}
