@@ -52,7 +52,8 @@ enum Command {
     /// FID curves (mean ± std), box plot of final FIDs and a table for runs `<opt>-seed<k>`.
     Compare(CompareArgs),
     /// Throughput: training images/s (critic + generator iteration) and FID feature images/s,
-    /// each from the median time of one iteration / one Inception batch; prints one JSON line (`cargo xtask bench gan` runs it beside bench/gan_torch.py).
+    /// each from the median time of one iteration / one Inception batch; prints one JSON line
+    /// (`cargo xtask bench gan` runs it beside bench/gan_torch.py).
     Bench(BenchArgs),
 }
 
