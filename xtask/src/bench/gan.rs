@@ -7,8 +7,8 @@
 //! the median. A round runs PyTorch, pisa-rs Adam, pisa-rs SISA and PyTorch again; the second
 //! PyTorch run is a control whose ratio to the first shows the machine's run-to-run drift, i.e.
 //! the resolution of the other ratios. With `--repeat N` the rounds repeat and each program's
-//! best training rate and best feature rate count. The ratio column is against PyTorch Adam. Writes `target/bench/gan.md` and `target/bench/gan.jsonl` (every
-//! round).
+//! best training rate and best feature rate count. The ratio column is against PyTorch Adam.
+//! Writes `target/bench/gan.md` and `target/bench/gan.jsonl` (every round).
 
 use std::fmt::Write as _;
 use std::fs;
@@ -95,12 +95,9 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
     shared.extend(["--inception".into(), inception.display().to_string()]);
     let mut best = BestOfRounds::new(&["train_images_per_s", "fid_images_per_s"]);
     let mut jsonl = String::new();
-    for round_index in 0..args.repeat.max(1) {
-        eprintln!(
-            "xtask: bench gan round {}/{}",
-            round_index + 1,
-            args.repeat.max(1)
-        );
+    let rounds = args.repeat.max(1);
+    for round_index in 1..=rounds {
+        eprintln!("xtask: bench gan round {round_index}/{rounds}");
         // PyTorch first and last: the control row (its second run against its first) shows how
         // far two runs of the same program drift apart on this machine.
         let mut round = vec![torch_record(&torch.python, &shared, "pytorch")?];
