@@ -5,9 +5,9 @@
 //! Runs are `<domain dir>/<optimizer>-seed<k>/metrics.csv` with the columns `epoch` and `fid`
 //! written by the `gan` binary.
 
-use adapters::image::RgbImage;
-use adapters::plot::{read_metrics_csv, register_fonts, FONT_FAMILY, PALETTE};
 use plotters::prelude::*;
+use report::plot::{read_metrics_csv, register_fonts, FONT_FAMILY, PALETTE};
+use runs::image::RgbImage;
 use std::path::{Path, PathBuf};
 
 /// Errors of the comparison.
@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 pub enum CompareError {
     /// A run's metrics could not be read.
     #[error("{0}")]
-    Plot(#[from] adapters::plot::PlotError),
+    Plot(#[from] report::plot::PlotError),
     /// A run has no FID values.
     #[error("{path}: no `fid` values (was the run trained with FID?)")]
     NoFid {

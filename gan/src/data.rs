@@ -1,6 +1,6 @@
 //! Image datasets as one `u8` tensor `[N, C, H, W]`: CIFAR-10 (official binary batches or a
 //! class-per-folder tree of JPEG/PNG files such as `cargo xtask data cifar10` unpacks), any
-//! class-per-folder image tree, and MNIST (through `adapters::data::mnist`).
+//! class-per-folder image tree, and MNIST (through `mnist::data`).
 //!
 //! Every loader names the file that is missing or corrupt.
 
@@ -307,7 +307,7 @@ pub fn load_cifar10(root: &Path, split: Split) -> Result<ImageSet> {
 /// # Errors
 /// [`GanError::Data`] from the MNIST loader (naming the file).
 pub fn load_mnist(dir: &Path, split: Split) -> Result<ImageSet> {
-    let m = adapters::data::mnist::load(dir)?;
+    let m = mnist::data::load(dir)?;
     let (x, y) = match split {
         Split::Train => (m.train_images, m.train_labels),
         Split::Test => (m.test_images, m.test_labels),

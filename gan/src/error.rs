@@ -37,13 +37,13 @@ pub enum GanError {
     Stats(String),
     /// The MNIST loader failed.
     #[error(transparent)]
-    Data(#[from] adapters::data::DataError),
+    Data(#[from] runs::data::DataError),
     /// An optimizer failed (including a non-finite node loss).
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
     /// Splitting a batch over the optimizer's nodes failed.
     #[error(transparent)]
-    Split(#[from] adapters::nodes::SplitError),
+    Split(#[from] runs::nodes::SplitError),
     /// libtorch failed.
     #[error(transparent)]
     Torch(#[from] tch::TchError),

@@ -22,9 +22,7 @@ pub const SHA1: &str = "a16e4d89c0ecbc17a915dd76ea9e41211aa82562";
 
 /// The default location: `<DATA_DIR>/fid-inception/default_1.pt`.
 pub fn default_path() -> PathBuf {
-    adapters::data::data_root()
-        .join("fid-inception")
-        .join("default_1.pt")
+    runs::data::data_root().join("fid-inception").join("default_1.pt")
 }
 
 /// The loaded network.

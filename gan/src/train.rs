@@ -14,8 +14,8 @@
 //! which equals one gradient of the whole batch for WGAN-GP and for a critic without batch norm.
 
 use crate::error::Result;
-use adapters::nodes::NodeSplit;
 use pisa_core::Optimizer;
+use runs::nodes::NodeSplit;
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
 use tch::{Kind, Tensor};
@@ -160,7 +160,7 @@ pub fn generator_iteration(
 mod tests {
     use super::*;
     use crate::model::{CriticNorm, Generator, ModelConfig};
-    use adapters::registry::Registry;
+    use runs::registry::Registry;
     use tch::nn::{self, Module};
     use tch::Device;
 

@@ -25,7 +25,7 @@
 //!   trains the Hugging Face GPT-2 architecture (learned positions, LayerNorm, GELU, biases) with
 //!   every optimizer. The hidden matrices (`transformer.h.*` 2-D weights) get NSISA / Muon; the
 //!   embeddings, biases and LayerNorm gains get AdamW (presets `gpt2-pretrain` in
-//!   `adapters/presets/optimizers.toml`), where the authors' Medium/XL code leaves `wpe` and
+//!   `adapters/runs/presets/optimizers.toml`), where the authors' Medium/XL code leaves `wpe` and
 //!   `ln_f` untrained (spec §9 Q12).
 //! - The m PISA nodes run sequentially on one device, or with several CUDA devices (or
 //!   `--node-devices`) in parallel, one thread per device, in one process; either way the

@@ -16,8 +16,8 @@
 //! family keeps the preset's `sigma_power` (2: σ = σ0/r², ρ = ρ0/r, the Nano setting; 0: σ
 //! constant, the recipe fine-tuning).
 
-use adapters::registry::Registry;
 use pisa_core::OptimizerConfig;
+use runs::registry::Registry;
 use serde_json::{json, Value};
 
 /// Domain of the pre-training presets.

@@ -22,12 +22,12 @@ use crate::optim::{self, OptimSetup};
 use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
 use crate::shards::{self, mean_loss, TokenData};
 use crate::tokenizer::Tokenizer;
-use adapters::checkpoint::{self, step_seed, Meta};
-use adapters::metrics::Recorder;
-use adapters::progress::Progress;
-use adapters::registry::Registry;
-use adapters::run::{RunDir, Summary};
 use anyhow::{bail, Context, Result};
+use runs::checkpoint::{self, step_seed, Meta};
+use runs::metrics::Recorder;
+use runs::progress::Progress;
+use runs::registry::Registry;
+use runs::run::{RunDir, Summary};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -186,7 +186,7 @@ pub(crate) fn sync(device: Device) {
 /// # Errors
 /// Bad data, configuration or files; a non-finite loss (the last good checkpoint is kept).
 pub fn train(args: &TrainArgs) -> Result<Summary> {
-    let device = adapters::device::parse_device(&args.device)?;
+    let device = runs::device::parse_device(&args.device)?;
     let node_devices = NodeDevices::parse(&args.node_devices)?;
     let registry = Registry::builtin();
 

@@ -48,5 +48,5 @@ pub enum LstmError {
     Optimizer(#[from] pisa_core::Error),
     /// A node split is impossible.
     #[error(transparent)]
-    Split(#[from] adapters::nodes::SplitError),
+    Split(#[from] runs::nodes::SplitError),
 }

@@ -20,8 +20,8 @@
 //! (registry optimizers have no per-step learning-rate hook; the authors' SISA script applied
 //! it to the embedding only, spec §9 Q5).
 
-use adapters::nodes::NodeSplit;
 use pisa_core::{NodeWeights, Optimizer};
+use runs::nodes::NodeSplit;
 use tch::{Kind, Tensor};
 
 use crate::corpus::window;

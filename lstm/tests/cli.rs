@@ -85,7 +85,7 @@ fn train_args<'a>(data: &'a str, runs: &'a str, name: &'a str, epochs: &'a str) 
 }
 
 fn latest_checkpoint(run: &Path) -> PathBuf {
-    adapters::checkpoint::latest(&run.join("checkpoints"))
+    runs::checkpoint::latest(&run.join("checkpoints"))
         .unwrap()
         .expect("a checkpoint")
 }

@@ -1,10 +1,10 @@
 //! Model and training tests on tiny models, CPU, no data files and no global RNG: parameters
 //! are set from a fixed formula, dropout is off wherever results are compared.
 
-use adapters::registry::Registry;
 use lstm::corpus::{batchify, window};
 use lstm::model::{detach, AwdConfig, AwdLstm};
 use lstm::train::{evaluate, Regularization, SplitMode, WindowTrainer};
+use runs::registry::Registry;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -138,7 +138,7 @@ fn nodes_along_time_reproduce_the_unsplit_forward() {
         .unwrap();
     assert!((ce - full_ce).abs() < 1e-5, "{ce} vs {full_ce}");
     let alpha = opt.node_weights().as_slice();
-    let lengths = adapters::nodes::NodeSplit::contiguous(14, 4).unwrap();
+    let lengths = runs::nodes::NodeSplit::contiguous(14, 4).unwrap();
     let expected: Vec<f64> = lengths.ranges().iter().map(|r| r.len() as f64 / 14.0).collect();
     assert_eq!(alpha, expected.as_slice());
     assert!(alpha.iter().any(|a| (a - 0.25).abs() > 1e-3), "{alpha:?}");

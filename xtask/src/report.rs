@@ -1,6 +1,6 @@
 //! `cargo xtask report runs/<domain>`: the comparison report of a domain's runs.
 //!
-//! Builds and runs the `adapters` binary `report` (release, with the toolchain's environment),
+//! Builds and runs the `report` crate's binary (release, with the toolchain's environment),
 //! which writes `<domain dir>/report.md` and `<domain dir>/plots/*.png` and prints the paths it
 //! wrote, the Markdown report first; this command then says where they are.
 
@@ -45,7 +45,7 @@ pub fn run(args: &ReportArgs) -> Result<()> {
 /// # Errors
 /// When the build or the binary fails, or it prints no paths.
 pub fn render(toolchain: &Toolchain, dir: &Path) -> Result<Written> {
-    let mut cmd = release_program(toolchain, "adapters", Target::Bin("report"))?;
+    let mut cmd = release_program(toolchain, "report", Target::Bin("report"))?;
     cmd.arg(dir);
     Written::parse(&stdout_of(&mut cmd)?)
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask rl ...`: PPO / A2C training and evaluation through the `adapters` binary `rl`.
+//! `cargo xtask rl ...`: PPO / A2C training and evaluation through the `rl` crate's binary.
 //!
 //! ```text
 //! cargo xtask rl --env humanoid                                  # PPO + SISA, rapier backend
@@ -7,7 +7,7 @@
 //! ```
 //!
 //! Everything after `rl` goes to the binary: `eval ...` and `solve ...` as they are, anything
-//! else as `train ...` (see `cargo run -p adapters --bin rl -- train --help`). The binary is
+//! else as `train ...` (see `cargo run -p rl --bin rl -- train --help`). The binary is
 //! built in release mode first; runs land in `runs/<algo>-<task>/` (watch them with
 //! `tensorboard --logdir runs`).
 
@@ -43,21 +43,13 @@ fn wants_mujoco(args: &[String]) -> bool {
 }
 
 /// Runs `cargo xtask rl`. With `--backend mujoco` it provisions MuJoCo (`setup --mujoco`) and
-/// builds the binary with the `adapters` feature `mujoco`.
+/// builds the binary with the `rl` crate's feature `mujoco`.
 pub fn run(args: &RlArgs) -> Result<()> {
     let toolchain = setup::ensure_toolchain()?;
     let forwarded = forwarded(&args.args);
     let mut cmd = if wants_mujoco(&forwarded) {
         let env = setup::mujoco_cargo_env(&toolchain)?;
-        let features = [
-            "--release",
-            "-p",
-            "adapters",
-            "--features",
-            "mujoco",
-            "--bin",
-            "rl",
-        ];
+        let features = ["--release", "-p", "rl", "--features", "mujoco", "--bin", "rl"];
         let mut build = cargo(&toolchain, &[&["build"][..], &features[..]].concat())?;
         run_checked(build.envs(env.iter().cloned()))?;
         let mut run = cargo(
@@ -67,7 +59,7 @@ pub fn run(args: &RlArgs) -> Result<()> {
         run.envs(env);
         run
     } else {
-        release_program(&toolchain, "adapters", Target::Bin("rl"))?
+        release_program(&toolchain, "rl", Target::Bin("rl"))?
     };
     cmd.args(forwarded);
     run_checked(&mut cmd)

@@ -17,11 +17,6 @@
 //! fakes against the real set, final FID on 64,000 (the defaults); the common protocol is
 //! `--final-fid-samples 50000 --fid-reference train`.
 
-use adapters::checkpoint::{self, step_seed, Meta};
-use adapters::metrics::Recorder;
-use adapters::progress::Progress;
-use adapters::registry::Registry;
-use adapters::run::{RunDir, Summary};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use gan::data::{self, ImageSet, Split};
@@ -31,6 +26,11 @@ use gan::model::{Critic, CriticNorm, Generator, ModelConfig};
 use gan::train::{critic_iteration, generator_iteration, GanSettings, Variant};
 use gan::GanError;
 use pisa_core::Error as OptError;
+use runs::checkpoint::{self, step_seed, Meta};
+use runs::metrics::Recorder;
+use runs::progress::Progress;
+use runs::registry::Registry;
+use runs::run::{RunDir, Summary};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
@@ -254,7 +254,7 @@ struct RunSpec {
 }
 
 fn load_split(args: &TrainArgs, split: Split) -> Result<ImageSet> {
-    let root = adapters::data::data_root();
+    let root = runs::data::data_root();
     Ok(match args.dataset {
         DatasetName::Cifar10 => {
             data::load_cifar10(&args.data.clone().unwrap_or_else(|| root.join("cifar10")), split)?
@@ -291,7 +291,7 @@ fn reference_stats(args: &TrainArgs, net: &Inception, size: i64, pad: bool) -> R
         (DatasetName::Folder, Some(d)) => format!("folder-{:016x}", fxhash(&d.display().to_string())),
         (d, _) => format!("{d:?}").to_lowercase(),
     };
-    let cache = adapters::data::data_root().join("fid-stats").join(format!(
+    let cache = runs::data::data_root().join("fid-stats").join(format!(
         "{tag}-{}-{n}-{size}px{}.safetensors",
         split.as_str(),
         if pad { "-pad" } else { "" }
@@ -353,7 +353,7 @@ fn save_grid(
 ) -> Result<()> {
     let images = tch::no_grad(|| generator.forward_t(z, false));
     let columns = (z.size()[0] as f64).sqrt().ceil() as usize;
-    let img = adapters::image::grid(&images, columns, 2, -1.0, 1.0)?;
+    let img = runs::image::grid(&images, columns, 2, -1.0, 1.0)?;
     img.save_png(path)?;
     if let Some((recorder, step)) = recorder {
         recorder
@@ -375,7 +375,7 @@ fn train(args: TrainArgs) -> Result<()> {
         ModelName::Wgan => Variant::Wgan,
         ModelName::WganGp => Variant::WganGp,
     };
-    let device = adapters::device::parse_device(&args.device)?;
+    let device = runs::device::parse_device(&args.device)?;
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }
@@ -462,8 +462,8 @@ fn train(args: TrainArgs) -> Result<()> {
         settings,
         dataset: args.dataset,
     };
-    adapters::run::write_atomic(&run.path().join("gan.json"), &serde_json::to_vec_pretty(&spec)?)?;
-    adapters::run::write_atomic(&run.path().join("args.json"), &serde_json::to_vec_pretty(&args)?)?;
+    runs::run::write_atomic(&run.path().join("gan.json"), &serde_json::to_vec_pretty(&spec)?)?;
+    runs::run::write_atomic(&run.path().join("args.json"), &serde_json::to_vec_pretty(&args)?)?;
     std::fs::create_dir_all(run.plots())?;
     let (gdir, ddir) = ckpt_dirs(&run);
     let mut start = 0u64;
@@ -527,7 +527,7 @@ fn train(args: TrainArgs) -> Result<()> {
             let c = step * args.n_critic + j;
             let (epoch, index) = (c / batches_per_epoch, (c % batches_per_epoch) as i64);
             if epoch != order_epoch {
-                order = adapters::data::epoch_order(n_train, args.seed, epoch);
+                order = runs::data::epoch_order(n_train, args.seed, epoch);
                 order_epoch = epoch;
             }
             let ids = order.narrow(0, index * args.batch as i64, args.batch as i64);
@@ -726,7 +726,7 @@ fn sync(device: Device) {
 
 fn bench(args: BenchArgs) -> Result<()> {
     use std::time::Instant;
-    let device = adapters::device::parse_device(&args.device)?;
+    let device = runs::device::parse_device(&args.device)?;
     if args.threads > 0 {
         tch::set_num_threads(args.threads);
     }

@@ -14,8 +14,6 @@
 //! Expected (tiny preset, CPU): the validation loss falls from ln(50257) ≈ 10.8 to about 6–7
 //! within a few hundred steps of 2k tokens (see README's LLM section for measured numbers).
 
-use adapters::device::parse_device;
-use adapters::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions, Run};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use llm::generate::{generate, Sampling};
@@ -23,6 +21,8 @@ use llm::model::init_weights;
 use llm::tokenizer::Tokenizer;
 use llm::train::{train, TrainArgs};
 use llm::{hf, Gpt2, Gpt2Config};
+use report::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions, Run};
+use runs::device::parse_device;
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -248,7 +248,7 @@ fn compare(args: &CompareArgs) -> Result<()> {
 fn bench(args: &BenchArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
     let config = Gpt2Config::preset(&args.preset)?;
-    let registry = adapters::registry::Registry::builtin();
+    let registry = runs::registry::Registry::builtin();
     let tokens = (args.batch * args.seq) as f64;
     for name in &args.optimizers {
         let mut vs = VarStore::new(device);

@@ -26,16 +26,16 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use adapters::checkpoint::{self, step_seed, Meta};
-use adapters::metrics::Recorder;
-use adapters::progress::Progress;
-use adapters::registry::Registry;
-use adapters::run::{RunDir, Summary};
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lstm::corpus::{batchify, window, Corpus, Vocab, EOS};
 use lstm::model::{AwdConfig, AwdLstm};
 use lstm::train::{evaluate, seq_len, Regularization, SplitMix, SplitMode, WindowTrainer};
+use runs::checkpoint::{self, step_seed, Meta};
+use runs::metrics::Recorder;
+use runs::progress::Progress;
+use runs::registry::Registry;
+use runs::run::{RunDir, Summary};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -207,7 +207,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let device = adapters::device::parse_device(&args.device)?;
+    let device = runs::device::parse_device(&args.device)?;
     let split_mode = match args.split.as_str() {
         "time" => SplitMode::Time,
         "batch" => SplitMode::Batch,
@@ -223,7 +223,7 @@ fn train(args: &TrainArgs) -> Result<()> {
     let data_dir = args
         .data
         .clone()
-        .unwrap_or_else(|| adapters::data::data_root().join("ptb-like"));
+        .unwrap_or_else(|| runs::data::data_root().join("ptb-like"));
     let corpus = Corpus::load(&data_dir)?;
     let label = corpus_label(&data_dir);
     let cut = |ids: &[i64]| -> Vec<i64> {
@@ -464,7 +464,7 @@ fn bench(args: &BenchArgs) -> Result<()> {
     if args.threads > 0 {
         tch::set_num_threads(args.threads as i32);
     }
-    let device = adapters::device::parse_device(&args.device)?;
+    let device = runs::device::parse_device(&args.device)?;
     tch::manual_seed(0);
     let vs = VarStore::new(device);
     let cfg = AwdConfig {

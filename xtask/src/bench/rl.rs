@@ -136,7 +136,7 @@ pub fn run(args: &RlBenchArgs) -> Result<()> {
     let tasks: &[(&str, f64, usize)] = if args.quick { &TASKS[..1] } else { &TASKS };
     let seeds = if args.quick { 1 } else { args.seeds.max(1) };
     // Build first, so that compiling never overlaps a timed run.
-    let ours = release_program(&toolchain, "adapters", Target::Bin("rl"))?;
+    let ours = release_program(&toolchain, "rl", Target::Bin("rl"))?;
     let ours_program = ours.get_program().to_owned();
     let ours_args: Vec<_> = ours.get_args().map(|a| a.to_owned()).collect();
     let mut results = Vec::new();

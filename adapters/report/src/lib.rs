@@ -1,0 +1,12 @@
+//! Plots, tables and comparison reports over pisa-rs run folders. No libtorch: the crate reads
+//! `metrics.csv` and `summary.json` files, so `cargo xtask report` builds in seconds.
+//!
+//! - [`plot`]: a run's metrics table ([`plot::Run`], read from `metrics.csv`) and PNG charts of
+//!   several runs on one set of axes;
+//! - [`domain`]: the report of a domain's runs (`report.md` and `plots/*.png`), [`report()`].
+#![warn(missing_docs)]
+
+pub mod domain;
+pub mod plot;
+
+pub use domain::{report, Report};

@@ -1,0 +1,572 @@
+//! PPO and A2C on the `envs` tasks with any optimizer of the registry: `cargo xtask rl`.
+//!
+//! ```text
+//! cargo run --release -p rl --bin rl -- train --env humanoid            # PPO + SISA
+//! cargo run --release -p rl --bin rl -- train --env halfcheetah --algo a2c --optimizer adam
+//! cargo run --release -p rl --bin rl -- train --env pendulum --compare adam,sisa --seeds 0..3
+//! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/step-0000100000 --gif ep.gif
+//! ```
+//!
+//! Runs go to `runs/<algo>-<task>/<optimizer>-seed<k>/` (`metrics.csv`, TensorBoard `tb/`,
+//! `checkpoints/`, `summary.json`); the registry domain of the optimizer presets is the same
+//! `<algo>-<task>` (e.g. `ppo-humanoid`), falling back to the defaults for tasks without presets.
+//! `--config file.toml` may hold an `[rl]` table (any field of `RlConfig`) and an `[optimizer]`
+//! table (optimizer settings over the presets). With `--compare` and/or several `--seeds`, every
+//! (optimizer, seed) pair runs in turn and `compare.md` (mean ± std over seeds of the best and
+//! final test return) plus the domain's report and charts are written. Logged per update:
+//! train/return, losses, entropy, approx KL, clip fraction, explained variance, steps/s; every
+//! `eval_every` steps: test/return (mean of 10 deterministic episodes) and its std.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use envs::Backend;
+use rl::eval::{evaluate, record_episode};
+use rl::normalize::ObsNormalizer;
+use rl::policy::{ActionHead, ActorCritic};
+use rl::{Algo, RlConfig, Trainer};
+use runs::metrics::Recorder;
+use runs::progress::Progress;
+use runs::registry::Registry;
+use runs::run::{RunDir, Summary};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use tch::Device;
+
+#[derive(Parser, Debug)]
+#[command(about = "PPO / A2C with any pisa-rs optimizer")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Train (one run, or several with --compare / --seeds).
+    Train(TrainArgs),
+    /// Replay a checkpoint's policy deterministically; optionally save a GIF of one episode.
+    Eval(EvalArgs),
+    /// Train with the task's defaults until the mean return of the last 100 training episodes
+    /// reaches a threshold; print one JSON line (the `cargo xtask bench rl` measurement).
+    Solve(SolveArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct SolveArgs {
+    /// Task id or alias.
+    #[arg(long, default_value = "CartPole-v1")]
+    env: String,
+    /// Mean return over the last 100 training episodes that counts as solved.
+    #[arg(long, default_value_t = 475.0)]
+    threshold: f64,
+    /// Give up after this many environment steps (also the horizon of the lr decay).
+    #[arg(long, default_value_t = 100_000)]
+    max_steps: usize,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Optimizer (registry defaults, `lr` overridable).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate of the optimizer.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// torch intra-op threads.
+    #[arg(long, default_value_t = 1)]
+    threads: i32,
+}
+
+#[derive(clap::Args, Debug)]
+struct TrainArgs {
+    /// Task id or alias (humanoid, ant, halfcheetah, cartpole, pendulum, ...).
+    #[arg(long, default_value = "humanoid")]
+    env: String,
+    /// Algorithm.
+    #[arg(long, value_enum, default_value_t = Algo::Ppo)]
+    algo: Algo,
+    /// Optimizer name (sisa, adam, ...).
+    #[arg(long, default_value = "sisa")]
+    optimizer: String,
+    /// Comma-separated optimizers to run one after the other (overrides --optimizer).
+    #[arg(long, value_delimiter = ',')]
+    compare: Vec<String>,
+    /// Total environment steps (default: the algorithm's and task's).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Seed of a single run.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Seeds `a..b` (b exclusive), one run each.
+    #[arg(long)]
+    seeds: Option<String>,
+    /// Simulator backend: auto, classic, rapier, mujoco (default: rapier for MuJoCo tasks).
+    #[arg(long)]
+    backend: Option<String>,
+    /// cpu, cuda, or auto (the first CUDA GPU when libtorch sees one, else the CPU).
+    #[arg(long, default_value = "auto")]
+    device: String,
+    /// TOML with `[rl]` and `[optimizer]` tables.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Where run folders go.
+    #[arg(long, default_value = "runs")]
+    runs: PathBuf,
+    /// Evaluate every this many steps (default: the configuration's, 30,000).
+    #[arg(long)]
+    eval_every: Option<usize>,
+    /// Rebuild the optimizer at every update (the paper's re-initialized SISA state).
+    #[arg(long)]
+    reset_optimizer: bool,
+    /// Continue each run from its latest checkpoint.
+    #[arg(long)]
+    resume: bool,
+    /// torch intra-op threads.
+    #[arg(long, default_value_t = 1)]
+    threads: i32,
+}
+
+#[derive(clap::Args, Debug)]
+struct EvalArgs {
+    /// A checkpoint folder (`.../checkpoints/step-NNNNNNNNNN`).
+    #[arg(long)]
+    checkpoint: PathBuf,
+    /// Deterministic test episodes.
+    #[arg(long, default_value_t = 10)]
+    episodes: usize,
+    /// Write a GIF of the first episode here (tasks that can render).
+    #[arg(long)]
+    gif: Option<PathBuf>,
+    /// Write a filmstrip PNG of the first episode here (tasks that can render).
+    #[arg(long)]
+    filmstrip: Option<PathBuf>,
+}
+
+fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
+    let (a, b) = spec
+        .split_once("..")
+        .with_context(|| format!("--seeds {spec}: expected a..b, e.g. 0..5"))?;
+    let (a, b): (u64, u64) = (a.trim().parse()?, b.trim().parse()?);
+    if b <= a {
+        bail!("--seeds {spec}: empty range");
+    }
+    Ok((a..b).collect())
+}
+
+/// Drops `null` entries (unset options), which TOML cannot hold.
+fn strip_nulls(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(m) => {
+            m.retain(|_, x| !x.is_null());
+            m.values_mut().for_each(strip_nulls);
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_nulls),
+        _ => {}
+    }
+}
+
+/// Puts `layer` over `base`, table by table (so `[rl.loss]` may set one coefficient).
+fn overlay(base: &mut serde_json::Value, layer: serde_json::Value) {
+    match (base, layer) {
+        (serde_json::Value::Object(b), serde_json::Value::Object(l)) => {
+            for (k, v) in l {
+                match b.get_mut(&k) {
+                    Some(slot) => overlay(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
+}
+
+/// The run configuration: task defaults, then the file's `[rl]` table, then flags.
+fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
+    let mut cfg = RlConfig::for_task(args.algo, &args.env);
+    if let Some(rl) = file.get("rl") {
+        // Through JSON, where an unset option is `null` (TOML would drop it and the field's
+        // default would come back).
+        let toml::Value::Table(rl) = rl else {
+            bail!("[rl] must be a table");
+        };
+        let mut merged = serde_json::to_value(&cfg)?;
+        overlay(&mut merged, serde_json::to_value(rl)?);
+        cfg = serde_json::from_value(merged).context("the [rl] table")?;
+    }
+    let family = envs::registry::env_spec(&cfg.env_id).map(|s| s.family);
+    cfg.backend = match (&args.backend, family) {
+        (Some(b), _) => b.parse()?,
+        (None, Some(envs::registry::TaskFamily::ClassicControl)) | (None, None) => cfg.backend,
+        (None, Some(_)) if cfg.backend == Backend::Auto => Backend::Rapier,
+        (None, Some(_)) => cfg.backend,
+    };
+    if let Some(s) = args.steps {
+        cfg.total_steps = s;
+    }
+    if let Some(e) = args.eval_every {
+        cfg.eval_every = e;
+    }
+    cfg.reset_optimizer |= args.reset_optimizer;
+    Ok(cfg)
+}
+
+const COLUMNS: [&str; 11] = [
+    "train/return",
+    "test/return",
+    "test/return_std",
+    "train/policy_loss",
+    "train/value_loss",
+    "train/entropy",
+    "train/approx_kl",
+    "train/clip_fraction",
+    "train/explained_variance",
+    "perf/steps_per_second",
+    "train/episodes",
+];
+
+/// Best and final mean test return of a finished run.
+struct Outcome {
+    best: f64,
+    last: f64,
+}
+
+fn crossed(before: usize, after: usize, every: usize) -> bool {
+    every > 0 && after / every > before / every
+}
+
+fn train_one(
+    cfg: &RlConfig,
+    optimizer: &str,
+    overrides: &toml::Table,
+    args: &TrainArgs,
+    dev: Device,
+) -> Result<Outcome> {
+    let domain = cfg.domain();
+    let opt_cfg = Registry::builtin().resolve(&domain, optimizer, overrides)?;
+    let name = format!("{optimizer}-seed{}", cfg.seed);
+    let run = RunDir::create(&args.runs, &domain, &name, args.resume)?;
+    let mut config = serde_json::json!({ "rl": cfg, "optimizer": opt_cfg });
+    strip_nulls(&mut config);
+    run.write_config(&config)?;
+    let mut trainer = Trainer::new(cfg, &opt_cfg, dev)?;
+    if args.resume {
+        if let Some(path) = runs::checkpoint::latest(&run.checkpoints())? {
+            trainer.resume(&path)?;
+            eprintln!(
+                "resuming {} from step {}",
+                run.path().display(),
+                trainer.global_step()
+            );
+        }
+    }
+    let resume_step = args.resume.then_some(trainer.global_step() as u64);
+    let mut recorder = Recorder::open(&run, &COLUMNS, resume_step)?;
+    let mut summary = Summary::default();
+    summary.set("optimizer", opt_cfg.base.name());
+    summary.set("nodes", opt_cfg.base.nodes() as u64);
+    summary.set("algo", cfg.algo.as_str());
+    summary.set("env", cfg.env_id.clone());
+    summary.set("backend", cfg.backend.to_string());
+    summary.set("seed", cfg.seed);
+    summary.set("reset_optimizer", cfg.reset_optimizer);
+    let mut progress = Progress::new(&format!("{domain}/{name}"), cfg.total_steps as u64);
+    let (mut best, mut last) = (f64::NEG_INFINITY, f64::NAN);
+    while !trainer.done() {
+        let before = trainer.global_step();
+        let u = match trainer.update() {
+            Ok(u) => u,
+            Err(e) => {
+                summary.set("status", format!("failed at step {before}: {e}"));
+                run.write_summary(&summary)?;
+                recorder.flush()?;
+                return Err(e.into());
+            }
+        };
+        let step = u.global_step;
+        let mut values = vec![
+            ("train/policy_loss", u.policy_loss),
+            ("train/value_loss", u.value_loss),
+            ("train/entropy", u.entropy),
+            ("train/approx_kl", u.approx_kl),
+            ("train/clip_fraction", u.clip_fraction),
+            ("train/explained_variance", u.explained_variance),
+            ("perf/steps_per_second", u.steps_per_second),
+            ("train/episodes", u.episodes as f64),
+        ];
+        if u.episodes > 0 {
+            values.push(("train/return", u.train_return));
+        }
+        if crossed(before, step, cfg.eval_every) || trainer.done() {
+            let e = trainer.evaluate()?;
+            last = e.mean();
+            best = best.max(last);
+            values.extend([("test/return", e.mean()), ("test/return_std", e.std())]);
+        }
+        recorder.record(step as u64, &values)?;
+        progress.update(step as u64, &values);
+        if crossed(before, step, cfg.checkpoint_every) || trainer.done() {
+            trainer.save(&run.checkpoints(), 2)?;
+        }
+    }
+    progress.finish();
+    recorder.flush()?;
+    summary.set("status", "finished");
+    summary.set("steps", trainer.global_step() as u64);
+    summary.set("best_test_return", best);
+    summary.set("final_test_return", last);
+    summary.set("train_episodes", trainer.episodes.len() as u64);
+    summary.set("wall_time_s", recorder.wall_time());
+    run.write_summary(&summary)?;
+    println!("{}", serde_json::to_string(&summary.0)?);
+    Ok(Outcome { best, last })
+}
+
+fn mean_std(x: &[f64]) -> (f64, f64) {
+    let n = x.len().max(1) as f64;
+    let m = x.iter().sum::<f64>() / n;
+    (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
+    tch::set_num_threads(args.threads);
+    let dev = runs::device::parse_device(&args.device)?;
+    let file: toml::Table = match &args.config {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", p.display()))?,
+        None => toml::Table::new(),
+    };
+    let overrides = match file.get("optimizer") {
+        Some(toml::Value::Table(t)) => t.clone(),
+        Some(_) => bail!("[optimizer] must be a table"),
+        None => toml::Table::new(),
+    };
+    let base = rl_config(args, &file)?;
+    let optimizers = if args.compare.is_empty() {
+        vec![args.optimizer.clone()]
+    } else {
+        args.compare.clone()
+    };
+    let seeds = match &args.seeds {
+        Some(s) => parse_seeds(s)?,
+        None => vec![args.seed],
+    };
+    let mut table = String::new();
+    for opt in &optimizers {
+        let mut outcomes = Vec::new();
+        for &seed in &seeds {
+            let cfg = RlConfig { seed, ..base.clone() };
+            outcomes.push(train_one(&cfg, opt, &overrides, args, dev)?);
+        }
+        let (bm, bs) = mean_std(&outcomes.iter().map(|o| o.best).collect::<Vec<_>>());
+        let (lm, ls) = mean_std(&outcomes.iter().map(|o| o.last).collect::<Vec<_>>());
+        writeln!(
+            table,
+            "| {opt} | {} | {bm:.1} ± {bs:.1} | {lm:.1} ± {ls:.1} |",
+            seeds.len()
+        )?;
+    }
+    if optimizers.len() > 1 || seeds.len() > 1 {
+        let domain_dir = args.runs.join(base.domain());
+        let md = format!(
+            "# {} on {} ({} steps, backend {})\n\nTest return: mean of 10 deterministic episodes; \
+             best = maximum over training (as Tianshou reports), final = at the end; mean ± std over seeds.\n\n\
+             | optimizer | seeds | best test return | final test return |\n|---|---|---|---|\n{table}",
+            base.algo.as_str(),
+            base.env_id,
+            base.total_steps,
+            base.backend
+        );
+        let path = domain_dir.join("compare.md");
+        std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
+        let report = report::report(&domain_dir)?;
+        eprintln!("wrote {} and {}", path.display(), report.markdown.display());
+        print!("{md}");
+    }
+    Ok(())
+}
+
+/// The policy and observation statistics saved in a checkpoint.
+fn load_policy(path: &Path) -> Result<(RlConfig, tch::nn::VarStore, ActorCritic, Option<ObsNormalizer>)> {
+    let meta_path = path.join("meta.json");
+    let text = std::fs::read_to_string(&meta_path)
+        .with_context(|| format!("cannot read {}", meta_path.display()))?;
+    let meta: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{}", meta_path.display()))?;
+    let cfg: RlConfig = serde_json::from_value(meta["extra"]["config"].clone())
+        .with_context(|| format!("{}: extra.config", meta_path.display()))?;
+    let norm: Option<ObsNormalizer> =
+        serde_json::from_value(meta["extra"]["progress"]["obs_norm"].clone())
+            .with_context(|| format!("{}: extra.progress.obs_norm", meta_path.display()))?;
+    let env = envs::make_env(&cfg.env_id, cfg.backend, cfg.seed)?;
+    let head = ActionHead::for_space(env.action_space());
+    let mut vs = tch::nn::VarStore::new(Device::Cpu);
+    let ac = ActorCritic::new(&vs.root(), env.observation_space().flat_dim(), head, &cfg.policy);
+    let model = path.join("model.safetensors");
+    vs.load(&model)
+        .with_context(|| format!("cannot load {}", model.display()))?;
+    Ok((cfg, vs, ac, norm))
+}
+
+fn eval(args: &EvalArgs) -> Result<()> {
+    let (cfg, _vs, ac, norm) = load_policy(&args.checkpoint)?;
+    let seed = cfg.seed.wrapping_add(1_000_000);
+    let stats = evaluate(
+        &ac,
+        norm.as_ref(),
+        &cfg.env_id,
+        cfg.backend,
+        seed,
+        args.episodes,
+        Device::Cpu,
+    )?;
+    println!(
+        "{}: {} deterministic episodes, return {:.2} ± {:.2}, length {:.1}",
+        cfg.env_id,
+        args.episodes,
+        stats.mean(),
+        stats.std(),
+        stats.mean_length()
+    );
+    if args.gif.is_some() || args.filmstrip.is_some() {
+        let (frames, ret) = record_episode(
+            &ac,
+            norm.as_ref(),
+            &cfg.env_id,
+            cfg.backend,
+            seed,
+            (320, 240),
+            1000,
+            Device::Cpu,
+        )?;
+        if let Some(p) = &args.gif {
+            envs::render::write_gif(&frames, p, 30)?;
+            eprintln!("wrote {} ({} frames, return {ret:.2})", p.display(), frames.len());
+        }
+        if let Some(p) = &args.filmstrip {
+            let every = frames.len().div_ceil(12).max(1);
+            let picked: Vec<_> = frames.iter().step_by(every).cloned().collect();
+            envs::render::write_filmstrip(&picked, 4, p)?;
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    Ok(())
+}
+
+fn solve(args: &SolveArgs) -> Result<()> {
+    tch::set_num_threads(args.threads);
+    let start = std::time::Instant::now();
+    let cfg = RlConfig {
+        seed: args.seed,
+        total_steps: args.max_steps,
+        ..RlConfig::for_task(Algo::Ppo, &args.env)
+    };
+    let mut overrides = toml::Table::new();
+    if args.optimizer == "adam" {
+        // SB3 builds PPO's Adam with eps = 1e-5.
+        overrides.insert("eps".into(), toml::Value::Float(1e-5));
+    }
+    if let Some(lr) = args.lr {
+        overrides.insert("lr".into(), toml::Value::Float(lr));
+    }
+    let opt = Registry::builtin().resolve("default", &args.optimizer, &overrides)?;
+    let mut trainer = Trainer::new(&cfg, &opt, Device::Cpu)?;
+    let mut solved_at = None;
+    let mut mean100 = f64::NAN;
+    while !trainer.done() {
+        trainer.update()?;
+        let eps = &trainer.episodes;
+        if eps.len() >= 100 {
+            mean100 = eps[eps.len() - 100..].iter().map(|e| e.1).sum::<f64>() / 100.0;
+            if mean100 >= args.threshold {
+                solved_at = Some(trainer.global_step());
+                break;
+            }
+        }
+    }
+    let line = serde_json::json!({
+        "impl": "pisa-rs",
+        "env": cfg.env_id,
+        "seed": args.seed,
+        "optimizer": args.optimizer,
+        "solved": solved_at.is_some(),
+        "steps": solved_at.unwrap_or(trainer.global_step()),
+        "wall_s": start.elapsed().as_secs_f64(),
+        "mean100": mean100,
+        "episodes": trainer.episodes.len(),
+    });
+    println!("{line}");
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Train(args) => train(&args),
+        Command::Eval(args) => eval(&args),
+        Command::Solve(args) => solve(&args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_run_config_is_valid_toml() {
+        let cfg = RlConfig::for_task(Algo::A2c, "HalfCheetah-v5");
+        let opt = Registry::builtin()
+            .resolve(&cfg.domain(), "sisa", &toml::Table::new())
+            .unwrap();
+        let mut config = serde_json::json!({ "rl": cfg, "optimizer": opt });
+        strip_nulls(&mut config);
+        let text = toml::to_string_pretty(&config).unwrap();
+        assert!(text.contains("algo = \"a2c\""), "{text}");
+    }
+
+    #[test]
+    fn seeds_and_eval_boundaries() {
+        assert_eq!(parse_seeds("0..5").unwrap(), [0, 1, 2, 3, 4]);
+        assert!(parse_seeds("3..3").is_err());
+        assert!(parse_seeds("5").is_err());
+        // Every 30,000 steps, updates of 2,048: the update that passes 30,000 evaluates.
+        assert!(crossed(28_672, 30_720, 30_000));
+        assert!(!crossed(30_720, 32_768, 30_000));
+        assert!(!crossed(0, 2_048, 0));
+    }
+
+    #[test]
+    fn an_rl_table_overrides_single_fields() {
+        let file: toml::Table = "[rl]\nnum_envs = 3\nbatch_size = 32\n[rl.loss]\nent_coef = 0.5\n"
+            .parse()
+            .unwrap();
+        let Command::Train(args) = Cli::parse_from([
+            "rl",
+            "train",
+            "--env",
+            "halfcheetah",
+            "--algo",
+            "a2c",
+            "--steps",
+            "1000",
+        ])
+        .command
+        else {
+            panic!("a train command")
+        };
+        let cfg = rl_config(&args, &file).unwrap();
+        assert_eq!(
+            (cfg.num_envs, cfg.batch_size, cfg.total_steps),
+            (3, Some(32), 1000)
+        );
+        assert_eq!(cfg.loss.ent_coef, 0.5);
+        assert_eq!(
+            cfg.loss.vf_coef, 1.0,
+            "the A2C default survives a partial [rl.loss]"
+        );
+        assert_eq!(cfg.backend, Backend::Rapier, "MuJoCo tasks default to rapier");
+        // No [rl] table: A2C keeps its whole-rollout batch.
+        let plain = rl_config(&args, &toml::Table::new()).unwrap();
+        assert_eq!(plain.batch_size, None);
+    }
+}
