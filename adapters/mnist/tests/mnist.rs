@@ -371,5 +371,8 @@ fn real_mnist_has_the_official_counts_and_labels() {
     assert_eq!(grey_sum(&data.test_images), 264_923_200);
     assert_eq!(grey_sum(&data.train_images.narrow(0, 0, 1)), 27_525);
     let mean = data.train_images.mean(Kind::Double).double_value(&[]);
-    assert!((mean - mnist_data::PIXEL_MEAN).abs() < 1e-4, "mean grey level {mean}");
+    assert!(
+        (mean - mnist_data::PIXEL_MEAN).abs() < 1e-4,
+        "mean grey level {mean}"
+    );
 }

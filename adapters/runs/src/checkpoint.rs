@@ -155,18 +155,27 @@ pub fn latest(dir: &Path) -> Result<Option<PathBuf>, RunError> {
     Ok(complete(dir)?.pop().map(|(_, p)| p))
 }
 
+/// Reads a checkpoint's `meta.json` (its step, seed and the domain's resume state) without
+/// loading any tensor.
+///
+/// # Errors
+/// An I/O error, or [`CheckpointError::Meta`] when the file is malformed.
+pub fn read_meta(path: &Path) -> Result<Meta, CheckpointError> {
+    let meta_path = path.join("meta.json");
+    let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
+    serde_json::from_str(&text).map_err(|e| CheckpointError::Meta {
+        path: meta_path.clone(),
+        message: e.to_string(),
+    })
+}
+
 /// Loads the checkpoint at `path` into `vs` and `optimizer` (both built like the saved ones) and
 /// returns its metadata.
 ///
 /// # Errors
 /// [`CheckpointError`] naming the file that failed.
 pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Result<Meta, CheckpointError> {
-    let meta_path = path.join("meta.json");
-    let text = fs::read_to_string(&meta_path).map_err(io(&meta_path))?;
-    let meta: Meta = serde_json::from_str(&text).map_err(|e| CheckpointError::Meta {
-        path: meta_path.clone(),
-        message: e.to_string(),
-    })?;
+    let meta = read_meta(path)?;
     let model = path.join("model.safetensors");
     vs.load(&model).map_err(|source| CheckpointError::Torch {
         path: model.clone(),

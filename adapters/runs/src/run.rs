@@ -154,6 +154,23 @@ impl RunDir {
     }
 }
 
+impl RunDir {
+    /// Writes any serializable summary as `summary.json` (atomically, pretty-printed) and
+    /// returns it as one compact JSON line.
+    ///
+    /// # Errors
+    /// [`RunError::Serialize`] or an I/O error.
+    pub fn write_summary_value<T: Serialize>(&self, summary: &T) -> Result<String, RunError> {
+        let serialize = |e: serde_json::Error| RunError::Serialize {
+            what: "summary.json",
+            message: e.to_string(),
+        };
+        let pretty = serde_json::to_string_pretty(summary).map_err(serialize)?;
+        write_atomic(&self.summary_path(), pretty.as_bytes())?;
+        serde_json::to_string(summary).map_err(serialize)
+    }
+}
+
 /// The final figures of a run (`summary.json`): a JSON object.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Summary(pub Map<String, Value>);

@@ -1,1 +1,646 @@
-//! placeholder
+//! The run skeleton every training binary shares: the common flags ([`RunArgs`]) and the
+//! [`Session`] that owns what is the same in every domain.
+//!
+//! A domain's binary parses its own flags with `#[command(flatten)] run: RunArgs`, opens a
+//! session, builds its model and optimizer, and runs its loop; the session does the rest:
+//!
+//! 1. [`Session::open`]: device, torch threads, run folder `runs/<domain>/<name>/` (refusing an
+//!    existing run unless `--resume`), the metrics log (CSV + TensorBoard) continued from the
+//!    latest checkpoint when resuming;
+//! 2. [`Session::optimizer_config`]: the registry's settings for `--optimizer` in the domain,
+//!    with `--config` overrides, written to `config.toml`;
+//! 3. [`Session::restore`]: model and optimizer state from that checkpoint, and the step to
+//!    continue from;
+//! 4. per step: [`Session::seed_step`] (libtorch's generator, a function of seed and step, so a
+//!    resumed run draws what an uninterrupted one would), [`Session::check`] on the optimizer's
+//!    result (a non-finite loss ends the run with `summary.json` naming the last good
+//!    checkpoint), [`Session::record`] (metrics + progress), [`Session::checkpoint_due`] /
+//!    [`Session::checkpoint`] (every `--checkpoint-every` steps and at the end, newest two kept);
+//! 5. [`Session::finish`]: the typed [`RunSummary`] written as `summary.json` and printed as one
+//!    JSON line.
+//!
+//! ```no_run
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use runs::session::{Domain, RunArgs, Session};
+//! use tch::nn::{self, Module};
+//! # let args = RunArgs::for_tests(std::path::Path::new("runs"));
+//! let mut session = Session::open(&args, &Domain::new("toy", "sgd"), &["train/loss"], 100)?;
+//! let mut vs = nn::VarStore::new(session.device());
+//! let net = nn::linear(vs.root(), 1, 1, Default::default());
+//! let mut opt = session.optimizer_config()?.build(&vs)?;
+//! let start = session.restore(&mut vs, opt.as_mut())?.map_or(0, |meta| meta.step);
+//! let x = tch::Tensor::ones([8, 1], (tch::Kind::Float, session.device()));
+//! for step in start..100 {
+//!     session.seed_step(step);
+//!     let report = session.check(opt.step(&mut |_| net.forward(&x).square().mean(None)), step)?;
+//!     let done = step + 1;
+//!     session.record(done, &[("train/loss", report.weighted_loss(opt.node_weights()))])?;
+//!     if session.checkpoint_due(done) {
+//!         session.checkpoint(&vs, opt.as_ref(), done, serde_json::Value::Null)?;
+//!     }
+//! }
+//! session.finish(opt.as_ref(), 100, ())?;
+//! # Ok(())
+//! # }
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use pisa_core::{Optimizer, OptimizerConfig};
+use serde::{Deserialize, Serialize};
+use tch::nn::VarStore;
+use tch::Device;
+
+use crate::checkpoint::{self, step_seed, CheckpointError, Meta};
+use crate::device::{parse_device, DeviceError};
+use crate::metrics::{MetricsError, Recorder};
+use crate::progress::Progress;
+use crate::registry::{Registry, RegistryError};
+use crate::run::{RunDir, RunError};
+
+/// The flags every training binary takes (`#[command(flatten)]`): where the run goes, what it
+/// trains with, and how it starts.
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct RunArgs {
+    /// Optimizer name (sisa, nsisa, pisa, adam, adamw, rmsprop, adabelief, sgd, lamb, muon)
+    /// [default: the domain's].
+    #[arg(long)]
+    pub optimizer: Option<String>,
+    /// TOML file overriding the optimizer's settings (any key of its configuration).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Where run folders go.
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
+    /// Domain folder under `--runs`, also the registry's preset domain [default: the domain's].
+    #[arg(long)]
+    pub domain: Option<String>,
+    /// Run name [default: the optimizer's name].
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Seed of the initialization, data order and dropout.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Continue the run from its latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// cpu, cuda, or auto (CUDA when available).
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// Torch intra-op threads (0: torch's default).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+    /// Checkpoint every this many steps (0: only at the end).
+    #[arg(long, default_value_t = 200)]
+    pub checkpoint_every: u64,
+}
+
+impl RunArgs {
+    /// The defaults of every flag with runs under `runs` on the CPU: for tests and examples.
+    pub fn for_tests(runs: &Path) -> Self {
+        RunArgs {
+            optimizer: None,
+            config: None,
+            runs: runs.to_path_buf(),
+            domain: None,
+            name: None,
+            seed: 0,
+            resume: false,
+            device: "cpu".into(),
+            threads: 0,
+            checkpoint_every: 200,
+        }
+    }
+}
+
+/// What a domain fills in when the user does not: its folder / preset name and its optimizer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// The domain folder under `--runs` and the registry's preset domain.
+    pub name: String,
+    /// The optimizer when `--optimizer` is not given.
+    pub optimizer: String,
+}
+
+impl Domain {
+    /// A domain named `name` whose runs use `optimizer` unless told otherwise.
+    pub fn new(name: &str, optimizer: &str) -> Self {
+        Domain {
+            name: name.into(),
+            optimizer: optimizer.into(),
+        }
+    }
+}
+
+/// Why a session could not open, continue or close.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// `--device` names no usable device.
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// The run folder or a file in it.
+    #[error(transparent)]
+    Run(#[from] RunError),
+    /// The metrics log.
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    /// Saving or loading a checkpoint.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// The optimizer's settings.
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    /// The optimizer failed (other than a non-finite loss).
+    #[error(transparent)]
+    Optimizer(#[from] pisa_core::Error),
+    /// A resumed run was started with another optimizer than the one in its `config.toml`.
+    #[error("{run}: this run trained with `{saved}`, not `{asked}`; resume it with --optimizer {saved} or choose another --name")]
+    OptimizerChanged {
+        /// The run folder.
+        run: PathBuf,
+        /// The optimizer the run was created with.
+        saved: String,
+        /// The optimizer asked for now.
+        asked: String,
+    },
+    /// The training loss became NaN or infinite: the run stopped, `summary.json` says so.
+    #[error(
+        "{name}: the loss is {value} at step {step}; stopped. Last good checkpoint: {}",
+        checkpoint.as_deref().map_or_else(|| "none".to_string(), |p| p.display().to_string())
+    )]
+    NonFinite {
+        /// The run's name.
+        name: String,
+        /// The step whose loss was not finite.
+        step: u64,
+        /// The loss.
+        value: f64,
+        /// The newest checkpoint written before it.
+        checkpoint: Option<PathBuf>,
+    },
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Status {
+    /// It trained every step.
+    #[serde(rename = "finished")]
+    Finished,
+    /// A loss was NaN or infinite; see [`RunSummary::stopped`].
+    #[serde(rename = "stopped: non-finite loss")]
+    StoppedNonFinite,
+}
+
+/// Why and where a run stopped early.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stop {
+    /// `"non-finite loss"`.
+    pub reason: String,
+    /// The step whose loss was not finite.
+    pub step: u64,
+    /// The loss, as text (JSON has no NaN).
+    pub value: String,
+    /// The newest checkpoint written before the stop, if any.
+    pub last_good_checkpoint: Option<PathBuf>,
+}
+
+/// A run's `summary.json`: what every domain records, then the domain's own figures `F`
+/// (flattened: `{"status": ..., "optimizer": ..., "test_accuracy": ...}`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSummary<F> {
+    /// How the run ended.
+    pub status: Status,
+    /// The optimizer's name.
+    pub optimizer: String,
+    /// Its number of nodes m.
+    pub nodes: usize,
+    /// The run's seed.
+    pub seed: u64,
+    /// Training steps done.
+    pub steps: u64,
+    /// Seconds of training, continued across resumes.
+    pub wall_time_s: f64,
+    /// Where and why the run stopped early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<Stop>,
+    /// The domain's figures (absent after an early stop).
+    #[serde(flatten)]
+    pub figures: Option<F>,
+}
+
+impl<F: for<'de> Deserialize<'de>> RunSummary<F> {
+    /// Reads a run's `summary.json`.
+    ///
+    /// # Errors
+    /// [`RunError::Io`] when the file cannot be read, [`RunError::Serialize`] when it is not a
+    /// summary with figures `F`.
+    pub fn read(path: &Path) -> Result<Self, RunError> {
+        let text = std::fs::read_to_string(path).map_err(crate::run::io(path))?;
+        serde_json::from_str(&text).map_err(|e| RunError::Serialize {
+            what: "summary.json",
+            message: format!("{}: {e}", path.display()),
+        })
+    }
+}
+
+/// One training run in progress: see the [module docs](self).
+pub struct Session {
+    args: RunArgs,
+    domain: String,
+    optimizer: String,
+    name: String,
+    device: Device,
+    dir: RunDir,
+    /// The checkpoint a `--resume` continues from, found when the session opened.
+    resume_from: Option<(PathBuf, u64)>,
+    recorder: Recorder,
+    progress: Progress,
+    total_steps: u64,
+    last_checkpoint: Option<PathBuf>,
+}
+
+/// Checkpoints kept per run (the newest ones).
+const KEEP_CHECKPOINTS: usize = 2;
+
+impl Session {
+    /// Opens the run named by `args` in `domain`, logging the metric `columns`, for a run of
+    /// `total_steps` steps: parses the device, sets torch's threads, creates (or, with
+    /// `--resume`, reopens) the run folder and continues its metrics from the latest checkpoint.
+    ///
+    /// # Errors
+    /// A bad `--device`, an existing run without `--resume`, a resumed run with another
+    /// optimizer or other metric columns, or an I/O error.
+    pub fn open(
+        args: &RunArgs,
+        domain: &Domain,
+        columns: &[&str],
+        total_steps: u64,
+    ) -> Result<Self, SessionError> {
+        let device = parse_device(&args.device)?;
+        if args.threads > 0 {
+            tch::set_num_threads(args.threads as i32);
+        }
+        let domain_name = args.domain.clone().unwrap_or_else(|| domain.name.clone());
+        let optimizer = args.optimizer.clone().unwrap_or_else(|| domain.optimizer.clone());
+        let name = args.name.clone().unwrap_or_else(|| optimizer.clone());
+        let dir = RunDir::create(&args.runs, &domain_name, &name, args.resume)?;
+        let resume_from = match args.resume {
+            true => match checkpoint::latest(&dir.checkpoints())? {
+                Some(path) => {
+                    let step = checkpoint::read_meta(&path)?.step;
+                    Some((path, step))
+                }
+                None => {
+                    eprintln!(
+                        "no checkpoint in {}: starting afresh",
+                        dir.checkpoints().display()
+                    );
+                    None
+                }
+            },
+            false => None,
+        };
+        // A fresh run (or a resume without a checkpoint) starts its metrics over.
+        let recorder = Recorder::open(&dir, columns, Some(resume_from.as_ref().map_or(0, |r| r.1)))?;
+        let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
+        Ok(Session {
+            args: args.clone(),
+            domain: domain_name,
+            optimizer,
+            name,
+            last_checkpoint: resume_from.as_ref().map(|r| r.0.clone()),
+            device,
+            dir,
+            resume_from,
+            recorder,
+            progress,
+            total_steps,
+        })
+    }
+
+    /// The device tensors go to.
+    pub fn device(&self) -> Device {
+        self.device
+    }
+
+    /// The run's seed.
+    pub fn seed(&self) -> u64 {
+        self.args.seed
+    }
+
+    /// The run's name (its folder's name).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The domain folder / preset domain.
+    pub fn domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The run folder, for the domain's own files (vocabulary, sample grids, ...).
+    pub fn dir(&self) -> &RunDir {
+        &self.dir
+    }
+
+    /// The step the run continues from: the resumed checkpoint's, else 0.
+    pub fn start_step(&self) -> u64 {
+        self.resume_from.as_ref().map_or(0, |r| r.1)
+    }
+
+    /// The optimizer's configuration: the registry's presets for the domain, overridden by
+    /// `--config`; written to the run's `config.toml`.
+    ///
+    /// # Errors
+    /// An unknown optimizer, invalid settings, an unreadable `--config` file, or a resumed run
+    /// that trained with another optimizer.
+    pub fn optimizer_config(&mut self) -> Result<OptimizerConfig, SessionError> {
+        let registry = Registry::builtin();
+        let cfg = match &self.args.config {
+            Some(path) => registry.resolve_file(&self.domain, &self.optimizer, path)?,
+            None => registry.resolve(&self.domain, &self.optimizer, &toml::Table::new())?,
+        };
+        // `--config` may name the optimizer itself.
+        self.optimizer = cfg.base.name().to_string();
+        if self.args.resume {
+            if let Some(saved) = saved_optimizer(&self.dir) {
+                if saved != self.optimizer {
+                    return Err(SessionError::OptimizerChanged {
+                        run: self.dir.path().to_path_buf(),
+                        saved,
+                        asked: self.optimizer.clone(),
+                    });
+                }
+            }
+        }
+        self.dir.write_config(&cfg)?;
+        Ok(cfg)
+    }
+
+    /// Loads the checkpoint a `--resume` continues from into `vs` and `optimizer` (built like
+    /// the saved ones) and returns its metadata; `None` for a fresh run.
+    ///
+    /// # Errors
+    /// [`SessionError::Checkpoint`] naming the file that failed.
+    pub fn restore(
+        &self,
+        vs: &mut VarStore,
+        optimizer: &mut dyn Optimizer,
+    ) -> Result<Option<Meta>, SessionError> {
+        let Some((path, _)) = &self.resume_from else {
+            return Ok(None);
+        };
+        let meta = checkpoint::load(path, vs, optimizer)?;
+        eprintln!("resuming {} from step {}", self.dir.path().display(), meta.step);
+        Ok(Some(meta))
+    }
+
+    /// Seeds libtorch's generator for `step` (a function of the run's seed and the step).
+    pub fn seed_step(&self, step: u64) {
+        tch::manual_seed(step_seed(self.args.seed, step));
+    }
+
+    /// Passes an optimizer step's result through, except a non-finite loss: that ends the run
+    /// with `summary.json` recording the stop at `step` and the last good checkpoint, and the
+    /// metrics flushed.
+    ///
+    /// # Errors
+    /// [`SessionError::NonFinite`], or the optimizer's other errors.
+    pub fn check<T>(&mut self, outcome: pisa_core::Result<T>, step: u64) -> Result<T, SessionError> {
+        match outcome {
+            Ok(value) => Ok(value),
+            Err(pisa_core::Error::NonFiniteLoss { value, node, .. }) => {
+                let summary = RunSummary::<()> {
+                    status: Status::StoppedNonFinite,
+                    optimizer: self.optimizer.clone(),
+                    nodes: node + 1,
+                    seed: self.args.seed,
+                    steps: step,
+                    wall_time_s: self.recorder.wall_time(),
+                    stopped: Some(Stop {
+                        reason: "non-finite loss".into(),
+                        step,
+                        value: value.to_string(),
+                        last_good_checkpoint: self.last_checkpoint.clone(),
+                    }),
+                    figures: None,
+                };
+                self.dir.write_summary_value(&summary)?;
+                self.recorder.flush()?;
+                Err(SessionError::NonFinite {
+                    name: self.name.clone(),
+                    step,
+                    value,
+                    checkpoint: self.last_checkpoint.clone(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Logs `values` at `step` to the metrics (CSV + TensorBoard) and the progress display.
+    ///
+    /// # Errors
+    /// [`SessionError::Metrics`] when a write fails.
+    pub fn record(&mut self, step: u64, values: &[(&str, f64)]) -> Result<(), SessionError> {
+        self.recorder.record(step, values)?;
+        self.progress.update(step, values);
+        Ok(())
+    }
+
+    /// The TensorBoard writer, for images, histograms and text.
+    pub fn tensorboard(&mut self) -> &mut tfevents::SummaryWriter {
+        self.recorder.tensorboard()
+    }
+
+    /// Whether a checkpoint is due after `done` steps: every `--checkpoint-every` steps and at
+    /// the last step.
+    pub fn checkpoint_due(&self, done: u64) -> bool {
+        let every = self.args.checkpoint_every;
+        (every > 0 && done % every == 0) || done == self.total_steps
+    }
+
+    /// Saves a checkpoint after `done` steps with the domain's own resume state `rng` (data
+    /// order, epoch, ...), keeping the newest two; it becomes the last good checkpoint.
+    ///
+    /// # Errors
+    /// [`SessionError::Checkpoint`] naming the file that failed.
+    pub fn checkpoint(
+        &mut self,
+        vs: &VarStore,
+        optimizer: &dyn Optimizer,
+        done: u64,
+        rng: serde_json::Value,
+    ) -> Result<PathBuf, SessionError> {
+        let meta = Meta {
+            step: done,
+            seed: self.args.seed,
+            rng,
+            extra: serde_json::Value::Null,
+        };
+        let path = checkpoint::save(&self.dir.checkpoints(), vs, optimizer, &meta, KEEP_CHECKPOINTS)?;
+        self.last_checkpoint = Some(path.clone());
+        Ok(path)
+    }
+
+    /// Ends the run after `steps` steps: writes `summary.json` with the domain's `figures`,
+    /// prints it as one JSON line on stdout and returns it.
+    ///
+    /// # Errors
+    /// An I/O or serialization error.
+    pub fn finish<F: Serialize>(
+        mut self,
+        optimizer: &dyn Optimizer,
+        steps: u64,
+        figures: F,
+    ) -> Result<RunSummary<F>, SessionError> {
+        self.progress.finish();
+        self.recorder.flush()?;
+        let summary = RunSummary {
+            status: Status::Finished,
+            optimizer: self.optimizer.clone(),
+            nodes: optimizer.node_weights().len(),
+            seed: self.args.seed,
+            steps,
+            wall_time_s: self.recorder.wall_time(),
+            stopped: None,
+            figures: Some(figures),
+        };
+        let line = self.dir.write_summary_value(&summary)?;
+        println!("{line}");
+        Ok(summary)
+    }
+}
+
+/// The optimizer named in a run folder's `config.toml`, if it has one.
+fn saved_optimizer(dir: &RunDir) -> Option<String> {
+    let text = std::fs::read_to_string(dir.path().join("config.toml")).ok()?;
+    let table: toml::Table = text.parse().ok()?;
+    table.get("name")?.as_str().map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tch::nn::{self, Module};
+    use tch::{Kind, Tensor};
+
+    /// A tiny regression y = 2x trained with SGD through a session; `blow_up_at` makes the loss
+    /// NaN from that step on. Returns the session's result and the final weight.
+    fn train(args: &RunArgs, steps: u64, blow_up_at: Option<u64>) -> (Result<(), SessionError>, f64) {
+        let mut session = Session::open(args, &Domain::new("toy", "sgd"), &["train/loss"], steps).unwrap();
+        tch::manual_seed(args.seed as i64);
+        let mut vs = VarStore::new(session.device());
+        let net = nn::linear(vs.root(), 1, 1, Default::default());
+        let mut opt = session.optimizer_config().unwrap().build(&vs).unwrap();
+        let start = session
+            .restore(&mut vs, opt.as_mut())
+            .unwrap()
+            .map_or(0, |m| m.step);
+        let result = (|| {
+            for step in start..steps {
+                session.seed_step(step);
+                let x = Tensor::randn([16, 1], (Kind::Float, Device::Cpu));
+                let poison = if blow_up_at.is_some_and(|b| step >= b) {
+                    f64::NAN
+                } else {
+                    0.0
+                };
+                let outcome = opt.step(&mut |_| (net.forward(&x) - &x * 2.0).square().mean(None) + poison);
+                let report = session.check(outcome, step)?;
+                let done = step + 1;
+                session.record(done, &[("train/loss", report.weighted_loss(opt.node_weights()))])?;
+                if session.checkpoint_due(done) {
+                    session.checkpoint(&vs, opt.as_ref(), done, serde_json::json!({ "step": done }))?;
+                }
+            }
+            Ok(())
+        })();
+        let weight = net.ws.double_value(&[0, 0]);
+        match result {
+            Ok(()) => {
+                session.finish(opt.as_ref(), steps, ()).unwrap();
+                (Ok(()), weight)
+            }
+            Err(e) => (Err(e), weight),
+        }
+    }
+
+    fn summary(args: &RunArgs, name: &str) -> RunSummary<serde_json::Value> {
+        RunSummary::read(&args.runs.join("toy").join(name).join("summary.json")).unwrap()
+    }
+
+    #[test]
+    fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+        let base = tempfile::tempdir().unwrap();
+        let mut args = RunArgs::for_tests(base.path());
+        args.checkpoint_every = 5;
+        args.name = Some("straight".into());
+        let (ok, straight) = train(&args, 12, None);
+        ok.unwrap();
+        let s = summary(&args, "straight");
+        assert_eq!(
+            (s.status, s.steps, s.optimizer.as_str(), s.nodes),
+            (Status::Finished, 12, "sgd", 1)
+        );
+        assert!(
+            (straight - 2.0).abs() < 0.5,
+            "SGD moves the weight toward 2: {straight}"
+        );
+
+        // Interrupted after 7 steps (checkpoint at 5), then resumed to 12.
+        args.name = Some("resumed".into());
+        let _ = train(&args, 7, None);
+        args.resume = true;
+        let (ok, resumed) = train(&args, 12, None);
+        ok.unwrap();
+        assert_eq!(
+            resumed.to_bits(),
+            straight.to_bits(),
+            "bit-identical after resume"
+        );
+        let csv = std::fs::read_to_string(base.path().join("toy/resumed/metrics.csv")).unwrap();
+        let steps: Vec<&str> = csv
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap())
+            .collect();
+        let expected: Vec<String> = (1..=12).map(|s| s.to_string()).collect();
+        assert_eq!(steps, expected, "rows after the checkpoint are logged once");
+
+        // A fresh run into the same folder is refused; a resume with another optimizer too.
+        args.resume = false;
+        assert!(matches!(
+            Session::open(&args, &Domain::new("toy", "sgd"), &["train/loss"], 12),
+            Err(SessionError::Run(RunError::Exists(_)))
+        ));
+        args.resume = true;
+        args.optimizer = Some("adam".into());
+        let mut session = Session::open(&args, &Domain::new("toy", "sgd"), &["train/loss"], 12).unwrap();
+        let err = session.optimizer_config().err().unwrap();
+        assert!(matches!(err, SessionError::OptimizerChanged { .. }), "{err}");
+    }
+
+    #[test]
+    fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
+        let base = tempfile::tempdir().unwrap();
+        let mut args = RunArgs::for_tests(base.path());
+        args.checkpoint_every = 4;
+        args.name = Some("diverged".into());
+        let (result, _) = train(&args, 20, Some(9));
+        let err = result.unwrap_err();
+        let message = err.to_string();
+        assert!(
+            matches!(err, SessionError::NonFinite { step: 9, .. }),
+            "{message}"
+        );
+        assert!(message.contains("step-0000000008"), "{message}");
+        let s = summary(&args, "diverged");
+        assert_eq!(s.status, Status::StoppedNonFinite);
+        let stop = s.stopped.unwrap();
+        assert_eq!((stop.step, stop.value.as_str()), (9, "NaN"));
+        assert!(stop.last_good_checkpoint.unwrap().ends_with("step-0000000008"));
+        let csv = std::fs::read_to_string(base.path().join("toy/diverged/metrics.csv")).unwrap();
+        assert_eq!(csv.lines().count(), 1 + 9, "the good steps' metrics are on disk");
+    }
+}
