@@ -50,3 +50,13 @@ pub enum LstmError {
     #[error(transparent)]
     Split(#[from] runs::nodes::SplitError),
 }
+
+impl From<LstmError> for runs::session::SessionError {
+    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
+    fn from(e: LstmError) -> Self {
+        match e {
+            LstmError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            other => runs::session::SessionError::Domain(Box::new(other)),
+        }
+    }
+}

@@ -36,7 +36,7 @@
 //!     let done = step + 1;
 //!     session.record(done, &[("train/loss", report.weighted_loss(opt.node_weights()))])?;
 //!     if session.checkpoint_due(done) {
-//!         session.checkpoint(&vs, opt.as_ref(), done, serde_json::Value::Null)?;
+//!         session.checkpoint(&vs, opt.as_ref(), done, &())?;
 //!     }
 //! }
 //! session.finish(opt.as_ref(), 100, ())?;
@@ -90,12 +90,22 @@ pub struct RunArgs {
     /// Torch intra-op threads (0: torch's default).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
-    /// Checkpoint every this many steps (0: only at the end).
+    /// Checkpoint every this many steps (0: only at the end; epoch-based domains checkpoint at
+    /// the end of every epoch instead).
     #[arg(long, default_value_t = 200)]
     pub checkpoint_every: u64,
 }
 
 impl RunArgs {
+    /// The device `--device` names, for domains that load data before opening the session (so
+    /// that a missing dataset leaves no run folder behind).
+    ///
+    /// # Errors
+    /// As [`parse_device`].
+    pub fn device(&self) -> Result<Device, DeviceError> {
+        parse_device(&self.device)
+    }
+
     /// The defaults of every flag with runs under `runs` on the CPU: for tests and examples.
     pub fn for_tests(runs: &Path) -> Self {
         RunArgs {
@@ -153,6 +163,9 @@ pub enum SessionError {
     /// The optimizer failed (other than a non-finite loss).
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
+    /// The domain's own error during a step (its data, model or loss).
+    #[error(transparent)]
+    Domain(Box<dyn std::error::Error + Send + Sync>),
     /// A resumed run was started with another optimizer than the one in its `config.toml`.
     #[error("{run}: this run trained with `{saved}`, not `{asked}`; resume it with --optimizer {saved} or choose another --name")]
     OptimizerChanged {
@@ -400,16 +413,21 @@ impl Session {
         tch::manual_seed(step_seed(self.args.seed, step));
     }
 
-    /// Passes an optimizer step's result through, except a non-finite loss: that ends the run
+    /// Passes a training step's result through, except a non-finite loss: that ends the run
     /// with `summary.json` recording the stop at `step` and the last good checkpoint, and the
-    /// metrics flushed.
+    /// metrics flushed. A domain whose step has its own error type converts it into
+    /// [`SessionError`], keeping pisa-core's errors as [`SessionError::Optimizer`].
     ///
     /// # Errors
-    /// [`SessionError::NonFinite`], or the optimizer's other errors.
-    pub fn check<T>(&mut self, outcome: pisa_core::Result<T>, step: u64) -> Result<T, SessionError> {
-        match outcome {
+    /// [`SessionError::NonFinite`], or the step's other errors.
+    pub fn check<T, E: Into<SessionError>>(
+        &mut self,
+        outcome: Result<T, E>,
+        step: u64,
+    ) -> Result<T, SessionError> {
+        match outcome.map_err(Into::into) {
             Ok(value) => Ok(value),
-            Err(pisa_core::Error::NonFiniteLoss { value, node, .. }) => {
+            Err(SessionError::Optimizer(pisa_core::Error::NonFiniteLoss { value, node, .. })) => {
                 let summary = RunSummary::<()> {
                     status: Status::StoppedNonFinite,
                     optimizer: self.optimizer.clone(),
@@ -434,7 +452,7 @@ impl Session {
                     checkpoint: self.last_checkpoint.clone(),
                 })
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 
@@ -446,6 +464,11 @@ impl Session {
         self.recorder.record(step, values)?;
         self.progress.update(step, values);
         Ok(())
+    }
+
+    /// Shows `values` at `step` on the progress display only (not logged).
+    pub fn show(&mut self, step: u64, values: &[(&str, f64)]) {
+        self.progress.update(step, values);
     }
 
     /// The TensorBoard writer, for images, histograms and text.
@@ -460,8 +483,9 @@ impl Session {
         (every > 0 && done % every == 0) || done == self.total_steps
     }
 
-    /// Saves a checkpoint after `done` steps with the domain's own resume state `rng` (data
-    /// order, epoch, ...), keeping the newest two; it becomes the last good checkpoint.
+    /// Saves a checkpoint after `done` steps with the domain's own resume state `state` (epoch,
+    /// data position, best figures, ...; read back from [`Meta::extra`] after
+    /// [`Session::restore`]), keeping the newest two; it becomes the last good checkpoint.
     ///
     /// # Errors
     /// [`SessionError::Checkpoint`] naming the file that failed.
@@ -470,13 +494,17 @@ impl Session {
         vs: &VarStore,
         optimizer: &dyn Optimizer,
         done: u64,
-        rng: serde_json::Value,
+        state: &impl Serialize,
     ) -> Result<PathBuf, SessionError> {
+        let extra = serde_json::to_value(state).map_err(|e| RunError::Serialize {
+            what: "the checkpoint's resume state",
+            message: e.to_string(),
+        })?;
         let meta = Meta {
             step: done,
             seed: self.args.seed,
-            rng,
-            extra: serde_json::Value::Null,
+            rng: serde_json::Value::Null,
+            extra,
         };
         let path = checkpoint::save(&self.dir.checkpoints(), vs, optimizer, &meta, KEEP_CHECKPOINTS)?;
         self.last_checkpoint = Some(path.clone());
@@ -551,7 +579,7 @@ mod tests {
                 let done = step + 1;
                 session.record(done, &[("train/loss", report.weighted_loss(opt.node_weights()))])?;
                 if session.checkpoint_due(done) {
-                    session.checkpoint(&vs, opt.as_ref(), done, serde_json::json!({ "step": done }))?;
+                    session.checkpoint(&vs, opt.as_ref(), done, &done)?;
                 }
             }
             Ok(())

@@ -31,11 +31,8 @@ use clap::{Args, Parser, Subcommand};
 use lstm::corpus::{batchify, window, Corpus, Vocab, EOS};
 use lstm::model::{AwdConfig, AwdLstm};
 use lstm::train::{evaluate, seq_len, Regularization, SplitMix, SplitMode, WindowTrainer};
-use runs::checkpoint::{self, step_seed, Meta};
-use runs::metrics::Recorder;
-use runs::progress::Progress;
 use runs::registry::Registry;
-use runs::run::{RunDir, Summary};
+use runs::session::{Domain, RunArgs, Session};
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -97,12 +94,9 @@ struct BenchArgs {
 
 #[derive(Args, Debug, Clone)]
 struct TrainArgs {
-    /// Optimizer name (sisa, adam, adabelief, sgd, ...); settings from the `lstm-<layers>` presets.
-    #[arg(long, default_value = "sisa")]
-    optimizer: String,
-    /// TOML file overriding the optimizer's settings.
-    #[arg(long)]
-    config: Option<PathBuf>,
+    /// Optimizer (default sisa; presets of the `lstm-<layers>` domain), run folder, seed, device.
+    #[command(flatten)]
+    run: RunArgs,
     /// Folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt [default: $PISA_DATA_DIR/ptb-like or data/ptb-like].
     #[arg(long)]
     data: Option<PathBuf>,
@@ -142,27 +136,6 @@ struct TrainArgs {
     /// How the nodes divide a window: time (the paper's runs) or batch.
     #[arg(long, default_value = "time")]
     split: String,
-    /// Where run folders go.
-    #[arg(long, default_value = "runs")]
-    runs: PathBuf,
-    /// Domain folder under `--runs` and registry preset domain [default: lstm-<layers>].
-    #[arg(long)]
-    domain: Option<String>,
-    /// Run name [default: the optimizer's name].
-    #[arg(long)]
-    name: Option<String>,
-    /// Seed of initialization, windows and dropout.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Continue the run from its latest checkpoint.
-    #[arg(long)]
-    resume: bool,
-    /// cpu, cuda, or auto.
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// Torch intra-op threads (0: torch's default).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
 }
 
 #[derive(Args, Debug)]
@@ -204,22 +177,17 @@ fn main() -> Result<()> {
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
-    if args.threads > 0 {
-        tch::set_num_threads(args.threads as i32);
-    }
-    let device = runs::device::parse_device(&args.device)?;
+    let device = args.run.device()?;
     let split_mode = match args.split.as_str() {
         "time" => SplitMode::Time,
         "batch" => SplitMode::Batch,
         other => bail!("--split {other}: expected time or batch"),
     };
-    let domain = args
-        .domain
-        .clone()
-        .unwrap_or_else(|| format!("lstm-{}", args.layers));
-    let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
+    if args.bptt < 1.0 || args.batch == 0 || args.eval_batch == 0 || args.test_batch == 0 {
+        bail!("--bptt must be at least 1 and --batch, --eval-batch, --test-batch at least 1");
+    }
 
-    // seed → corpus
+    // corpus (before the run folder: a missing corpus leaves nothing behind)
     let data_dir = args
         .data
         .clone()
@@ -244,9 +212,25 @@ fn train(args: &TrainArgs) -> Result<()> {
         corpus.valid.len(),
         corpus.test.len()
     );
+    let rows = train_data.size()[0];
+    let per_epoch = if args.max_windows > 0 {
+        args.max_windows
+    } else {
+        (rows as f64 / args.bptt).ceil() as u64
+    };
+    let columns = [
+        "train/loss",
+        "train/ppl",
+        "valid/ppl",
+        "test/ppl",
+        "train/tokens_per_s",
+    ];
+    let domain = Domain::new(&format!("lstm-{}", args.layers), "sisa");
+    let mut session = Session::open(&args.run, &domain, &columns, per_epoch * args.epochs)?;
+    let seed = session.seed();
 
-    // model → optimizer
-    tch::manual_seed(args.seed as i64);
+    // model → optimizer → resume
+    tch::manual_seed(seed as i64);
     let mut vs = VarStore::new(device);
     let s = args.dropout_scale;
     let cfg = AwdConfig {
@@ -260,11 +244,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         ..AwdConfig::awd(corpus.vocab.len(), args.layers)
     };
     let model = AwdLstm::new(&vs.root(), &cfg)?;
-    let registry = Registry::builtin();
-    let opt_cfg = match &args.config {
-        Some(path) => registry.resolve_file(&domain, &args.optimizer, path)?,
-        None => registry.resolve(&domain, &args.optimizer, &toml::Table::new())?,
-    };
+    let opt_cfg = session.optimizer_config()?;
     let mut opt = opt_cfg.build(&vs).context("building the optimizer")?;
     let m = opt.node_weights().len();
     let params: i64 = vs
@@ -291,92 +271,40 @@ fn train(args: &TrainArgs) -> Result<()> {
         mode: split_mode,
         reg: Regularization::default(),
     };
-
-    // run folder, logs, resume
-    let run = RunDir::create(&args.runs, &domain, &name, args.resume)?;
-    run.write_config(&opt_cfg)?;
-    fs::write(run.path().join("model.json"), serde_json::to_string_pretty(&cfg)?)?;
-    fs::write(
-        run.path().join("vocab.txt"),
-        corpus.vocab.words().join("\n") + "\n",
-    )?;
-    let mut state = Selection::default();
-    let mut step = 0u64;
-    if args.resume {
-        match checkpoint::latest(&run.checkpoints())? {
-            Some(path) => {
-                let meta = checkpoint::load(&path, &mut vs, opt.as_mut())?;
-                step = meta.step;
-                state = serde_json::from_value(meta.extra).context("checkpoint meta.extra")?;
-                eprintln!("resuming {} after epoch {}", run.path().display(), state.epoch);
-            }
-            None => eprintln!(
-                "no checkpoint in {}: starting afresh",
-                run.checkpoints().display()
-            ),
-        }
-    }
-    let mut recorder = Recorder::open(
-        &run,
-        &[
-            "train/loss",
-            "train/ppl",
-            "valid/ppl",
-            "test/ppl",
-            "train/tokens_per_s",
-        ],
-        args.resume.then_some(step),
-    )?;
-    let mut summary = Summary::default();
-    summary.set("corpus", label.clone());
-    summary.set("optimizer", opt_cfg.base.name());
-    summary.set("nodes", m as u64);
-    summary.set("split", format!("{split_mode:?}").to_lowercase());
-    summary.set("layers", cfg.layers as u64);
-    summary.set("emb", cfg.emb as u64);
-    summary.set("hidden", cfg.hidden as u64);
-    summary.set("parameters", params);
-    summary.set("batch", args.batch as u64);
-    summary.set("seed", args.seed);
-    let rows = train_data.size()[0];
-    let per_epoch = if args.max_windows > 0 {
-        args.max_windows
-    } else {
-        (rows as f64 / args.bptt).ceil() as u64
+    let run_dir = session.dir().path().to_path_buf();
+    fs::write(run_dir.join("model.json"), serde_json::to_string_pretty(&cfg)?)?;
+    fs::write(run_dir.join("vocab.txt"), corpus.vocab.words().join("\n") + "\n")?;
+    let (mut step, mut state) = match session.restore(&mut vs, opt.as_mut())? {
+        Some(meta) => (
+            meta.step,
+            serde_json::from_value::<Selection>(meta.extra).context("checkpoint meta.extra")?,
+        ),
+        None => (0, Selection::default()),
     };
-    let mut progress = Progress::new(
-        &format!("{domain}/{name}"),
-        per_epoch * (args.epochs - state.epoch.min(args.epochs)),
-    );
-    let mut last_checkpoint = checkpoint::latest(&run.checkpoints())?;
     let (mut train_tokens, mut train_secs) = (0u64, 0.0f64);
-    let first_epoch = state.epoch;
     let min_len = if split_mode == SplitMode::Time {
         m as i64
     } else {
         1
     };
+    if rows - 1 - min_len <= 0 {
+        bail!(
+            "the training stream has {rows} rows per column at --batch {}: too short for one window of {min_len} tokens",
+            args.batch
+        );
+    }
 
     for epoch in state.epoch..args.epochs {
         // epoch: windows of variable length, hidden state carried and detached between windows
-        let mut rng = SplitMix::new(args.seed, epoch);
+        let mut rng = SplitMix::new(seed, epoch);
         let mut hidden = model.init_hidden(args.batch as i64);
         let (mut start, mut windows, mut loss_sum, mut tok_sum) = (0i64, 0u64, 0.0, 0i64);
         let t0 = Instant::now();
         while start < rows - 1 - min_len && (args.max_windows == 0 || windows < args.max_windows) {
             let len = seq_len(&mut rng, args.bptt, min_len);
             let (x, y) = window(&train_data, start, len);
-            tch::manual_seed(step_seed(args.seed, step));
-            let (ce, next) = match trainer.step(opt.as_mut(), &x, &y, &hidden) {
-                Ok(r) => r,
-                Err(lstm::LstmError::Optimizer(pisa_core::Error::NonFiniteLoss { value, .. })) => {
-                    summary.record_non_finite(step, value, last_checkpoint.as_deref());
-                    run.write_summary(&summary)?;
-                    recorder.flush()?;
-                    bail!("{name}: the loss is {value} at step {step}; stopped");
-                }
-                Err(e) => return Err(e.into()),
-            };
+            session.seed_step(step);
+            let (ce, next) = session.check(trainer.step(opt.as_mut(), &x, &y, &hidden), step)?;
             hidden = next;
             let n = x.numel() as i64;
             loss_sum += ce * n as f64;
@@ -384,7 +312,7 @@ fn train(args: &TrainArgs) -> Result<()> {
             start += x.size()[0];
             windows += 1;
             step += 1;
-            progress.update((epoch - first_epoch) * per_epoch + windows, &[("train/loss", ce)]);
+            session.show(epoch * per_epoch + windows, &[("train/loss", ce)]);
         }
         let secs = t0.elapsed().as_secs_f64();
         train_tokens += tok_sum as u64;
@@ -404,35 +332,52 @@ fn train(args: &TrainArgs) -> Result<()> {
             ("test/ppl", test_ppl),
             ("train/tokens_per_s", tps),
         ];
-        recorder.record(step, &values)?;
+        session.record(step, &values)?;
         eprintln!(
             "epoch {:>3}: train ppl {:>8.2}  valid ppl {valid_ppl:>8.2}  test ppl {test_ppl:>8.2}  ({tps:.0} tokens/s)",
             epoch + 1,
             train_loss.exp()
         );
-        let meta = Meta {
-            step,
-            seed: args.seed,
-            rng: serde_json::json!({ "epoch": epoch + 1 }),
-            extra: serde_json::to_value(&state)?,
-        };
-        last_checkpoint = Some(checkpoint::save(&run.checkpoints(), &vs, opt.as_ref(), &meta, 2)?);
+        session.checkpoint(&vs, opt.as_ref(), step, &state)?;
     }
-    progress.finish();
-    recorder.flush()?;
-    summary.set("status", "finished");
-    summary.set("epochs", state.epoch);
-    summary.set("steps", step);
-    summary.set("best_valid_ppl", state.best_valid);
-    summary.set("best_valid_epoch", state.best_valid_epoch);
-    summary.set("test_ppl_at_best_valid", state.test_at_best_valid);
-    summary.set("best_test_ppl", state.best_test);
-    summary.set("best_test_epoch", state.best_test_epoch);
-    summary.set("train_tokens_per_s", train_tokens as f64 / train_secs.max(1e-9));
-    summary.set("wall_time_s", recorder.wall_time());
-    run.write_summary(&summary)?;
-    println!("{}", serde_json::to_string(&summary.0)?);
+    let figures = Figures {
+        corpus: label,
+        split: format!("{split_mode:?}").to_lowercase(),
+        layers: cfg.layers,
+        emb: cfg.emb,
+        hidden: cfg.hidden,
+        parameters: params,
+        batch: args.batch,
+        epochs: state.epoch,
+        best_valid_ppl: state.best_valid,
+        best_valid_epoch: state.best_valid_epoch,
+        test_ppl_at_best_valid: state.test_at_best_valid,
+        best_test_ppl: state.best_test,
+        best_test_epoch: state.best_test_epoch,
+        train_tokens_per_s: train_tokens as f64 / train_secs.max(1e-9),
+    };
+    session.finish(opt.as_ref(), step, figures)?;
     Ok(())
+}
+
+/// The LSTM's figures in `summary.json`.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    corpus: String,
+    split: String,
+    layers: usize,
+    emb: usize,
+    hidden: usize,
+    parameters: i64,
+    batch: usize,
+    epochs: u64,
+    best_valid_ppl: Option<f64>,
+    best_valid_epoch: Option<u64>,
+    test_ppl_at_best_valid: Option<f64>,
+    best_test_ppl: Option<f64>,
+    best_test_epoch: Option<u64>,
+    /// Training tokens per second in this process (resumed epochs not counted).
+    train_tokens_per_s: f64,
 }
 
 /// Per-run bookkeeping kept in the checkpoints: epochs done and the selection figures.

@@ -118,7 +118,7 @@ fn main() -> Result<()> {
         }
         session.record(done, &values)?;
         if session.checkpoint_due(done) {
-            session.checkpoint(&vs, opt.as_ref(), done, serde_json::json!({ "epoch": epoch }))?;
+            session.checkpoint(&vs, opt.as_ref(), done, &epoch)?;
         }
     }
     if test_accuracy.is_nan() {
