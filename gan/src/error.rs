@@ -51,3 +51,13 @@ pub enum GanError {
 
 /// `Result` with [`GanError`].
 pub type Result<T, E = GanError> = std::result::Result<T, E>;
+
+impl From<GanError> for runs::session::SessionError {
+    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
+    fn from(e: GanError) -> Self {
+        match e {
+            GanError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            other => runs::session::SessionError::Domain(Box::new(other)),
+        }
+    }
+}

@@ -60,7 +60,7 @@ use crate::run::{RunDir, RunError};
 
 /// The flags every training binary takes (`#[command(flatten)]`): where the run goes, what it
 /// trains with, and how it starts.
-#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunArgs {
     /// Optimizer name (sisa, nsisa, pisa, adam, adamw, rmsprop, adabelief, sgd, lamb, muon)
     /// [default: the domain's].
@@ -83,6 +83,7 @@ pub struct RunArgs {
     pub seed: u64,
     /// Continue the run from its latest checkpoint.
     #[arg(long)]
+    #[serde(skip)]
     pub resume: bool,
     /// cpu, cuda, or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
@@ -123,22 +124,55 @@ impl RunArgs {
     }
 }
 
-/// What a domain fills in when the user does not: its folder / preset name and its optimizer.
+/// What a domain fills in when the user does not (its folder / preset name and its optimizer),
+/// and the shape of its runs (what a step is called, which networks a checkpoint holds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
     /// The domain folder under `--runs` and the registry's preset domain.
     pub name: String,
     /// The optimizer when `--optimizer` is not given.
     pub optimizer: String,
+    /// The registry's preset domain when it is not the folder's name (`--domain` then moves
+    /// only the folder).
+    pub presets: Option<String>,
+    /// What one step is, in messages (`"step"`, `"generator step"`).
+    pub step_unit: String,
+    /// The networks a checkpoint holds, each with its own optimizer, saved under
+    /// `checkpoints/<network>/step-N/`; empty for one network saved as `checkpoints/step-N/`.
+    pub networks: Vec<String>,
 }
 
 impl Domain {
-    /// A domain named `name` whose runs use `optimizer` unless told otherwise.
+    /// A domain named `name` whose runs train one network with `optimizer` unless told
+    /// otherwise.
     pub fn new(name: &str, optimizer: &str) -> Self {
         Domain {
             name: name.into(),
             optimizer: optimizer.into(),
+            presets: None,
+            step_unit: "step".into(),
+            networks: vec![],
         }
+    }
+
+    /// The same domain taking its optimizer presets from the registry's domain `presets`
+    /// (e.g. the GAN's `wgan-gp` for runs under `gan-wgan-gp-mnist/`).
+    pub fn presets(mut self, presets: &str) -> Self {
+        self.presets = Some(presets.into());
+        self
+    }
+
+    /// The same domain whose steps are called `unit` in messages.
+    pub fn step_unit(mut self, unit: &str) -> Self {
+        self.step_unit = unit.into();
+        self
+    }
+
+    /// The same domain training several networks, each with its own optimizer (a GAN's
+    /// generator and critic). The last one's checkpoint is the one named as the last good one.
+    pub fn networks(mut self, names: &[&str]) -> Self {
+        self.networks = names.iter().map(|n| n.to_string()).collect();
+        self
     }
 }
 
@@ -176,14 +210,24 @@ pub enum SessionError {
         /// The optimizer asked for now.
         asked: String,
     },
+    /// A checkpoint call passed another number of networks than the domain declared.
+    #[error("the domain checkpoints {expected} network(s), but {given} were passed")]
+    Networks {
+        /// Networks the domain declared (1 when it declared none).
+        expected: usize,
+        /// Networks passed.
+        given: usize,
+    },
     /// The training loss became NaN or infinite: the run stopped, `summary.json` says so.
     #[error(
-        "{name}: the loss is {value} at step {step}; stopped. Last good checkpoint: {}",
+        "{name}: the loss is {value} at {unit} {step}; stopped. Last good checkpoint: {}",
         checkpoint.as_deref().map_or_else(|| "none".to_string(), |p| p.display().to_string())
     )]
     NonFinite {
         /// The run's name.
         name: String,
+        /// What a step is called.
+        unit: String,
         /// The step whose loss was not finite.
         step: u64,
         /// The loss.
@@ -261,7 +305,12 @@ pub struct Session {
     args: RunArgs,
     domain: String,
     optimizer: String,
+    /// The registry's preset domain.
+    presets: String,
     name: String,
+    step_unit: String,
+    /// Where each network's checkpoints go (one folder for a one-network domain).
+    checkpoint_dirs: Vec<PathBuf>,
     device: Device,
     dir: RunDir,
     /// The checkpoint a `--resume` continues from, found when the session opened.
@@ -297,17 +346,26 @@ impl Session {
         let optimizer = args.optimizer.clone().unwrap_or_else(|| domain.optimizer.clone());
         let name = args.name.clone().unwrap_or_else(|| optimizer.clone());
         let dir = RunDir::create(&args.runs, &domain_name, &name, args.resume)?;
+        let checkpoint_dirs: Vec<PathBuf> = match domain.networks.is_empty() {
+            true => vec![dir.checkpoints()],
+            false => domain
+                .networks
+                .iter()
+                .map(|n| dir.checkpoints().join(n))
+                .collect(),
+        };
+        let last_dir = checkpoint_dirs
+            .last()
+            .cloned()
+            .unwrap_or_else(|| dir.checkpoints());
         let resume_from = match args.resume {
-            true => match checkpoint::latest(&dir.checkpoints())? {
+            true => match checkpoint::latest(&last_dir)? {
                 Some(path) => {
                     let step = checkpoint::read_meta(&path)?.step;
                     Some((path, step))
                 }
                 None => {
-                    eprintln!(
-                        "no checkpoint in {}: starting afresh",
-                        dir.checkpoints().display()
-                    );
+                    eprintln!("no checkpoint in {}: starting afresh", last_dir.display());
                     None
                 }
             },
@@ -318,9 +376,12 @@ impl Session {
         let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
         Ok(Session {
             args: args.clone(),
+            presets: domain.presets.clone().unwrap_or_else(|| domain_name.clone()),
             domain: domain_name,
             optimizer,
             name,
+            step_unit: domain.step_unit.clone(),
+            checkpoint_dirs,
             last_checkpoint: resume_from.as_ref().map(|r| r.0.clone()),
             device,
             dir,
@@ -361,7 +422,8 @@ impl Session {
         self.resume_from.as_ref().map_or(0, |r| r.1)
     }
 
-    /// The optimizer's configuration: the registry's presets for the domain, overridden by
+    /// The optimizer's configuration: the registry's presets for the domain (see
+    /// [`Domain::presets()`]), overridden by
     /// `--config`; written to the run's `config.toml`.
     ///
     /// # Errors
@@ -370,8 +432,8 @@ impl Session {
     pub fn optimizer_config(&mut self) -> Result<OptimizerConfig, SessionError> {
         let registry = Registry::builtin();
         let cfg = match &self.args.config {
-            Some(path) => registry.resolve_file(&self.domain, &self.optimizer, path)?,
-            None => registry.resolve(&self.domain, &self.optimizer, &toml::Table::new())?,
+            Some(path) => registry.resolve_file(&self.presets, &self.optimizer, path)?,
+            None => registry.resolve(&self.presets, &self.optimizer, &toml::Table::new())?,
         };
         // `--config` may name the optimizer itself.
         self.optimizer = cfg.base.name().to_string();
@@ -400,12 +462,45 @@ impl Session {
         vs: &mut VarStore,
         optimizer: &mut dyn Optimizer,
     ) -> Result<Option<Meta>, SessionError> {
+        self.restore_networks(&mut [(vs, optimizer)])
+    }
+
+    /// As [`Session::restore`] for a domain of several [networks](Domain::networks()), in the
+    /// order it declared them.
+    ///
+    /// # Errors
+    /// [`SessionError::Networks`] for another number of networks, else as
+    /// [`Session::restore`].
+    pub fn restore_networks(
+        &self,
+        networks: &mut [(&mut VarStore, &mut dyn Optimizer)],
+    ) -> Result<Option<Meta>, SessionError> {
+        self.expect_networks(networks.len())?;
         let Some((path, _)) = &self.resume_from else {
             return Ok(None);
         };
-        let meta = checkpoint::load(path, vs, optimizer)?;
-        eprintln!("resuming {} from step {}", self.dir.path().display(), meta.step);
-        Ok(Some(meta))
+        let folder = path.file_name().unwrap_or_default();
+        let mut meta = None;
+        for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
+            meta = Some(checkpoint::load(&dir.join(folder), vs, &mut **optimizer)?);
+        }
+        if let Some(meta) = &meta {
+            eprintln!(
+                "resuming {} from {} {}",
+                self.dir.path().display(),
+                self.step_unit,
+                meta.step
+            );
+        }
+        Ok(meta)
+    }
+
+    fn expect_networks(&self, given: usize) -> Result<(), SessionError> {
+        let expected = self.checkpoint_dirs.len();
+        match given == expected {
+            true => Ok(()),
+            false => Err(SessionError::Networks { expected, given }),
+        }
     }
 
     /// Seeds libtorch's generator for `step` (a function of the run's seed and the step).
@@ -447,6 +542,7 @@ impl Session {
                 self.recorder.flush()?;
                 Err(SessionError::NonFinite {
                     name: self.name.clone(),
+                    unit: self.step_unit.clone(),
                     step,
                     value,
                     checkpoint: self.last_checkpoint.clone(),
@@ -496,6 +592,22 @@ impl Session {
         done: u64,
         state: &impl Serialize,
     ) -> Result<PathBuf, SessionError> {
+        self.checkpoint_networks(&[(vs, optimizer)], done, state)
+    }
+
+    /// As [`Session::checkpoint`] for a domain of several [networks](Domain::networks()), in the
+    /// order it declared them; returns the last one's folder.
+    ///
+    /// # Errors
+    /// [`SessionError::Networks`] for another number of networks, else as
+    /// [`Session::checkpoint`].
+    pub fn checkpoint_networks(
+        &mut self,
+        networks: &[(&VarStore, &dyn Optimizer)],
+        done: u64,
+        state: &impl Serialize,
+    ) -> Result<PathBuf, SessionError> {
+        self.expect_networks(networks.len())?;
         let extra = serde_json::to_value(state).map_err(|e| RunError::Serialize {
             what: "the checkpoint's resume state",
             message: e.to_string(),
@@ -506,9 +618,12 @@ impl Session {
             rng: serde_json::Value::Null,
             extra,
         };
-        let path = checkpoint::save(&self.dir.checkpoints(), vs, optimizer, &meta, KEEP_CHECKPOINTS)?;
-        self.last_checkpoint = Some(path.clone());
-        Ok(path)
+        let mut last = None;
+        for ((vs, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
+            last = Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
+        }
+        self.last_checkpoint = last.clone();
+        Ok(last.unwrap_or_default())
     }
 
     /// Ends the run after `steps` steps: writes `summary.json` with the domain's `figures`,

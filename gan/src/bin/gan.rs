@@ -25,12 +25,9 @@ use gan::inception::{self, Inception};
 use gan::model::{Critic, CriticNorm, Generator, ModelConfig};
 use gan::train::{critic_iteration, generator_iteration, GanSettings, Variant};
 use gan::GanError;
-use pisa_core::Error as OptError;
-use runs::checkpoint::{self, step_seed, Meta};
-use runs::metrics::Recorder;
-use runs::progress::Progress;
+use runs::checkpoint::{self, step_seed};
 use runs::registry::Registry;
-use runs::run::{RunDir, Summary};
+use runs::session::{Domain, RunArgs, Session};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use tch::nn::{ModuleT, VarStore};
@@ -132,6 +129,11 @@ enum ModelName {
 
 #[derive(Args, Debug, Clone, Serialize, Deserialize)]
 struct TrainArgs {
+    /// Optimizer of both networks (default sisa; presets of the registry domain `wgan` /
+    /// `wgan-gp`), run folder (`--domain` default: gan-<model>-<dataset>), seed, device.
+    #[command(flatten)]
+    #[serde(flatten)]
+    run: RunArgs,
     /// wgan or wgan-gp.
     #[arg(long, value_enum, default_value = "wgan-gp")]
     model: ModelName,
@@ -141,13 +143,6 @@ struct TrainArgs {
     /// Dataset location [default: DATA_DIR/cifar10 or DATA_DIR/mnist].
     #[arg(long)]
     data: Option<PathBuf>,
-    /// Optimizer of both networks (sisa, adam, rmsprop, adabelief, ...; presets of the domain
-    /// `wgan` / `wgan-gp`).
-    #[arg(long, default_value = "sisa")]
-    optimizer: String,
-    /// TOML file overriding the optimizer settings of both networks.
-    #[arg(long)]
-    config: Option<PathBuf>,
     /// Image side: 64 (the paper's upsampled CIFAR-10) or 32 (native; the MNIST default).
     #[arg(long)]
     image_size: Option<i64>,
@@ -202,28 +197,6 @@ struct TrainArgs {
     /// Images in the per-epoch sample grid.
     #[arg(long, default_value_t = 64)]
     grid: usize,
-    /// Seed of initialization, data order and noise.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Where run folders go.
-    #[arg(long, default_value = "runs")]
-    runs: PathBuf,
-    /// Domain folder under --runs [default: gan-<model>-<dataset>].
-    #[arg(long)]
-    domain: Option<String>,
-    /// Run name [default: the optimizer's name].
-    #[arg(long)]
-    name: Option<String>,
-    /// Continue from the run's latest checkpoint.
-    #[arg(long)]
-    #[serde(skip)]
-    resume: bool,
-    /// cpu, cuda or auto.
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// libtorch intra-op threads (0: libtorch's default).
-    #[arg(long, default_value_t = 0)]
-    threads: i32,
 }
 
 #[derive(Args, Debug)]
@@ -349,25 +322,40 @@ fn save_grid(
     generator: &Generator,
     z: &Tensor,
     path: &Path,
-    recorder: Option<(&mut Recorder, u64)>,
+    session: Option<(&mut Session, u64)>,
 ) -> Result<()> {
     let images = tch::no_grad(|| generator.forward_t(z, false));
     let columns = (z.size()[0] as f64).sqrt().ceil() as usize;
     let img = runs::image::grid(&images, columns, 2, -1.0, 1.0)?;
     img.save_png(path)?;
-    if let Some((recorder, step)) = recorder {
-        recorder
+    if let Some((session, step)) = session {
+        session
             .tensorboard()
             .add_image("samples", &img.data, img.height, img.width, 3, step as i64)?;
     }
     Ok(())
 }
 
-fn ckpt_dirs(run: &RunDir) -> (PathBuf, PathBuf) {
-    (
-        run.checkpoints().join("generator"),
-        run.checkpoints().join("critic"),
-    )
+/// The GAN's figures in `summary.json`.
+#[derive(Debug, Serialize)]
+struct Figures {
+    model: &'static str,
+    dataset: String,
+    batch: usize,
+    n_critic: u64,
+    generator_loss: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wasserstein: Option<f64>,
+    #[serde(flatten)]
+    fid: Option<FidFigure>,
+}
+
+/// The last FID measured.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct FidFigure {
+    fid: f64,
+    fid_samples: usize,
+    fid_epoch: u64,
 }
 
 fn train(args: TrainArgs) -> Result<()> {
@@ -375,17 +363,12 @@ fn train(args: TrainArgs) -> Result<()> {
         ModelName::Wgan => Variant::Wgan,
         ModelName::WganGp => Variant::WganGp,
     };
-    let device = runs::device::parse_device(&args.device)?;
-    if args.threads > 0 {
-        tch::set_num_threads(args.threads);
+    let device = args.run.device()?;
+    if args.n_critic == 0 || args.batch == 0 {
+        bail!("--n-critic and --batch must be at least 1");
     }
-    let domain = args
-        .domain
-        .clone()
-        .unwrap_or_else(|| format!("gan-{}-{:?}", variant.as_str(), args.dataset).to_lowercase());
-    let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
 
-    // seed → data
+    // data (before the run folder: missing data leaves nothing behind)
     let train_set = load_split(&args, Split::Train)?;
     let train_set = if args.train_images > 0 {
         train_set.take(args.train_images)
@@ -425,58 +408,10 @@ fn train(args: TrainArgs) -> Result<()> {
             args.batch
         );
     }
-    eprintln!(
-        "{domain}/{name}: {n_train} images {channels}×{h}² → {size}², {} on {device:?}",
-        variant.as_str()
-    );
-
-    // models → optimizers (each network has its own)
-    tch::manual_seed(args.seed as i64);
-    let mut gvs = VarStore::new(device);
-    let mut dvs = VarStore::new(device);
-    let generator = Generator::new(&gvs.root(), &cfg);
-    let critic = Critic::new(&dvs.root(), &cfg);
-    let registry = Registry::builtin();
-    let opt_cfg = match &args.config {
-        Some(path) => registry.resolve_file(variant.as_str(), &args.optimizer, path)?,
-        None => registry.resolve(variant.as_str(), &args.optimizer, &toml::Table::new())?,
-    };
-    let mut opt_g = opt_cfg
-        .build(&gvs)
-        .context("building the generator's optimizer")?;
-    let mut opt_d = opt_cfg.build(&dvs).context("building the critic's optimizer")?;
-    let m = opt_d.node_weights().len();
-    if args.batch < m {
-        bail!("--batch {} is smaller than the optimizer's {m} nodes", args.batch);
-    }
-    let fixed_z = {
-        tch::manual_seed(step_seed(args.seed ^ 0x5eed_9a11, 0));
-        Tensor::randn([args.grid.max(1) as i64, args.z_dim], (Kind::Float, device))
-    };
-
-    // run folder, logs, resume
-    let run = RunDir::create(&args.runs, &domain, &name, args.resume)?;
-    run.write_config(&opt_cfg)?;
-    let spec = RunSpec {
-        model: cfg,
-        settings,
-        dataset: args.dataset,
-    };
-    runs::run::write_atomic(&run.path().join("gan.json"), &serde_json::to_vec_pretty(&spec)?)?;
-    runs::run::write_atomic(&run.path().join("args.json"), &serde_json::to_vec_pretty(&args)?)?;
-    std::fs::create_dir_all(run.plots())?;
-    let (gdir, ddir) = ckpt_dirs(&run);
-    let mut start = 0u64;
-    if args.resume {
-        match checkpoint::latest(&ddir)? {
-            Some(path) => {
-                start = checkpoint::load(&path, &mut dvs, opt_d.as_mut())?.step;
-                let gpath = gdir.join(path.file_name().context("checkpoint folder name")?);
-                checkpoint::load(&gpath, &mut gvs, opt_g.as_mut())?;
-                eprintln!("resuming {} from generator step {start}", run.path().display());
-            }
-            None => eprintln!("no checkpoint in {}: starting afresh", ddir.display()),
-        }
+    let batches_per_epoch = (n_train / args.batch) as u64;
+    let mut steps = (args.epochs * batches_per_epoch).div_ceil(args.n_critic);
+    if args.max_steps > 0 {
+        steps = steps.min(args.max_steps);
     }
     let columns = [
         "epoch",
@@ -486,12 +421,51 @@ fn train(args: TrainArgs) -> Result<()> {
         "train/generator_loss",
         "fid",
     ];
-    let mut recorder = Recorder::open(&run, &columns, args.resume.then_some(start))?;
-    let batches_per_epoch = (n_train / args.batch) as u64;
-    let mut steps = (args.epochs * batches_per_epoch).div_ceil(args.n_critic);
-    if args.max_steps > 0 {
-        steps = steps.min(args.max_steps);
+    let folder = format!("gan-{}-{:?}", variant.as_str(), args.dataset).to_lowercase();
+    let domain = Domain::new(&folder, "sisa")
+        .presets(variant.as_str())
+        .step_unit("generator step")
+        .networks(&["generator", "critic"]);
+    let mut session = Session::open(&args.run, &domain, &columns, steps)?;
+    let seed = session.seed();
+    eprintln!(
+        "{}/{}: {n_train} images {channels}×{h}² → {size}², {} on {device:?}",
+        session.domain(),
+        session.name(),
+        variant.as_str()
+    );
+
+    // models → optimizers (each network has its own) → resume
+    tch::manual_seed(seed as i64);
+    let mut gvs = VarStore::new(device);
+    let mut dvs = VarStore::new(device);
+    let generator = Generator::new(&gvs.root(), &cfg);
+    let critic = Critic::new(&dvs.root(), &cfg);
+    let opt_cfg = session.optimizer_config()?;
+    let mut opt_g = opt_cfg
+        .build(&gvs)
+        .context("building the generator's optimizer")?;
+    let mut opt_d = opt_cfg.build(&dvs).context("building the critic's optimizer")?;
+    let m = opt_d.node_weights().len();
+    if args.batch < m {
+        bail!("--batch {} is smaller than the optimizer's {m} nodes", args.batch);
     }
+    let fixed_z = {
+        tch::manual_seed(step_seed(seed ^ 0x5eed_9a11, 0));
+        Tensor::randn([args.grid.max(1) as i64, args.z_dim], (Kind::Float, device))
+    };
+    let run = session.dir().clone();
+    let spec = RunSpec {
+        model: cfg,
+        settings,
+        dataset: args.dataset,
+    };
+    runs::run::write_atomic(&run.path().join("gan.json"), &serde_json::to_vec_pretty(&spec)?)?;
+    runs::run::write_atomic(&run.path().join("args.json"), &serde_json::to_vec_pretty(&args)?)?;
+    let resumed = session.restore_networks(&mut [(&mut gvs, opt_g.as_mut()), (&mut dvs, opt_d.as_mut())])?;
+    let start = resumed.as_ref().map_or(0, |meta| meta.step);
+    let mut fid_figure: Option<FidFigure> = resumed.and_then(|meta| serde_json::from_value(meta.extra).ok());
+
     let wants_fid = args.fid_every > 0 || args.final_fid_samples > 0;
     let (net, reference) = if wants_fid {
         let net = Inception::load(
@@ -503,31 +477,20 @@ fn train(args: TrainArgs) -> Result<()> {
     } else {
         (None, None)
     };
-    let mut summary = Summary::default();
-    summary.set("optimizer", opt_cfg.base.name());
-    summary.set("model", variant.as_str());
-    summary.set("dataset", format!("{:?}", args.dataset).to_lowercase());
-    summary.set("nodes", m as u64);
-    summary.set("batch", args.batch as u64);
-    summary.set("n_critic", args.n_critic);
-    summary.set("seed", args.seed);
-    let mut progress = Progress::new(&name, steps);
-    let mut last_checkpoint = checkpoint::latest(&ddir)?;
     let mut order = Tensor::new();
     let mut order_epoch = u64::MAX;
     let (mut last_d, mut last_g) = (None, f64::NAN);
     let opts = (Kind::Float, device);
 
     for step in start..steps {
-        tch::manual_seed(step_seed(args.seed, step));
+        session.seed_step(step);
         let mut z = Tensor::new();
-        let mut non_finite = None;
         for j in 0..args.n_critic {
             // The data position is a function of the critic batch index: exact resume.
             let c = step * args.n_critic + j;
             let (epoch, index) = (c / batches_per_epoch, (c % batches_per_epoch) as i64);
             if epoch != order_epoch {
-                order = runs::data::epoch_order(n_train, args.seed, epoch);
+                order = runs::data::epoch_order(n_train, seed, epoch);
                 order_epoch = epoch;
             }
             let ids = order.narrow(0, index * args.batch as i64, args.batch as i64);
@@ -535,33 +498,13 @@ fn train(args: TrainArgs) -> Result<()> {
             z = Tensor::randn([args.batch as i64, args.z_dim], opts);
             let eps = Tensor::rand([args.batch as i64], opts);
             let fake = tch::no_grad(|| generator.forward_t(&z, true));
-            match critic_iteration(opt_d.as_mut(), &critic, &dvs, &real, &fake, &eps, &settings) {
-                Ok(r) => last_d = Some(r),
-                Err(e) => {
-                    non_finite = Some(non_finite_loss(e)?);
-                    break;
-                }
-            }
+            let outcome = critic_iteration(opt_d.as_mut(), &critic, &dvs, &real, &fake, &eps, &settings);
+            last_d = Some(session.check(outcome, step)?);
         }
-        if non_finite.is_none() {
-            match generator_iteration(opt_g.as_mut(), &generator, &critic, &mut dvs, &z) {
-                Ok(loss) => last_g = loss,
-                Err(e) => non_finite = Some(non_finite_loss(e)?),
-            }
-        }
-        if let Some(value) = non_finite {
-            return stop_non_finite(
-                &run,
-                &mut summary,
-                &mut recorder,
-                step,
-                value,
-                last_checkpoint.as_deref(),
-                &name,
-            );
-        }
+        let outcome = generator_iteration(opt_g.as_mut(), &generator, &critic, &mut dvs, &z);
+        last_g = session.check(outcome, step)?;
         let done = step + 1;
-        let d = last_d.expect("n_critic ≥ 1");
+        let d = last_d.context("n_critic ≥ 1")?;
         let epoch_before = step * args.n_critic / batches_per_epoch;
         let epoch_after = (done * args.n_critic / batches_per_epoch).max(epoch_before);
         let epoch_end = epoch_after > epoch_before || done == steps;
@@ -576,7 +519,7 @@ fn train(args: TrainArgs) -> Result<()> {
         if epoch_end {
             let e = epoch_after.max(1);
             let grid_path = run.plots().join(format!("samples-epoch-{e:04}.png"));
-            save_grid(&generator, &fixed_z, &grid_path, Some((&mut recorder, done)))?;
+            save_grid(&generator, &fixed_z, &grid_path, Some((&mut session, done)))?;
             let last = done == steps;
             let (n_fid, due) = if last && args.final_fid_samples > 0 {
                 (args.final_fid_samples, true)
@@ -590,63 +533,35 @@ fn train(args: TrainArgs) -> Result<()> {
                     reference,
                     n_fid,
                     args.fid_batch,
-                    step_seed(args.seed ^ 0xf1d, e),
+                    step_seed(seed ^ 0xf1d, e),
                     device,
                 )?;
                 values.push(("fid", value));
-                summary.set("fid", value);
-                summary.set("fid_samples", n_fid as u64);
-                summary.set("fid_epoch", e);
+                fid_figure = Some(FidFigure {
+                    fid: value,
+                    fid_samples: n_fid,
+                    fid_epoch: e,
+                });
             }
-            let meta = Meta {
-                step: done,
-                seed: args.seed,
-                rng: serde_json::json!({ "epoch": e }),
-                extra: serde_json::Value::Null,
-            };
-            checkpoint::save(&gdir, &gvs, opt_g.as_ref(), &meta, 2)?;
-            last_checkpoint = Some(checkpoint::save(&ddir, &dvs, opt_d.as_ref(), &meta, 2)?);
+            session.checkpoint_networks(
+                &[(&gvs, opt_g.as_ref()), (&dvs, opt_d.as_ref())],
+                done,
+                &fid_figure,
+            )?;
         }
-        recorder.record(done, &values)?;
-        progress.update(done, &values);
+        session.record(done, &values)?;
     }
-    progress.finish();
-    recorder.flush()?;
-    summary.set("status", "finished");
-    summary.set("steps", steps);
-    summary.set("wall_time_s", recorder.wall_time());
-    summary.set("generator_loss", last_g);
-    if let Some(d) = last_d {
-        summary.set("wasserstein", d.wasserstein);
-    }
-    run.write_summary(&summary)?;
-    println!("{}", serde_json::to_string(&summary.0)?);
+    let figures = Figures {
+        model: variant.as_str(),
+        dataset: format!("{:?}", args.dataset).to_lowercase(),
+        batch: args.batch,
+        n_critic: args.n_critic,
+        generator_loss: last_g,
+        wasserstein: last_d.map(|d| d.wasserstein),
+        fid: fid_figure,
+    };
+    session.finish(opt_d.as_ref(), steps, figures)?;
     Ok(())
-}
-
-/// The loss value of a non-finite-loss error (the run then stops cleanly); any other error as
-/// it is.
-fn non_finite_loss(e: GanError) -> Result<f64, GanError> {
-    match e {
-        GanError::Optimizer(OptError::NonFiniteLoss { value, .. }) => Ok(value),
-        other => Err(other),
-    }
-}
-
-fn stop_non_finite(
-    run: &RunDir,
-    summary: &mut Summary,
-    recorder: &mut Recorder,
-    step: u64,
-    value: f64,
-    last: Option<&Path>,
-    name: &str,
-) -> Result<()> {
-    summary.record_non_finite(step, value, last);
-    run.write_summary(summary)?;
-    recorder.flush()?;
-    let kept = last.map_or("none".into(), |p| p.display().to_string());
-    bail!("{name}: a loss is {value} at generator step {step}; stopped. Last good checkpoint: {kept}")
 }
 
 fn sample(args: SampleArgs) -> Result<()> {
