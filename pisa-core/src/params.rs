@@ -6,7 +6,7 @@
 //! (`set_data`), the way apex and DeepSpeed flatten parameters. Gradients are re-pointed the same
 //! way the first time they are read, so later backward passes accumulate straight into the flat
 //! gradient buffer. An elementwise update is then a handful of large operations, or one fused
-//! loop over contiguous memory ([`crate::kernels`]).
+//! loop over contiguous memory (`kernels`).
 //!
 //! Build the optimizer after the model is on its final device and dtype: moving a `VarStore`
 //! afterwards gives the variables fresh storage and detaches them from the flat buffer.

@@ -73,11 +73,11 @@ pub struct ProblemFile {
 pub struct LeastSquares {
     /// A_i, each [d_i, n].
     pub a: Vec<Tensor>,
-    /// b_i, each [d_i] or [d_i, k].
+    /// b_i, each `[d_i]` or `[d_i, k]`.
     pub b: Vec<Tensor>,
     /// α_i.
     pub alpha: NodeWeights,
-    /// The parameter's shape: [n] or [n, k].
+    /// The parameter's shape: `[n]` or `[n, k]`.
     pub shape: Vec<i64>,
     /// Initial weights.
     pub w0: Tensor,

@@ -31,8 +31,8 @@ pub enum LrSchedule {
         /// Factor applied at each milestone.
         gamma: f64,
     },
-    /// Per-milestone factors, as in the authors' CIFAR/LSTM scripts: r_t = Π factors[j] over
-    /// milestones[j] ≤ t.
+    /// Per-milestone factors, as in the authors' CIFAR/LSTM scripts: r_t = Π `factors[j]` over
+    /// `milestones[j]` ≤ t.
     Piecewise {
         /// Iterations at which a factor applies, increasing.
         milestones: Vec<u64>,

@@ -1,4 +1,4 @@
-//! `cargo xtask test`: cheapest checks first (fmt, clippy), then `cargo test --workspace`
+//! `cargo xtask test`: cheapest checks first (fmt, clippy, docs), then `cargo test --workspace`
 //! (unit, integration and doc tests), then the envs crate's `mujoco` feature with MuJoCo provisioned
 //! (`setup --mujoco`). Stops at the first failure with a non-zero exit.
 //!

@@ -87,7 +87,7 @@ impl Mnist {
 }
 
 /// `<data root>/mnist`: where `cargo xtask data mnist` puts the files (see
-/// [`super::data_root`]; `$PISA_DATA_DIR/mnist` when that is set).
+/// [`runs::data::data_root`]; `$PISA_DATA_DIR/mnist` when that is set).
 pub fn default_dir() -> PathBuf {
     runs::data::data_root().join("mnist")
 }

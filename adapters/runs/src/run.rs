@@ -2,7 +2,7 @@
 //! `summary.json`, `checkpoints/`, `plots/` and TensorBoard event files under `tb/`.
 //!
 //! `metrics.csv` has the header `step,wall_time,<metric>,...` and one row per logged step; an
-//! empty cell is a metric not measured at that step (the format [`crate::plot`] reads).
+//! empty cell is a metric not measured at that step (the format the `report` crate reads).
 //! `wall_time` is seconds since the run started, continued across resumes.
 
 use serde::Serialize;

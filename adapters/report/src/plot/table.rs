@@ -105,7 +105,7 @@ impl Goal {
 
 /// The metrics table of one run: a name, the metric names, and rows of (step, wall-clock,
 /// values). Produced by the run machinery (or read back with [`read_metrics_csv`]) and consumed
-/// by [`plot_curves`](super::plot_curves) and [`report`](crate::report::report).
+/// by [`plot_curves`](super::plot_curves) and [`report`](crate::report()).
 ///
 /// ```
 /// use report::plot::Run;
