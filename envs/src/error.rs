@@ -1,6 +1,6 @@
 //! The crate's one error type.
 
-use crate::registry::Backend;
+use crate::backend::Backend;
 
 /// Everything that can go wrong when making, resetting or stepping an environment.
 ///

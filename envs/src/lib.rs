@@ -51,6 +51,7 @@
 //! bit-identical observations and rewards, on any number of vector-env threads.
 #![warn(missing_docs)]
 
+mod backend;
 pub mod classic;
 mod env;
 mod error;

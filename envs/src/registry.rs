@@ -1,44 +1,16 @@
 //! [`make_env`]: environments by Gymnasium id or short alias, on a chosen backend.
 
-use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
+pub use crate::backend::Backend;
 use crate::classic::{CartPole, Pendulum};
 use crate::error::{EnvError, Result};
 use crate::vector::{AutoresetMode, SyncVectorEnv};
 use crate::wrappers::TimeLimit;
 use crate::Env;
 
-/// Which implementation of a task to build.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// The best available backend for the id: classic control for `CartPole-v1` and `Pendulum-v1`,
-    /// rapier3d for the MuJoCo tasks.
-    #[default]
-    Auto,
-    /// The pure-Rust classic-control tasks ([`crate::classic`]).
-    #[serde(rename = "classic", alias = "classic_control")]
-    ClassicControl,
-    /// rapier3d locomotion and balance tasks ([`crate::rapier`]), pure Rust.
-    Rapier,
-    /// MuJoCo through `mujoco-rs` (not yet in this build).
-    Mujoco,
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Backend::Auto => "auto",
-            Backend::ClassicControl => "classic",
-            Backend::Rapier => "rapier",
-            Backend::Mujoco => "mujoco",
-        })
-    }
-}
-
+// Parsing lives here, not in `backend`, so that `backend` stays a leaf module that
+// `error` can name without an import cycle.
 impl FromStr for Backend {
     type Err = EnvError;
     /// `auto`, `classic` (or `classic_control`, `classic-control`), `rapier`, `mujoco`; case-insensitive.
