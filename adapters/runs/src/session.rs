@@ -683,8 +683,10 @@ mod tests {
         let mut net = nn::linear(vs.root(), 1, 1, Default::default());
         // A fixed start, not libtorch's global generator (tests run in parallel threads).
         tch::no_grad(|| {
-            net.ws.fill_(0.0);
-            net.bs.as_mut().map(|b| b.fill_(0.0));
+            let _ = net.ws.fill_(0.0);
+            if let Some(b) = net.bs.as_mut() {
+                let _ = b.fill_(0.0);
+            }
         });
         let mut opt = session.optimizer_config().unwrap().build(&vs).unwrap();
         let start = session

@@ -604,7 +604,7 @@ impl Sim {
                 let (linvel, angvel) = self.velocity(h);
                 let mp = &rb.mass_properties().local_mprops;
                 let frame = *rb.rotation() * mp.principal_inertia_local_frame;
-                let m = glamx::Mat3::from_quat(frame);
+                let m = Mat3::from_quat(frame);
                 let d = mp.principal_inertia();
                 let mut inertia = [[0.0; 3]; 3];
                 for (r, row) in inertia.iter_mut().enumerate() {
