@@ -1,0 +1,154 @@
+//! Training the demo CNN: [`train`] runs one run of [`TrainConfig`] through the run skeleton
+//! ([`Session`]): the data is loaded first (a missing dataset leaves no run folder behind),
+//! then the session owns resume, checkpoints, the non-finite stop and the summary.
+
+use std::path::PathBuf;
+
+use runs::nodes::NodeSplit;
+use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
+use serde::{Deserialize, Serialize};
+use tch::nn::{self, ModuleT};
+use tch::Tensor;
+
+use crate::model::{evaluate, Cnn};
+
+/// What an MNIST run trains on and for how long (the `mnist` binary's own flags).
+#[derive(clap::Args, Debug, Clone, PartialEq, Eq)]
+pub struct TrainConfig {
+    /// Folder with the MNIST IDX files (default: $PISA_DATA_DIR/mnist or data/mnist).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Examples per step (split over the optimizer's nodes).
+    #[arg(long, default_value_t = 128)]
+    pub batch: usize,
+    /// Training examples in all (60,000 = one epoch).
+    #[arg(long, default_value_t = 60_000)]
+    pub examples: usize,
+    /// Evaluate on the test set every this many steps.
+    #[arg(long, default_value_t = 100)]
+    pub eval_every: u64,
+}
+
+/// MNIST's figures in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Examples per step.
+    pub batch: usize,
+    /// Examples trained on.
+    pub examples: u64,
+    /// The last step's training loss (null when a resume had nothing left to train).
+    pub train_loss: f64,
+    /// Test-set accuracy at the end.
+    pub test_accuracy: f64,
+    /// Test-set mean cross-entropy at the end.
+    pub test_loss: f64,
+}
+
+/// Why an MNIST run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A setting that cannot work.
+    #[error("{0}")]
+    Config(String),
+    /// The dataset.
+    #[error(transparent)]
+    Data(#[from] runs::data::DataError),
+    /// The node split of a batch.
+    #[error(transparent)]
+    Split(#[from] runs::nodes::SplitError),
+    /// The run skeleton (including a non-finite loss).
+    #[error(transparent)]
+    Session(#[from] SessionError),
+    /// Building the optimizer.
+    #[error(transparent)]
+    Optimizer(#[from] pisa_core::Error),
+}
+
+/// Trains the CNN of [`crate::model`] as `config` and `run` say; returns the summary it wrote.
+///
+/// # Errors
+/// [`TrainError`]: bad settings, missing data, a non-finite loss (the run then stops with its
+/// last good checkpoint named), or an I/O error.
+pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, TrainError> {
+    if config.batch == 0 || config.eval_every == 0 {
+        return Err(TrainError::Config(
+            "--batch and --eval-every must be at least 1".into(),
+        ));
+    }
+    let device = run.device().map_err(SessionError::from)?;
+
+    // data
+    let data_dir = config.data.clone().unwrap_or_else(crate::data::default_dir);
+    let data = crate::data::load(&data_dir)?;
+    let (train_x, train_y) = (
+        data.train_images.to_device(device),
+        data.train_labels.to_device(device),
+    );
+    let (test_x, test_y) = (
+        data.test_images.to_device(device),
+        data.test_labels.to_device(device),
+    );
+    let n_train = train_x.size()[0] as usize;
+    let steps = (config.examples / config.batch) as u64;
+    let columns = ["train/loss", "test/loss", "test/accuracy"];
+    let mut session = Session::open(run, &Domain::new("mnist", "sisa"), &columns, steps)?;
+    let seed = session.seed();
+
+    // model → optimizer → resume
+    tch::manual_seed(seed as i64);
+    let mut vs = nn::VarStore::new(device);
+    let net = Cnn::new(&vs.root());
+    let mut opt = session.optimizer_config()?.build(&vs)?;
+    let m = opt.node_weights().len();
+    if config.batch < m {
+        return Err(TrainError::Config(format!(
+            "--batch {} is smaller than the optimizer's {m} nodes",
+            config.batch
+        )));
+    }
+    let split = NodeSplit::contiguous(config.batch, m)?;
+    let start = session
+        .restore(&mut vs, opt.as_mut())?
+        .map_or(0, |meta| meta.step);
+
+    let steps_per_epoch = (n_train / config.batch) as u64;
+    let mut order = Tensor::new();
+    let (mut train_loss, mut test_loss, mut test_accuracy) = (f64::NAN, f64::NAN, f64::NAN);
+    for step in start..steps {
+        // the epoch's permutation is a function of (seed, epoch)
+        let (epoch, index) = (step / steps_per_epoch, (step % steps_per_epoch) as usize);
+        if index == 0 || step == start {
+            order = runs::data::epoch_order(n_train, seed, epoch).to_device(device);
+        }
+        let ids = order.narrow(0, (index * config.batch) as i64, config.batch as i64);
+        let (x, y) = (train_x.index_select(0, &ids), train_y.index_select(0, &ids));
+        session.seed_step(step);
+        let outcome = opt.step(&mut |i| {
+            net.forward_t(&split.slice(&x, 0, i), true)
+                .cross_entropy_for_logits(&split.slice(&y, 0, i))
+        });
+        train_loss = session.check(outcome, step)?.weighted_loss(opt.node_weights());
+        let done = step + 1;
+        let mut values = vec![("train/loss", train_loss)];
+        if done % config.eval_every == 0 || done == steps {
+            (test_loss, test_accuracy) = evaluate(&net, &test_x, &test_y);
+            values.extend([("test/loss", test_loss), ("test/accuracy", test_accuracy)]);
+        }
+        session.record(done, &values)?;
+        if session.checkpoint_due(done) {
+            session.checkpoint(&vs, opt.as_ref(), done, &epoch)?;
+        }
+    }
+    if test_accuracy.is_nan() {
+        // resumed at the end: nothing trained in this process, but the summary keeps its figures
+        (test_loss, test_accuracy) = evaluate(&net, &test_x, &test_y);
+    }
+    let figures = Figures {
+        batch: config.batch,
+        examples: steps * config.batch as u64,
+        train_loss,
+        test_accuracy,
+        test_loss,
+    };
+    Ok(session.finish(opt.as_ref(), steps, figures)?)
+}
