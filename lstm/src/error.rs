@@ -49,6 +49,15 @@ pub enum LstmError {
     /// A node split is impossible.
     #[error(transparent)]
     Split(#[from] runs::nodes::SplitError),
+    /// The run skeleton: run folder, checkpoints, metrics, or a non-finite loss.
+    #[error(transparent)]
+    Session(Box<runs::session::SessionError>),
+}
+
+impl From<runs::session::SessionError> for LstmError {
+    fn from(e: runs::session::SessionError) -> Self {
+        LstmError::Session(Box::new(e))
+    }
 }
 
 impl From<LstmError> for runs::session::SessionError {
@@ -56,6 +65,7 @@ impl From<LstmError> for runs::session::SessionError {
     fn from(e: LstmError) -> Self {
         match e {
             LstmError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            LstmError::Session(e) => *e,
             other => runs::session::SessionError::Domain(Box::new(other)),
         }
     }
