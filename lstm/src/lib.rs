@@ -25,6 +25,7 @@ pub mod bench;
 pub mod corpus;
 pub mod error;
 pub mod model;
+pub mod ptb_like;
 pub mod run;
 pub mod train;
 

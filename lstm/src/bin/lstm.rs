@@ -51,6 +51,8 @@ enum Command {
     Train(Box<TrainArgs>),
     /// Generate text from a checkpoint.
     Sample(SampleArgs),
+    /// Build the PTB-like corpus from raw texts (`cargo xtask data ptb-like` runs this).
+    Corpus(CorpusArgs),
     /// Training tokens per second on synthetic tokens (`cargo xtask bench lstm`); one JSON line.
     Bench(BenchArgs),
 }
@@ -102,6 +104,16 @@ struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+struct CorpusArgs {
+    /// Output folder for ptb.{train,valid,test}.txt.
+    #[arg(long)]
+    out: PathBuf,
+    /// Raw text files in order (a file in a `brown/` folder is one sentence per line).
+    #[arg(required = true)]
+    texts: Vec<PathBuf>,
+}
+
+#[derive(Args, Debug)]
 struct SampleArgs {
     /// A checkpoint folder (`runs/<domain>/<name>/checkpoints/step-N`).
     #[arg(long)]
@@ -121,6 +133,7 @@ fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Sample(args)) => sample(&args),
+        Some(Command::Corpus(args)) => corpus(&args),
         Some(Command::Bench(args)) => bench(&args),
         Some(Command::Train(args)) => train(&args),
         None => train(&cli.train),
@@ -166,6 +179,19 @@ fn bench(args: &BenchArgs) -> Result<()> {
     json["nodes"] = opt.node_weights().len().into();
     json["layers"] = args.layers.into();
     println!("{json}");
+    Ok(())
+}
+
+fn corpus(args: &CorpusArgs) -> Result<()> {
+    for split in lstm::ptb_like::build(&args.texts, &args.out)? {
+        println!(
+            "  {:<40} {:>7} sentences {:>8} words (+<eos>: {:>8})",
+            split.path.display(),
+            split.sentences,
+            split.words,
+            split.words + split.sentences
+        );
+    }
     Ok(())
 }
 
