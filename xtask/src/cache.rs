@@ -1,9 +1,10 @@
-//! Where things live: the per-user cache directory and the repository root.
+//! Where things live: the per-user cache directory, the repository root, and search-path lists
+//! (`LD_LIBRARY_PATH`). A leaf module: `setup` and `mujoco` both use it.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
 /// Name of the folder made inside `$XDG_CACHE_HOME` or `~/.cache`.
 const CACHE_FOLDER: &str = "pisa-rs";
@@ -53,9 +54,37 @@ pub fn project_root() -> &'static Path {
         .expect("xtask/ has a parent directory")
 }
 
+/// `dir` followed by the entries of `existing` (a `:`-separated list), without repeating `dir`.
+///
+/// # Errors
+/// When a path contains the separator.
+pub fn prepend_path(dir: &Path, existing: Option<&OsStr>) -> Result<OsString> {
+    let rest = existing
+        .into_iter()
+        .flat_map(std::env::split_paths)
+        .filter(|p| !p.as_os_str().is_empty() && p != dir);
+    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(rest))
+        .with_context(|| format!("{} cannot be put in a path list", dir.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prepend_path_puts_dir_first_once() {
+        let dir = Path::new("/t/lib");
+        assert_eq!(prepend_path(dir, None).unwrap(), "/t/lib");
+        assert_eq!(prepend_path(dir, Some(OsStr::new(""))).unwrap(), "/t/lib");
+        assert_eq!(
+            prepend_path(dir, Some(OsStr::new("/a:/b"))).unwrap(),
+            "/t/lib:/a:/b"
+        );
+        assert_eq!(
+            prepend_path(dir, Some(OsStr::new("/a:/t/lib:/b"))).unwrap(),
+            "/t/lib:/a:/b"
+        );
+    }
 
     fn os(s: &str) -> Option<OsString> {
         Some(OsString::from(s))

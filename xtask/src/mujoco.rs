@@ -26,7 +26,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::setup::prepend_path;
+use crate::cache::prepend_path;
 
 /// The MuJoCo release `mujoco-rs` =7.0.0+mj-3.17.0 is built for (PyPI `mujoco`).
 pub const MUJOCO_VERSION: &str = "3.17.0";

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::cache;
+use crate::cache::{self, prepend_path};
 
 /// The PyPI `torch` release that matches the pinned `tch` (=0.24.0).
 pub const TORCH_VERSION: &str = "2.11.0";
@@ -402,37 +402,9 @@ fn quiet_status(cmd: &mut Command) -> Result<bool> {
     Ok(status.success())
 }
 
-/// `dir` followed by the entries of `existing` (a `:`-separated list), without repeating `dir`.
-///
-/// # Errors
-/// When a path contains the separator.
-pub fn prepend_path(dir: &Path, existing: Option<&OsStr>) -> Result<OsString> {
-    let rest = existing
-        .into_iter()
-        .flat_map(std::env::split_paths)
-        .filter(|p| !p.as_os_str().is_empty() && p != dir);
-    std::env::join_paths(std::iter::once(dir.to_path_buf()).chain(rest))
-        .with_context(|| format!("{} cannot be put in a path list", dir.display()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn prepend_path_puts_dir_first_once() {
-        let dir = Path::new("/t/lib");
-        assert_eq!(prepend_path(dir, None).unwrap(), "/t/lib");
-        assert_eq!(prepend_path(dir, Some(OsStr::new(""))).unwrap(), "/t/lib");
-        assert_eq!(
-            prepend_path(dir, Some(OsStr::new("/a:/b"))).unwrap(),
-            "/t/lib:/a:/b"
-        );
-        assert_eq!(
-            prepend_path(dir, Some(OsStr::new("/a:/t/lib:/b"))).unwrap(),
-            "/t/lib:/a:/b"
-        );
-    }
 
     #[test]
     fn stamp_round_trips_and_checks_the_version() {
