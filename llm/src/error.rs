@@ -57,6 +57,9 @@ pub enum LlmError {
     /// A libtorch error.
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
+    /// The optimizer's configuration or a step.
+    #[error(transparent)]
+    Optimizer(#[from] pisa_core::Error),
 }
 
 /// Result with [`LlmError`].

@@ -16,9 +16,13 @@
 //! family keeps the preset's `sigma_power` (2: σ = σ0/r², ρ = ρ0/r, the Nano setting; 0: σ
 //! constant, the recipe fine-tuning).
 
+use pisa_core::config::ScheduleOverride;
+use pisa_core::schedule::LrSchedule;
 use pisa_core::OptimizerConfig;
 use runs::registry::Registry;
 use serde_json::{json, Value};
+
+use crate::LlmError;
 
 /// Domain of the pre-training presets.
 pub const PRETRAIN_DOMAIN: &str = "gpt2-pretrain";
@@ -57,72 +61,82 @@ pub struct OptimSetup {
     pub groups: bool,
 }
 
-fn is_pisa_family(name: &str) -> bool {
-    matches!(name, "pisa" | "sisa" | "nsisa")
-}
-
-fn schedule_for(name: &str, current: Option<&Value>, s: &OptimSetup) -> Value {
-    let lr = json!({"kind": "trapezoid", "warmup": s.warmup, "total": s.steps, "warmdown": s.warmdown});
-    if is_pisa_family(name) {
-        let power = current
-            .and_then(|c| c.get("sigma_power"))
-            .cloned()
-            .unwrap_or(json!(1.0));
-        json!({"kind": "lr_linked", "sigma_power": power, "lr": lr})
-    } else {
-        lr
+/// The run's learning-rate multiplier: the trapezoid of modded-nanogpt and NSISA.
+fn trapezoid(s: &OptimSetup) -> LrSchedule {
+    LrSchedule::Trapezoid {
+        warmup: s.warmup,
+        total: s.steps,
+        warmdown: s.warmdown,
     }
 }
 
-/// The resolved configuration as JSON (what [`build_config`] parses), so it can be printed and
-/// written to the run folder.
+/// The resolved configuration as JSON, so it can be printed and written to the run folder:
+/// [`build_config`], serialized.
 ///
 /// # Errors
-/// An unknown optimizer or malformed overrides.
-pub fn settings(registry: &Registry, s: &OptimSetup) -> anyhow::Result<Value> {
-    let mut top = registry.settings(&s.domain, &s.optimizer, &s.overrides)?;
+/// As [`build_config`].
+pub fn settings(registry: &Registry, s: &OptimSetup) -> Result<Value, LlmError> {
+    let cfg = build_config(registry, s)?;
+    serde_json::to_value(&cfg).map_err(|e| LlmError::Config(format!("the optimizer settings: {e}")))
+}
+
+/// The configuration: the registry's layers and the overrides, m nodes on every group, the
+/// default groups, and the trapezoid attached (typed, through
+/// [`pisa_core::OptimizerKind::set_lr_schedule`]) to the top-level optimizer and the default
+/// group; a user's own groups keep their schedules.
+///
+/// # Errors
+/// An unknown optimizer, malformed overrides or invalid values.
+pub fn build_config(registry: &Registry, s: &OptimSetup) -> Result<OptimizerConfig, LlmError> {
+    let registry_err = |e: runs::registry::RegistryError| LlmError::Config(e.to_string());
+    let mut top = registry
+        .settings(&s.domain, &s.optimizer, &s.overrides)
+        .map_err(registry_err)?;
     let name = top["name"].as_str().unwrap_or(&s.optimizer).to_string();
-    let obj = top.as_object_mut().expect("settings are a table");
+    let Some(obj) = top.as_object_mut() else {
+        return Err(LlmError::Config("the optimizer settings are not a table".into()));
+    };
     if let Some(m) = s.nodes {
         obj.insert("nodes".into(), json!(m));
     }
     let nodes = obj.get("nodes").cloned().unwrap_or(json!(1));
-    let sched = schedule_for(&name, obj.get("schedule"), s);
-    obj.insert("schedule".into(), sched);
     let user_groups = obj
         .get("groups")
         .is_some_and(|g| g.as_array().is_some_and(|a| !a.is_empty()));
+    let default_group = !user_groups && s.groups;
     if user_groups {
         if let Some(Value::Array(groups)) = obj.get_mut("groups") {
             for g in groups.iter_mut().filter_map(Value::as_object_mut) {
                 g.insert("nodes".into(), nodes.clone());
             }
         }
-    } else if s.groups {
+    } else if default_group {
         let group = if name == "adamw" {
             json!({"name": "no_decay", "params": NON_MATRIX[3..], "weight_decay": 0.0})
         } else {
-            let mut g = registry.settings(EMBED_DOMAIN, "adamw", &toml::Table::new())?;
-            let g_obj = g.as_object_mut().expect("a table");
-            g_obj.remove("name");
-            g_obj.insert("name".into(), json!("embed_norm_bias"));
-            g_obj.insert("optimizer".into(), json!("adamw"));
-            g_obj.insert("params".into(), json!(NON_MATRIX));
-            g_obj.insert("nodes".into(), nodes.clone());
-            g_obj.insert("schedule".into(), schedule_for("adamw", None, s));
+            let mut g = registry
+                .settings(EMBED_DOMAIN, "adamw", &toml::Table::new())
+                .map_err(registry_err)?;
+            if let Some(g_obj) = g.as_object_mut() {
+                g_obj.remove("name");
+                g_obj.insert("name".into(), json!("embed_norm_bias"));
+                g_obj.insert("optimizer".into(), json!("adamw"));
+                g_obj.insert("params".into(), json!(NON_MATRIX));
+                g_obj.insert("nodes".into(), nodes.clone());
+            }
             g
         };
         obj.insert("groups".into(), json!([group]));
     }
-    Ok(top)
-}
-
-/// [`settings`], parsed.
-///
-/// # Errors
-/// As [`settings`], or invalid values.
-pub fn build_config(registry: &Registry, s: &OptimSetup) -> anyhow::Result<OptimizerConfig> {
-    Ok(OptimizerConfig::from_value(settings(registry, s)?)?)
+    let mut cfg = OptimizerConfig::from_value(top)?;
+    let lr = trapezoid(s);
+    cfg.base.set_lr_schedule(&lr, ScheduleOverride::Always);
+    if default_group {
+        for g in &mut cfg.groups {
+            g.optimizer.set_lr_schedule(&lr, ScheduleOverride::Always);
+        }
+    }
+    Ok(cfg)
 }
 
 #[cfg(test)]

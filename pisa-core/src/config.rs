@@ -24,7 +24,7 @@ use crate::nsisa::{Nsisa, NsisaConfig};
 use crate::optimizer::{NodeWeights, Optimizer};
 use crate::params::{trainable_named, ParamSet};
 use crate::pisa::{Pisa, PisaConfig};
-use crate::schedule::LrSchedule;
+use crate::schedule::{LrSchedule, PenaltySchedule};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tch::Tensor;
@@ -109,7 +109,50 @@ pub enum OptimizerKind {
     Muon(BaselineConfig<crate::baselines::muon::MuonSettings>),
 }
 
+/// When [`OptimizerKind::set_lr_schedule`] replaces the schedule an optimizer already has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScheduleOverride {
+    /// Only a constant one: a schedule the user configured is kept (RL's linear decay).
+    IfConstant,
+    /// Always (a run whose recipe fixes the schedule: GPT-2's trapezoid).
+    Always,
+}
+
 impl OptimizerKind {
+    /// Attaches the learning-rate multiplier r_t: baselines get η_t = η_0 r_t; the PISA family
+    /// gets σ_t = σ_0 / r_t^p and ρ_t = ρ_0 / r_t (`PenaltySchedule::LrLinked`, spec §4.2), with
+    /// the exponent p of an `LrLinked` schedule it already had, else 1. The one way every domain
+    /// attaches a schedule to any optimizer.
+    pub fn set_lr_schedule(&mut self, lr: &LrSchedule, when: ScheduleOverride) {
+        let penalty = |s: &mut PenaltySchedule| {
+            let sigma_power = match s {
+                PenaltySchedule::Constant => 1.0,
+                _ if when == ScheduleOverride::IfConstant => return,
+                PenaltySchedule::LrLinked { sigma_power, .. } => *sigma_power,
+                PenaltySchedule::Gamma { .. } => 1.0,
+            };
+            *s = PenaltySchedule::LrLinked {
+                lr: lr.clone(),
+                sigma_power,
+            };
+        };
+        let baseline = |s: &mut LrSchedule| {
+            if when == ScheduleOverride::Always || *s == LrSchedule::Constant {
+                *s = lr.clone();
+            }
+        };
+        match self {
+            OptimizerKind::Pisa(c) | OptimizerKind::Sisa(c) => penalty(&mut c.schedule),
+            OptimizerKind::Nsisa(c) => penalty(&mut c.schedule),
+            OptimizerKind::Adam(c) | OptimizerKind::Adamw(c) => baseline(&mut c.schedule),
+            OptimizerKind::Sgd(c) => baseline(&mut c.schedule),
+            OptimizerKind::Rmsprop(c) => baseline(&mut c.schedule),
+            OptimizerKind::Adabelief(c) => baseline(&mut c.schedule),
+            OptimizerKind::Lamb(c) => baseline(&mut c.schedule),
+            OptimizerKind::Muon(c) => baseline(&mut c.schedule),
+        }
+    }
+
     /// The `name` tag.
     pub fn name(&self) -> &'static str {
         match self {
@@ -222,6 +265,17 @@ pub struct OptimizerConfig {
 }
 
 impl OptimizerConfig {
+    /// This configuration with the learning-rate multiplier `lr` attached to the top-level
+    /// optimizer and every group (see [`OptimizerKind::set_lr_schedule`]).
+    pub fn with_lr_schedule(&self, lr: &LrSchedule, when: ScheduleOverride) -> Self {
+        let mut out = self.clone();
+        out.base.set_lr_schedule(lr, when);
+        for g in &mut out.groups {
+            g.optimizer.set_lr_schedule(lr, when);
+        }
+        out
+    }
+
     /// A configuration without groups.
     pub fn new(base: OptimizerKind) -> Self {
         OptimizerConfig { base, groups: vec![] }
@@ -414,6 +468,50 @@ pub fn glob_match(pattern: &str, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_schedule_attaches_to_baselines_and_links_sigma_rho_of_the_pisa_family() {
+        let parse = |v: serde_json::Value| OptimizerConfig::from_value(v).unwrap();
+        let lr = LrSchedule::Linear { total: 10 };
+        // Baselines: η_t = η_0 r_t; a configured schedule survives IfConstant, not Always.
+        let adam = parse(serde_json::json!({"name": "adam"}));
+        let OptimizerKind::Adam(c) = adam.with_lr_schedule(&lr, ScheduleOverride::IfConstant).base else {
+            panic!()
+        };
+        assert_eq!(c.schedule, lr);
+        let step = LrSchedule::Step {
+            step_size: 3,
+            gamma: 0.5,
+        };
+        let mut kind = parse(
+            serde_json::json!({"name": "sgd", "schedule": {"kind": "step", "step_size": 3, "gamma": 0.5}}),
+        )
+        .base;
+        kind.set_lr_schedule(&lr, ScheduleOverride::IfConstant);
+        let OptimizerKind::Sgd(c) = &kind else { panic!() };
+        assert_eq!(c.schedule, step, "the user's schedule is kept");
+        kind.set_lr_schedule(&lr, ScheduleOverride::Always);
+        let OptimizerKind::Sgd(c) = &kind else { panic!() };
+        assert_eq!(c.schedule, lr);
+        // PISA family: σ_t = σ_0 / r_t^p, ρ_t = ρ_0 / r_t, keeping a configured p.
+        let mut nsisa = parse(serde_json::json!({"name": "nsisa", "schedule": {"kind": "lr_linked", "sigma_power": 2.0, "lr": {"kind": "constant"}}})).base;
+        nsisa.set_lr_schedule(&lr, ScheduleOverride::Always);
+        let OptimizerKind::Nsisa(c) = &nsisa else { panic!() };
+        assert_eq!(
+            c.schedule,
+            PenaltySchedule::LrLinked {
+                lr: lr.clone(),
+                sigma_power: 2.0
+            }
+        );
+        let sisa =
+            parse(serde_json::json!({"name": "sisa"})).with_lr_schedule(&lr, ScheduleOverride::IfConstant);
+        let OptimizerKind::Sisa(c) = &sisa.base else {
+            panic!()
+        };
+        // r_5 = 1/2: σ and ρ double.
+        assert_eq!(c.schedule.at(5, 1.0, 3.0).unwrap(), (2.0, 6.0));
+    }
 
     #[test]
     fn globs() {

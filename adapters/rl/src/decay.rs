@@ -15,8 +15,9 @@
 //! [`constant_factor`] is the per-update form used when the optimizer is rebuilt at every update
 //! (the paper's re-initialized SISA state): a schedule `Piecewise { [0], [r] }` holds r_t = r.
 
-use pisa_core::schedule::{LrSchedule, PenaltySchedule};
-use pisa_core::{OptimizerConfig, OptimizerKind};
+use pisa_core::config::ScheduleOverride;
+use pisa_core::schedule::LrSchedule;
+use pisa_core::OptimizerConfig;
 
 /// `cfg` with linear decay to 0 over `total` iterations wherever its schedule is constant.
 pub fn linear_decay(cfg: &OptimizerConfig, total: u64) -> OptimizerConfig {
@@ -36,44 +37,13 @@ pub fn constant_factor(cfg: &OptimizerConfig, factor: f64) -> OptimizerConfig {
 }
 
 fn with_schedule(cfg: &OptimizerConfig, lr: LrSchedule) -> OptimizerConfig {
-    let mut out = cfg.clone();
-    set(&mut out.base, &lr);
-    for g in &mut out.groups {
-        set(&mut g.optimizer, &lr);
-    }
-    out
-}
-
-fn set(kind: &mut OptimizerKind, lr: &LrSchedule) {
-    let linked = || PenaltySchedule::LrLinked {
-        lr: lr.clone(),
-        sigma_power: 1.0,
-    };
-    let penalty = |s: &mut PenaltySchedule| {
-        if *s == PenaltySchedule::Constant {
-            *s = linked();
-        }
-    };
-    let baseline = |s: &mut LrSchedule| {
-        if *s == LrSchedule::Constant {
-            *s = lr.clone();
-        }
-    };
-    match kind {
-        OptimizerKind::Pisa(c) | OptimizerKind::Sisa(c) => penalty(&mut c.schedule),
-        OptimizerKind::Nsisa(c) => penalty(&mut c.schedule),
-        OptimizerKind::Adam(c) | OptimizerKind::Adamw(c) => baseline(&mut c.schedule),
-        OptimizerKind::Sgd(c) => baseline(&mut c.schedule),
-        OptimizerKind::Rmsprop(c) => baseline(&mut c.schedule),
-        OptimizerKind::Adabelief(c) => baseline(&mut c.schedule),
-        OptimizerKind::Lamb(c) => baseline(&mut c.schedule),
-        OptimizerKind::Muon(c) => baseline(&mut c.schedule),
-    }
+    cfg.with_lr_schedule(&lr, ScheduleOverride::IfConstant)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use pisa_core::OptimizerKind;
     use runs::registry::Registry;
 
     fn resolve(name: &str, extra: &str) -> OptimizerConfig {
