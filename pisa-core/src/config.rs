@@ -471,7 +471,7 @@ mod tests {
 
     #[test]
     fn a_schedule_attaches_to_baselines_and_links_sigma_rho_of_the_pisa_family() {
-        let parse = |v: serde_json::Value| OptimizerConfig::from_value(v).unwrap();
+        let parse = |v: Value| OptimizerConfig::from_value(v).unwrap();
         let lr = LrSchedule::Linear { total: 10 };
         // Baselines: η_t = η_0 r_t; a configured schedule survives IfConstant, not Always.
         let adam = parse(serde_json::json!({"name": "adam"}));
