@@ -17,16 +17,13 @@
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use llm::generate::{generate, Sampling};
-use llm::model::init_weights;
 use llm::tokenizer::Tokenizer;
 use llm::train::{train, TrainArgs};
-use llm::{hf, Gpt2, Gpt2Config};
+use llm::{hf, Gpt2};
 use report::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions, Run};
 use runs::device::parse_device;
 use std::path::PathBuf;
-use std::time::Instant;
 use tch::nn::VarStore;
-use tch::Kind;
 
 #[derive(Parser)]
 #[command(about = "GPT-2 in tch with PISA-family optimizers")]
@@ -50,8 +47,6 @@ enum Command {
     Tokenize(TokenizeArgs),
     /// Plot the validation loss of runs against tokens and wall-clock.
     Compare(CompareArgs),
-    /// Time training steps per optimizer: tokens/s, optimizer share, optimizer state.
-    Bench(BenchArgs),
 }
 
 #[derive(clap::Args)]
@@ -111,34 +106,6 @@ struct CompareArgs {
     names: Vec<String>,
 }
 
-#[derive(clap::Args)]
-struct BenchArgs {
-    /// Model preset.
-    #[arg(long, default_value = "tiny")]
-    preset: String,
-    /// Optimizers, comma-separated.
-    #[arg(long, value_delimiter = ',', default_value = "adamw,muon,nsisa")]
-    optimizers: Vec<String>,
-    /// Sequences per step.
-    #[arg(long, default_value_t = 8)]
-    batch: usize,
-    /// Sequence length.
-    #[arg(long, default_value_t = 128)]
-    seq: usize,
-    /// Timed steps (after 2 warm-up steps).
-    #[arg(long, default_value_t = 10)]
-    steps: usize,
-    /// PISA nodes for the PISA family.
-    #[arg(long, default_value_t = 1)]
-    nodes: usize,
-    /// cpu, cuda or auto.
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// bf16 matrix products.
-    #[arg(long)]
-    bf16: bool,
-}
-
 fn main() -> Result<()> {
     let cli = Cli::parse();
     if let Some(n) = cli.threads {
@@ -163,7 +130,6 @@ fn main() -> Result<()> {
             println!("{}", serde_json::to_string(&stats)?);
         }
         Command::Compare(a) => compare(&a)?,
-        Command::Bench(a) => bench(&a)?,
     }
     Ok(())
 }
@@ -240,88 +206,6 @@ fn compare(args: &CompareArgs) -> Result<()> {
             r.name(),
             r.final_value("val/loss"),
             r.wall_clock_s()
-        );
-    }
-    Ok(())
-}
-
-fn bench(args: &BenchArgs) -> Result<()> {
-    let device = parse_device(&args.device)?;
-    let config = Gpt2Config::preset(&args.preset)?;
-    let registry = runs::registry::Registry::builtin();
-    let tokens = (args.batch * args.seq) as f64;
-    for name in &args.optimizers {
-        let mut vs = VarStore::new(device);
-        let mut model = Gpt2::new(&vs.root(), &config)?;
-        init_weights(&vs, &config, 0)?;
-        if args.bf16 {
-            model.set_compute_kind(Some(Kind::BFloat16));
-        }
-        let setup = llm::optim::OptimSetup {
-            domain: llm::optim::PRETRAIN_DOMAIN.into(),
-            optimizer: name.clone(),
-            overrides: toml::Table::new(),
-            nodes: Some(if matches!(name.as_str(), "nsisa" | "sisa" | "pisa") {
-                args.nodes
-            } else {
-                1
-            }),
-            steps: 1_000_000,
-            warmup: 0,
-            warmdown: 0,
-            groups: true,
-        };
-        let mut opt = llm::optim::build_config(&registry, &setup)?.build(&vs)?;
-        let _ = &mut vs;
-        let m = opt.node_weights().len();
-        let per_node = (args.batch / m).max(1);
-        let data =
-            llm::shards::TokenData::new((0..200_000u32).map(|i| ((i * 7919) % 50257) as u16).collect());
-        let (mut step_s, mut opt_s) = (Vec::new(), Vec::new());
-        for step in 0..args.steps + 2 {
-            let t0 = Instant::now();
-            let mut o = 0.0;
-            opt.begin_iteration()?;
-            for i in 0..m {
-                opt.zero_grad()?;
-                let b = data.sample(per_node, args.seq, 0, step as u64, i as u64, device)?;
-                model.loss(&b.x, &b.y, true).backward();
-                if let tch::Device::Cuda(d) = device {
-                    tch::Cuda::synchronize(d as i64);
-                }
-                let t = Instant::now();
-                opt.node_step(i)?;
-                if let tch::Device::Cuda(d) = device {
-                    tch::Cuda::synchronize(d as i64);
-                }
-                o += t.elapsed().as_secs_f64();
-            }
-            let t = Instant::now();
-            opt.end_iteration()?;
-            if let tch::Device::Cuda(d) = device {
-                tch::Cuda::synchronize(d as i64);
-            }
-            o += t.elapsed().as_secs_f64();
-            if step >= 2 {
-                step_s.push(t0.elapsed().as_secs_f64());
-                opt_s.push(o);
-            }
-        }
-        let med = |v: &mut Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let (s, o) = (med(&mut step_s), med(&mut opt_s));
-        let fp = opt.footprint();
-        println!(
-            "{}",
-            serde_json::json!({
-                "impl": "pisa-rs", "optimizer": name, "nodes": m, "preset": args.preset,
-                "params": config.num_params(), "batch": args.batch, "seq": args.seq,
-                "device": format!("{device:?}"), "step_ms": s * 1e3, "opt_ms": o * 1e3,
-                "opt_share": o / s, "tokens_per_s": tokens / s,
-                "state_bytes": fp.bytes, "state_buffers": fp.buffers(),
-            })
         );
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! `cargo xtask bench llm`: GPT-2 training throughput, pisa-rs (`llm bench`) next to a
+//! `cargo xtask bench llm`: GPT-2 training throughput, pisa-rs (`bench llm`, crate `bench`) next to a
 //! nanoGPT-style PyTorch eager script (`bench/gpt2_torch.py`, the venv's torch), same preset,
 //! batch, sequence length, threads and device, one program at a time; plus each optimizer's
 //! share of the step time and its persistent state (pisa-core `footprint()`; PyTorch: the
@@ -101,22 +101,22 @@ pub fn run(args: &LlmBenchArgs) -> Result<()> {
     .map(|s| s.to_string())
     .collect();
     let bf16: &[&str] = if args.bf16 { &["--bf16"] } else { &[] };
-    let mut ours = release_program(&toolchain, "llm", Target::Bin("llm"))?;
+    let mut ours = release_program(&toolchain, "bench", Target::Bin("bench"))?;
     ours.args([
+        "llm",
         "--threads",
         &args.threads.to_string(),
-        "bench",
         "--optimizers",
         "adamw,muon,nsisa",
     ])
     .args(&shared)
     .args(bf16);
     let mut records = json_lines(&stdout_of(&mut ours)?);
-    let mut m4 = crate::cargo::run_release(&toolchain, "llm", Target::Bin("llm"))?;
+    let mut m4 = crate::cargo::run_release(&toolchain, "bench", Target::Bin("bench"))?;
     m4.args([
+        "llm",
         "--threads",
         &args.threads.to_string(),
-        "bench",
         "--optimizers",
         "nsisa",
         "--nodes",

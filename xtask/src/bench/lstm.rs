@@ -1,7 +1,7 @@
 //! `cargo xtask bench lstm`: AWD-LSTM training tokens per second, pisa-rs against the same model
 //! in PyTorch (`bench/lstm_torch.py`), side by side on the same machine and device.
 //!
-//! For each layer count: `lstm bench` with Adam (m = 1) and with SISA (m = 4 nodes along
+//! For each layer count: `bench lstm` (crate `bench`) with Adam (m = 1) and with SISA (m = 4 nodes along
 //! time), then the PyTorch script with Adam; one program at a time, after building. Both sides
 //! use the same sizes, dropouts, weight-drop, AR/TAR and clipping, fixed windows of
 //! `--bptt × --batch` synthetic tokens, the same thread count, and time `--windows` windows
@@ -69,7 +69,7 @@ pub fn run(args: &LstmBenchArgs) -> Result<()> {
     let toolchain = setup::ensure_toolchain()?;
     let torch = setup::ensure_torch_venv(&cache_dir()?)?;
     let root = project_root();
-    build_release(&toolchain, "lstm", Target::Bin("lstm"))?;
+    build_release(&toolchain, "bench", Target::Bin("bench"))?;
     let shared = |layers: usize| -> Vec<String> {
         [
             ("--layers", layers),
@@ -93,11 +93,11 @@ pub fn run(args: &LstmBenchArgs) -> Result<()> {
         for _ in 0..args.repeat.max(1) {
             let mut round = Vec::new();
             for optimizer in ["adam", "sisa"] {
-                let mut cmd = run_release(&toolchain, "lstm", Target::Bin("lstm"))?;
-                cmd.arg("bench")
+                let mut cmd = run_release(&toolchain, "bench", Target::Bin("bench"))?;
+                cmd.arg("lstm")
                     .args(shared(layers))
                     .args(["--optimizer", optimizer]);
-                round.push(last_json(&stdout_of(&mut cmd)?, "lstm bench")?);
+                round.push(last_json(&stdout_of(&mut cmd)?, "bench lstm")?);
             }
             let mut torch_cmd = Command::new(&torch.python);
             torch_cmd
