@@ -3,6 +3,7 @@
 //! Each subcommand prints JSON lines.
 //!
 //! ```text
+//! cargo run --release -p bench -- gan --image-size 32 --base 32 --iters 20
 //! cargo run --release -p bench -- lstm --optimizer sisa --layers 1 --windows 5
 //! cargo run --release -p bench -- llm --preset tiny --optimizers adamw,nsisa
 //! ```
@@ -10,6 +11,7 @@
 use anyhow::Result;
 use clap::{Parser, Subcommand};
 
+mod gan;
 mod llm;
 mod lstm;
 
@@ -22,6 +24,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// WGAN(-GP) training images/s and FID feature images/s.
+    Gan(gan::GanArgs),
     /// AWD-LSTM training tokens per second on synthetic tokens.
     Lstm(lstm::LstmArgs),
     /// GPT-2 training steps per optimizer: tokens/s, optimizer share, optimizer state.
@@ -30,6 +34,7 @@ enum Command {
 
 fn main() -> Result<()> {
     match Cli::parse().command {
+        Command::Gan(args) => gan::run(args),
         Command::Lstm(args) => lstm::run(&args),
         Command::Llm(args) => llm::run(&args),
     }

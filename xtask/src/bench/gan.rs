@@ -1,5 +1,5 @@
 //! `cargo xtask bench gan`: WGAN(-GP) training images per second and FID feature-extraction
-//! images per second, pisa-rs (`gan bench`) against the same model and the same TorchScript
+//! images per second, pisa-rs (`bench gan`, crate `bench`) against the same model and the same TorchScript
 //! Inception driven from PyTorch (`bench/gan_torch.py`), one program at a time on the same
 //! machine, after building. Both sides use Adam (lr 2e-4, betas (0.5, 0.999)), synthetic images,
 //! the same sizes and thread count; pisa-rs also runs SISA (m nodes from the presets) for
@@ -73,7 +73,7 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
     let torch = setup::ensure_torch_venv(&cache_dir()?)?;
     let root = project_root();
     let inception = crate::data::fid_inception::ensure(&crate::data::default_data_dir())?;
-    build_release(&toolchain, "gan", Target::Bin("gan"))?;
+    build_release(&toolchain, "bench", Target::Bin("bench"))?;
     let mut shared: Vec<String> = [
         ("--image-size", args.image_size),
         ("--base", args.base),
@@ -102,9 +102,9 @@ pub fn run(args: &GanBenchArgs) -> Result<()> {
         // far two runs of the same program drift apart on this machine.
         let mut round = vec![torch_record(&torch.python, &shared, "pytorch")?];
         for optimizer in ["adam", "sisa"] {
-            let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
-            cmd.arg("bench").args(&shared).args(["--optimizer", optimizer]);
-            round.push(last_json(&stdout_of(&mut cmd)?, "gan bench")?);
+            let mut cmd = run_release(&toolchain, "bench", Target::Bin("bench"))?;
+            cmd.arg("gan").args(&shared).args(["--optimizer", optimizer]);
+            round.push(last_json(&stdout_of(&mut cmd)?, "bench gan")?);
         }
         round.push(torch_record(&torch.python, &shared, CONTROL_SIDE)?);
         for record in &round {
