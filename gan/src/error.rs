@@ -47,6 +47,21 @@ pub enum GanError {
     /// libtorch failed.
     #[error(transparent)]
     Torch(#[from] tch::TchError),
+    /// A sample grid could not be made or written.
+    #[error(transparent)]
+    Image(#[from] runs::image::ImageError),
+    /// The TensorBoard event file.
+    #[error("TensorBoard log: {0}")]
+    TensorBoard(#[from] tfevents::Error),
+    /// The run skeleton: run folder, checkpoints, metrics, or a non-finite loss.
+    #[error(transparent)]
+    Session(Box<runs::session::SessionError>),
+}
+
+impl From<runs::session::SessionError> for GanError {
+    fn from(e: runs::session::SessionError) -> Self {
+        GanError::Session(Box::new(e))
+    }
 }
 
 /// `Result` with [`GanError`].
@@ -57,6 +72,7 @@ impl From<GanError> for runs::session::SessionError {
     fn from(e: GanError) -> Self {
         match e {
             GanError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            GanError::Session(e) => *e,
             other => runs::session::SessionError::Domain(Box::new(other)),
         }
     }

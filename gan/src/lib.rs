@@ -26,6 +26,7 @@ pub mod error;
 pub mod fid;
 pub mod inception;
 pub mod model;
+pub mod run;
 pub mod train;
 
 pub use error::{GanError, Result};
