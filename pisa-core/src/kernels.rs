@@ -14,7 +14,7 @@
 //! and Rust never contracts `a * b + c`, so results do not depend on the instruction set).
 
 use crate::error::{Error, Result};
-use crate::pisa::Scheme;
+use crate::second_moment::Scheme;
 use tch::{Device, Kind, Tensor};
 
 /// Where a node's contribution α_i(σ w_i + π_i) goes (spec §6, streaming form).

@@ -39,6 +39,7 @@ pub mod params;
 pub mod pisa;
 pub mod problems;
 pub mod schedule;
+mod second_moment;
 pub mod state;
 
 pub use config::{OptimizerConfig, OptimizerKind};

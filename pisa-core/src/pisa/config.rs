@@ -4,20 +4,7 @@ use crate::error::{non_negative, positive, unit_interval, Error, Result};
 use crate::schedule::PenaltySchedule;
 use serde::{Deserialize, Serialize};
 
-/// The second-moment recursion of SISA (spec §3.3, (4.4)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scheme {
-    /// Scheme I (AdaGrad-like): v ← v + e², v̂ = v.
-    #[serde(alias = "I", alias = "i")]
-    Adagrad,
-    /// Scheme II (RMSProp-like): v ← βv + (1 − β)e², v̂ = v.
-    #[serde(alias = "II", alias = "ii")]
-    Rmsprop,
-    /// Scheme III (Adam-like): as II, then v̂ = v / (1 − β^k) with the global iteration counter.
-    #[serde(alias = "III", alias = "iii")]
-    Adam,
-}
+pub use crate::second_moment::Scheme;
 
 /// The preconditioner Q_i of the local step (spec §3).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
