@@ -313,8 +313,79 @@ impl LeastSquares {
         ProblemFile {
             nodes,
             w0,
-            f_star: Some(self.objective(&self.optimum(0.0), 0.0)),
+            f_star: Some(self.portable_f_star()),
         }
+    }
+
+    /// F* = min F (λ = 0) in plain f64 scalar arithmetic: the normal equations summed in a fixed
+    /// order and solved by Gaussian elimination with partial pivoting, no BLAS or LAPACK. The
+    /// value written to problem files is then the same on every machine; libtorch's
+    /// `linalg_solve` (MKL) rounds the last bit differently on AVX2, AVX-512 and SSE code paths.
+    pub fn portable_f_star(&self) -> f64 {
+        let n = self.shape[0] as usize;
+        let k = self.shape.get(1).copied().unwrap_or(1) as usize;
+        let flat = |t: &Tensor| Vec::<f64>::try_from(t.reshape([-1])).unwrap_or_default();
+        let nodes: Vec<(f64, usize, Vec<f64>, Vec<f64>)> = (0..self.nodes())
+            .map(|i| {
+                let rows = self.a[i].size()[0] as usize;
+                (self.alpha.get(i), rows, flat(&self.a[i]), flat(&self.b[i]))
+            })
+            .collect();
+        // lhs = Σ α_i A_iᵀA_i / d_i (n × n), rhs = Σ α_i A_iᵀb_i / d_i (n × k)
+        let (mut lhs, mut rhs) = (vec![0.0; n * n], vec![0.0; n * k]);
+        for (alpha, rows, a, b) in &nodes {
+            let scale = alpha / *rows as f64;
+            for r in 0..n {
+                for c in 0..n {
+                    let dot: f64 = (0..*rows).map(|j| a[j * n + r] * a[j * n + c]).sum();
+                    lhs[r * n + c] += dot * scale;
+                }
+                for c in 0..k {
+                    let dot: f64 = (0..*rows).map(|j| a[j * n + r] * b[j * k + c]).sum();
+                    rhs[r * k + c] += dot * scale;
+                }
+            }
+        }
+        for col in 0..n {
+            let pivot = (col..n)
+                .max_by(|&x, &y| lhs[x * n + col].abs().total_cmp(&lhs[y * n + col].abs()))
+                .unwrap_or(col);
+            for c in 0..n {
+                lhs.swap(col * n + c, pivot * n + c);
+            }
+            for c in 0..k {
+                rhs.swap(col * k + c, pivot * k + c);
+            }
+            for r in col + 1..n {
+                let f = lhs[r * n + col] / lhs[col * n + col];
+                for c in col..n {
+                    lhs[r * n + c] -= f * lhs[col * n + c];
+                }
+                for c in 0..k {
+                    rhs[r * k + c] -= f * rhs[col * k + c];
+                }
+            }
+        }
+        let mut w = vec![0.0; n * k];
+        for r in (0..n).rev() {
+            for c in 0..k {
+                let tail: f64 = (r + 1..n).map(|j| lhs[r * n + j] * w[j * k + c]).sum();
+                w[r * k + c] = (rhs[r * k + c] - tail) / lhs[r * n + r];
+            }
+        }
+        nodes
+            .iter()
+            .map(|(alpha, rows, a, b)| {
+                let sq: f64 = (0..*rows)
+                    .flat_map(|j| (0..k).map(move |c| (j, c)))
+                    .map(|(j, c)| {
+                        let pred: f64 = (0..n).map(|q| a[j * n + q] * w[q * k + c]).sum();
+                        (pred - b[j * k + c]).powi(2)
+                    })
+                    .sum();
+                alpha * sq / (2.0 * *rows as f64)
+            })
+            .sum()
     }
 }
 
