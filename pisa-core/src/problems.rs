@@ -393,6 +393,18 @@ impl LeastSquares {
 mod tests {
     use super::*;
 
+    #[test]
+    fn the_portable_optimum_value_equals_lapack_to_rounding() {
+        for problem in [LeastSquares::spec_t1(), LeastSquares::spec_t8(false)] {
+            let lapack = problem.objective(&problem.optimum(0.0), 0.0);
+            let portable = problem.portable_f_star();
+            assert!(
+                (portable - lapack).abs() <= 1e-14 * lapack.abs(),
+                "{portable} vs {lapack}"
+            );
+        }
+    }
+
     /// Spec §10 sanity values of the T1 problem.
     #[test]
     fn t1_problem_matches_the_spec() {
