@@ -473,9 +473,7 @@ impl Replica {
                 loss.backward();
                 node_loss += value;
             }
-            if work.clip > 0.0 {
-                clip_grad_norm(&trained, work.clip);
-            }
+            clip_grad_norm(&trained, work.clip)?;
             let pieces: Vec<Tensor> = trained
                 .iter()
                 .map(|v| {

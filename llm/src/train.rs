@@ -20,14 +20,16 @@ use crate::hf;
 use crate::model::{init_weights, Gpt2};
 use crate::optim::{self, OptimSetup};
 use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
-use crate::shards::{self, mean_loss, TokenData};
+use crate::shards::{self, mean_loss, Batch, TokenData};
 use crate::tokenizer::Tokenizer;
 use anyhow::{bail, Context, Result};
+use pisa_core::{ClipArithmetic, Optimizer};
 use runs::checkpoint::{self, step_seed, Meta};
 use runs::metrics::Recorder;
 use runs::progress::Progress;
 use runs::registry::Registry;
 use runs::run::{RunDir, Summary};
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -160,18 +162,78 @@ pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData
     ))
 }
 
-/// Scales all gradients so that their global norm is at most `max` (no host sync).
-pub(crate) fn clip_grad_norm(vars: &[Tensor], max: f64) {
-    let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
-    if grads.is_empty() {
-        return;
+/// Clips the gradients of `vars` to global norm `max` (0: no clipping) the way this domain
+/// always has: [`pisa_core::clip_grad_norm`] with PyTorch's arithmetic, no host sync.
+pub(crate) fn clip_grad_norm(vars: &[Tensor], max: f64) -> pisa_core::Result<()> {
+    if max > 0.0 {
+        let _ = pisa_core::clip_grad_norm(vars, max, ClipArithmetic::Torch)?;
     }
-    let norms: Vec<Tensor> = grads.iter().map(|g| g.norm().to_kind(Kind::Float)).collect();
-    let total = Tensor::stack(&norms, 0).norm();
-    let coef = (total + 1e-6).reciprocal().g_mul_scalar(max).clamp_max(1.0);
-    for mut g in grads {
-        let _ = g.g_mul_(&coef.to_kind(g.kind()));
-    }
+    Ok(())
+}
+
+/// One step of the sequential path through [`Optimizer::step_with`]: node i back-propagates
+/// its `accum` micro-batches `batches[i]` (each loss divided by `accum`) at the global weights,
+/// its gradient is clipped to `clip` (0: none), then it steps. Returns the node losses (the sums
+/// of their micro-batch losses) and the optimizer's time: from after each node's clipping to the
+/// next node's start (its `node_step` and the next `zero_grad`), and the aggregation.
+///
+/// # Errors
+/// [`pisa_core::Error::NonFiniteLoss`] with the first non-finite micro-batch loss, or an
+/// optimizer error; the iteration is then abandoned.
+fn sequential_step(
+    opt: &mut dyn Optimizer,
+    model: &Gpt2,
+    vars: &[Tensor],
+    batches: &[Vec<Batch>],
+    clip: f64,
+    device: Device,
+) -> pisa_core::Result<(Vec<f64>, f64)> {
+    let opt_time = Cell::new(0.0);
+    let stepping: Cell<Option<Instant>> = Cell::new(None);
+    let stop_clock = || {
+        if let Some(t) = stepping.take() {
+            sync(device);
+            opt_time.set(opt_time.get() + t.elapsed().as_secs_f64());
+        }
+    };
+    // Per node, the sum of the micro-batch losses back-propagated inside the loss closure.
+    let mut earlier = Vec::with_capacity(batches.len());
+    let report = opt.step_with(
+        &mut |i| {
+            stop_clock();
+            // All micro-batches but the last are back-propagated here (the gradients were
+            // zeroed just before); the last one, or the first non-finite one (which stops the
+            // iteration with its value, unpropagated), goes back to the protocol.
+            let accum = batches[i].len() as f64;
+            let (last, rest) = batches[i].split_last().expect("--accum is at least 1");
+            let mut partial = 0.0;
+            for b in rest {
+                let loss = model.loss(&b.x, &b.y, true) / accum;
+                let v = loss.double_value(&[]);
+                if !v.is_finite() {
+                    earlier.push(partial);
+                    return loss;
+                }
+                loss.backward();
+                partial += v;
+            }
+            earlier.push(partial);
+            model.loss(&last.x, &last.y, true) / accum
+        },
+        &mut |_| {
+            clip_grad_norm(vars, clip)?;
+            sync(device);
+            stepping.set(Some(Instant::now()));
+            Ok(())
+        },
+    )?;
+    stop_clock();
+    let losses = earlier
+        .iter()
+        .zip(&report.node_losses)
+        .map(|(e, l)| e + l)
+        .collect();
+    Ok((losses, opt_time.get()))
 }
 
 /// Waits for the device's pending work (CUDA), for honest timings.
@@ -270,6 +332,9 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
             "--batch {} must be a positive multiple of the {m} nodes",
             args.batch
         );
+    }
+    if args.accum == 0 {
+        bail!("--accum must be at least 1");
     }
     let tokens_per_step = (args.batch * seq * args.accum) as u64;
     let steps = match args.epochs {
@@ -407,10 +472,12 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         sync(device);
         let t0 = Instant::now();
         let mut opt_time = 0.0;
-        opt.begin_iteration()?;
         let mut node_losses = Vec::with_capacity(m);
         let mut non_finite = None;
         if let Some(set) = replicas.as_mut() {
+            // The replicas compute all nodes' gradients at once, before any node steps, so this
+            // path drives the protocol itself (see `ReplicaSet::step`).
+            opt.begin_iteration()?;
             let work = NodeWork {
                 data: &train_data,
                 per_node,
@@ -424,51 +491,44 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
                 NodeOutcome::Stepped { losses, opt_time: t } => {
                     node_losses = losses;
                     opt_time += t;
+                    let t = Instant::now();
+                    opt.end_iteration()?;
+                    sync(device);
+                    opt_time += t.elapsed().as_secs_f64();
                 }
-                NodeOutcome::NonFinite { value, .. } => non_finite = Some(value),
+                NodeOutcome::NonFinite { value, .. } => {
+                    opt.abort_iteration();
+                    non_finite = Some(value);
+                }
             }
         } else {
-            for i in 0..m {
-                opt.zero_grad()?;
-                let mut node_loss = 0.0;
-                for a in 0..args.accum {
-                    let micro = (i * args.accum + a) as u64;
-                    let b = train_data.sample(per_node, seq, args.seed, step, micro, device)?;
-                    let loss = model.loss(&b.x, &b.y, true) / args.accum as f64;
-                    let v = loss.double_value(&[]);
-                    if !v.is_finite() {
-                        non_finite = Some(v);
-                        break;
-                    }
-                    loss.backward();
-                    node_loss += v;
+            let batches = (0..m)
+                .map(|i| {
+                    (0..args.accum)
+                        .map(|a| {
+                            let micro = (i * args.accum + a) as u64;
+                            train_data.sample(per_node, seq, args.seed, step, micro, device)
+                        })
+                        .collect::<std::result::Result<Vec<_>, _>>()
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            match sequential_step(opt.as_mut(), &model, &vars, &batches, args.clip, device) {
+                Ok((losses, t)) => {
+                    node_losses = losses;
+                    opt_time += t;
                 }
-                if non_finite.is_some() {
-                    break;
-                }
-                if args.clip > 0.0 {
-                    clip_grad_norm(&vars, args.clip);
-                }
-                sync(device);
-                let t = Instant::now();
-                opt.node_step(i)?;
-                sync(device);
-                opt_time += t.elapsed().as_secs_f64();
-                node_losses.push(node_loss);
+                // The iteration was abandoned.
+                Err(pisa_core::Error::NonFiniteLoss { value, .. }) => non_finite = Some(value),
+                Err(e) => return Err(e.into()),
             }
         }
         if let Some(v) = non_finite {
-            opt.abort_iteration();
             summary.record_non_finite(step, v, last_checkpoint.as_deref());
             run.write_summary(&summary)?;
             recorder.flush()?;
             let kept = last_checkpoint.map_or("none".into(), |p| p.display().to_string());
             bail!("{name}: the loss is {v} at step {step}; stopped. Last good checkpoint: {kept}");
         }
-        let t = Instant::now();
-        opt.end_iteration()?;
-        sync(device);
-        opt_time += t.elapsed().as_secs_f64();
         let dt = t0.elapsed().as_secs_f64();
         train_loss = node_losses
             .iter()

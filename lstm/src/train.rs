@@ -20,7 +20,7 @@
 //! (registry optimizers have no per-step learning-rate hook; the authors' SISA script applied
 //! it to the embedding only, spec §9 Q5).
 
-use pisa_core::{NodeWeights, Optimizer};
+use pisa_core::{ClipArithmetic, NodeWeights, Optimizer};
 use runs::nodes::NodeSplit;
 use tch::{Kind, Tensor};
 
@@ -83,23 +83,15 @@ fn training_loss(
 }
 
 /// Scales the gradients of `vars` so that their global L2 norm is at most `max` (no-op for
-/// `max = 0`); returns the norm before clipping.
+/// `max = 0`); returns the norm before clipping. This is [`pisa_core::clip_grad_norm`] with the
+/// f64 arithmetic this domain always used ([`ClipArithmetic::Float64Norm`]).
+///
+/// # Panics
+/// On a libtorch error (gradients on several devices, for instance).
 pub fn clip_grad_norm(vars: &[Tensor], max: f64) -> f64 {
-    let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
-    let norm = grads
-        .iter()
-        .map(|g| g.square().sum(Kind::Double).double_value(&[]))
-        .sum::<f64>()
-        .sqrt();
-    if max > 0.0 && norm > max {
-        let scale = max / (norm + 1e-6);
-        tch::no_grad(|| {
-            for mut g in grads {
-                let _ = g.g_mul_scalar_(scale);
-            }
-        });
-    }
-    norm
+    pisa_core::clip_grad_norm(vars, max, ClipArithmetic::Float64Norm)
+        .and_then(|norm| Ok(norm.f_double_value(&[])?))
+        .expect("clipping the gradients")
 }
 
 /// What every training iteration shares: the model, its trainable variables, the node split
@@ -142,62 +134,44 @@ impl WindowTrainer<'_> {
             let sizes: Vec<usize> = split.ranges().iter().map(|r| r.len()).collect();
             opt.set_node_weights(NodeWeights::proportional(&sizes)?)?;
         }
-        opt.begin_iteration()?;
-        let result = self.run_nodes(opt, x, y, hidden, &split);
-        if result.is_err() {
-            opt.abort_iteration();
-        }
-        result
-    }
-
-    /// The nodes of [`Self::step`] after `begin_iteration`.
-    fn run_nodes(
-        &self,
-        opt: &mut dyn Optimizer,
-        x: &Tensor,
-        y: &Tensor,
-        hidden: &Hidden,
-        split: &NodeSplit,
-    ) -> Result<(f64, Hidden), LstmError> {
+        let alpha = opt.node_weights().clone();
         let (model, reg) = (self.model, &self.reg);
+        // What each node's loss closure leaves for the next node and for the caller: the
+        // carried state (time) or the nodes' final states (batch), and the cross-entropies.
         let mut carried = detach(hidden);
         let mut parts = Vec::new();
+        let mut ces = Vec::with_capacity(m);
+        opt.step_with(
+            &mut |node| {
+                let (loss, ce, next) = match self.mode {
+                    SplitMode::Time => training_loss(
+                        model,
+                        &split.slice(x, 0, node),
+                        &split.slice(y, 0, node),
+                        &carried,
+                        reg,
+                    ),
+                    SplitMode::Batch => {
+                        let r = &split.ranges()[node];
+                        let h = narrow_hidden(&carried, r.start as i64, r.len() as i64);
+                        training_loss(model, &split.slice(x, 1, node), &split.slice(y, 1, node), &h, reg)
+                    }
+                };
+                // `next` is detached, so carrying it before this node's backward and step
+                // changes nothing in them.
+                match self.mode {
+                    SplitMode::Time => carried = detach(&next),
+                    SplitMode::Batch => parts.push(detach(&next)),
+                }
+                ces.push(ce);
+                loss
+            },
+            &mut |_| pisa_core::clip_grad_norm(self.vars, reg.clip, ClipArithmetic::Float64Norm).map(drop),
+        )?;
         let mut weighted = 0.0;
-        for node in 0..split.nodes() {
-            opt.zero_grad()?;
-            let (loss, ce, next) = match self.mode {
-                SplitMode::Time => training_loss(
-                    model,
-                    &split.slice(x, 0, node),
-                    &split.slice(y, 0, node),
-                    &carried,
-                    reg,
-                ),
-                SplitMode::Batch => {
-                    let r = &split.ranges()[node];
-                    let h = narrow_hidden(&carried, r.start as i64, r.len() as i64);
-                    training_loss(model, &split.slice(x, 1, node), &split.slice(y, 1, node), &h, reg)
-                }
-            };
-            let value = loss.f_double_value(&[])?;
-            if !value.is_finite() {
-                return Err(pisa_core::Error::NonFiniteLoss {
-                    node,
-                    value,
-                    iteration: opt.iteration(),
-                }
-                .into());
-            }
-            loss.f_backward()?;
-            clip_grad_norm(self.vars, reg.clip);
-            opt.node_step(node)?;
-            weighted += opt.node_weights().get(node) * ce.double_value(&[]);
-            match self.mode {
-                SplitMode::Time => carried = detach(&next),
-                SplitMode::Batch => parts.push(detach(&next)),
-            }
+        for (node, ce) in ces.iter().enumerate() {
+            weighted += alpha.get(node) * ce.f_double_value(&[])?;
         }
-        opt.end_iteration()?;
         let next = match self.mode {
             SplitMode::Time => carried,
             SplitMode::Batch => cat_hidden(&parts),

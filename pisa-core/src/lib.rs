@@ -28,6 +28,7 @@
 #![warn(missing_docs)]
 
 pub mod baselines;
+pub mod clip;
 pub mod composite;
 pub mod config;
 pub mod error;
@@ -42,6 +43,7 @@ pub mod schedule;
 mod second_moment;
 pub mod state;
 
+pub use clip::{clip_grad_norm, ClipArithmetic};
 pub use config::{OptimizerConfig, OptimizerKind};
 pub use error::{Error, Result};
 pub use optimizer::{NodeWeights, Optimizer, StateFootprint, StepReport};

@@ -15,7 +15,9 @@
 //!
 //! Baselines (Adam, ...) see the m node gradients as one averaged gradient Σ α_i g_i, which is
 //! what data-parallel training does. [`Optimizer::step`] runs the whole protocol with a closure
-//! that returns node i's loss.
+//! that returns node i's loss; [`Optimizer::step_with`] is the same protocol with a hook between
+//! each node's back-propagation and its `node_step` (gradient clipping, timing), so that training
+//! loops need not hand-roll it.
 
 use crate::error::{Error, Result};
 use crate::state::OptimizerState;
@@ -229,7 +231,8 @@ pub trait Optimizer: Send {
 
     /// Runs one outer iteration: for each node i, zeroes gradients, evaluates `node_loss(i)` at
     /// the global weights, checks it is finite, back-propagates and calls
-    /// [`Self::node_step`]; then aggregates.
+    /// [`Self::node_step`]; then aggregates. It is [`Self::step_with`] with a hook that does
+    /// nothing.
     ///
     /// # Errors
     /// [`Error::NonFiniteLoss`] for a NaN or infinite node loss, or any error of the steps. The
@@ -237,24 +240,50 @@ pub trait Optimizer: Send {
     /// last node's step, so they are left as they were, but node state already updated in this
     /// iteration is not rolled back: reload a checkpoint to continue exactly.
     fn step(&mut self, node_loss: &mut dyn FnMut(usize) -> Tensor) -> Result<StepReport> {
-        run_protocol(self, node_loss)
+        self.step_with(node_loss, &mut |_| Ok(()))
+    }
+
+    /// [`Self::step`] with a hook: `after_backward(i)` runs after node i's loss was
+    /// back-propagated and before [`Self::node_step`]`(i)` reads the gradient, so that it can
+    /// change the gradient in `.grad()` (clip it: [`crate::clip_grad_norm`]) or time the step.
+    /// This is the one per-node protocol of every training loop; loops with more per-node work
+    /// do it in the closures.
+    ///
+    /// The gradients are zeroed just before `node_loss(i)` is called, so `node_loss` may
+    /// back-propagate part of node i's loss itself (micro-batch gradient accumulation) and
+    /// return the last part; the report then holds the returned part's value.
+    ///
+    /// # Errors
+    /// As [`Self::step`]; an error of `after_backward` likewise abandons the iteration and is
+    /// returned. The PISA Hessian preconditioners compute their gradient by double
+    /// back-propagation instead of into `.grad()`, so they have no place for the hook:
+    /// [`Error::Protocol`] (use [`Self::step`]).
+    fn step_with(
+        &mut self,
+        node_loss: &mut dyn FnMut(usize) -> Tensor,
+        after_backward: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<StepReport> {
+        run_protocol(self, node_loss, after_backward)
     }
 
     /// Abandons an open iteration without aggregating (used after a non-finite loss).
     fn abort_iteration(&mut self);
 }
 
-/// The protocol of [`Optimizer::step`]: for each node, zero the gradients, evaluate the loss,
-/// check it is finite, back-propagate, [`Optimizer::node_step`]; then aggregate.
+/// The protocol of [`Optimizer::step_with`] (and so of [`Optimizer::step`]): for each node,
+/// zero the gradients, evaluate the loss, check it is finite, back-propagate, run
+/// `after_backward`, [`Optimizer::node_step`]; then aggregate. Any error aborts the iteration.
+/// Public so that an optimizer overriding [`Optimizer::step_with`] can fall back to it.
 ///
 /// # Errors
-/// As [`Optimizer::step`].
+/// As [`Optimizer::step_with`].
 pub fn run_protocol<O: Optimizer + ?Sized>(
     opt: &mut O,
     node_loss: &mut dyn FnMut(usize) -> Tensor,
+    after_backward: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<StepReport> {
     opt.begin_iteration()?;
-    let result = run_nodes(opt, node_loss);
+    let result = run_nodes(opt, node_loss, after_backward);
     if result.is_err() {
         opt.abort_iteration();
     }
@@ -265,6 +294,7 @@ pub fn run_protocol<O: Optimizer + ?Sized>(
 fn run_nodes<O: Optimizer + ?Sized>(
     opt: &mut O,
     node_loss: &mut dyn FnMut(usize) -> Tensor,
+    after_backward: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<StepReport> {
     let m = opt.node_weights().len();
     let mut node_losses = Vec::with_capacity(m);
@@ -280,6 +310,7 @@ fn run_nodes<O: Optimizer + ?Sized>(
             });
         }
         loss.f_backward()?;
+        after_backward(node)?;
         opt.node_step(node)?;
         node_losses.push(value);
     }

@@ -244,3 +244,126 @@ fn unknown_or_clashing_settings_are_refused() {
         );
     }
 }
+
+/// `step_with`'s hook runs after each node's backward and before its `node_step`: it sees the
+/// node's gradient at weights the step has not moved yet, and what it does to the gradient is
+/// what `node_step` consumes.
+#[test]
+fn step_with_runs_its_hook_between_backward_and_node_step() {
+    let w = values(6, 0.0, Kind::Float).set_requires_grad(true);
+    let targets: Vec<Tensor> = (0..2).map(|i| values(6, 1.0 + i as f64, Kind::Float)).collect();
+    let start = w.copy();
+    let mut opt = build(json!({"name": "sgd", "nodes": 2, "lr": 0.1}), &w);
+
+    // The hook sees node i's gradient, 2(w − c_i), and the weights of the iteration's start.
+    let mut seen = Vec::new();
+    opt.step_with(&mut |i| (&w - &targets[i]).square().sum(Kind::Float), &mut |i| {
+        let want = (&start - &targets[i]) * 2.0;
+        assert!(w.grad().allclose(&want, 1e-6, 1e-6, false), "node {i}");
+        assert!(w.equal(&start), "node {i}: the weights moved before node_step");
+        seen.push(i);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, [0, 1]);
+    assert!(!w.equal(&start), "SGD did not step");
+
+    // A hook that zeroes the gradient leaves plain SGD's weights where they are.
+    let before = w.copy();
+    opt.step_with(&mut |i| (&w - &targets[i]).square().sum(Kind::Float), &mut |_| {
+        let _ = w.grad().zero_();
+        Ok(())
+    })
+    .unwrap();
+    assert!(w.equal(&before));
+    assert_eq!(opt.iteration(), 2);
+
+    // A hook error at node 1 abandons the iteration and is returned; the optimizer steps again.
+    let err = opt
+        .step_with(&mut |i| (&w - &targets[i]).square().sum(Kind::Float), &mut |i| {
+            if i == 1 {
+                Err(Error::Protocol("hook failed".into()))
+            } else {
+                Ok(())
+            }
+        })
+        .unwrap_err();
+    assert!(matches!(&err, Error::Protocol(m) if m == "hook failed"), "{err}");
+    assert!(w.equal(&before));
+    assert_eq!(opt.iteration(), 2);
+    opt.step(&mut |i| (&w - &targets[i]).square().sum(Kind::Float))
+        .unwrap();
+    assert_eq!(opt.iteration(), 3);
+}
+
+/// `step_with` with clipping in its hook is bit for bit the loop the domains hand-rolled before
+/// (begin, then per node zero_grad → loss → backward → clip → node_step, then end), for each
+/// clipping arithmetic and for the PISA family and a baseline alike.
+#[test]
+fn step_with_clipping_equals_the_hand_rolled_loop() {
+    use pisa_core::{clip_grad_norm, ClipArithmetic};
+    let configs = [
+        json!({"name": "sisa", "nodes": 3, "sigma": 0.5, "lr": 0.05, "lambda": 0.01}),
+        json!({"name": "nsisa", "nodes": 2, "sigma": 5.0, "rho": 10.0}),
+        json!({"name": "adamw", "nodes": 2, "lr": 0.01}),
+    ];
+    let arithmetics = [
+        ClipArithmetic::Torch,
+        ClipArithmetic::HostCoefficient,
+        ClipArithmetic::Float64Norm,
+    ];
+    for cfg in configs {
+        for arithmetic in arithmetics {
+            let run = |hand_rolled: bool| {
+                let w = values(64, 0.0, Kind::Float).view([8, 8]).set_requires_grad(true);
+                let targets: Vec<Tensor> = (0..3)
+                    .map(|i| values(64, 3.0 + i as f64, Kind::Float).view([8, 8]))
+                    .collect();
+                let vars = [w.shallow_clone()];
+                let mut opt = build(cfg.clone(), &w);
+                let m = opt.node_weights().len();
+                let loss = |i: usize| (&w - &targets[i]).square().sum(Kind::Float);
+                for _ in 0..4 {
+                    if hand_rolled {
+                        opt.begin_iteration().unwrap();
+                        for i in 0..m {
+                            opt.zero_grad().unwrap();
+                            loss(i).backward();
+                            let _ = clip_grad_norm(&vars, 1.5, arithmetic).unwrap();
+                            opt.node_step(i).unwrap();
+                        }
+                        opt.end_iteration().unwrap();
+                    } else {
+                        opt.step_with(&mut |i| loss(i), &mut |_| {
+                            clip_grad_norm(&vars, 1.5, arithmetic).map(drop)
+                        })
+                        .unwrap();
+                    }
+                }
+                w
+            };
+            let (hand, hook) = (run(true), run(false));
+            assert!(hand.equal(&hook), "{cfg} {arithmetic:?}");
+        }
+    }
+}
+
+/// The Hessian preconditioner computes its own gradient: `step_with` refuses it up front
+/// (nothing changes), `step` still runs it.
+#[test]
+fn step_with_refuses_the_hessian_preconditioner() {
+    let w = values(3, 0.0, Kind::Double).set_requires_grad(true);
+    let start = w.copy();
+    let mut opt = build(
+        json!({"name": "pisa", "sigma": 1.0, "rho": 1.0, "preconditioner": {"kind": "hessian"}}),
+        &w,
+    );
+    let err = opt
+        .step_with(&mut |_| w.square().sum(Kind::Double), &mut |_| Ok(()))
+        .unwrap_err();
+    assert!(matches!(err, Error::Protocol(_)), "{err}");
+    assert!(w.equal(&start));
+    assert_eq!(opt.iteration(), 0);
+    opt.step(&mut |_| w.square().sum(Kind::Double)).unwrap();
+    assert_eq!(opt.iteration(), 1);
+}

@@ -40,7 +40,7 @@ use super::policy::{ActionHead, ActorCritic, Dist, PolicyConfig};
 use super::ppo::{LossInputs, PpoLoss, PpoLossConfig};
 use envs::wrappers::{ClipAction, RecordEpisodeStatistics};
 use envs::{make_env, AutoresetMode, Backend, BatchAction, Env, EnvError, SyncVectorEnv};
-use pisa_core::{Optimizer, OptimizerConfig};
+use pisa_core::{clip_grad_norm, ClipArithmetic, Optimizer, OptimizerConfig};
 use runs::checkpoint::{self, step_seed, CheckpointError, Meta};
 use runs::nodes::{NodeSplit, SplitError};
 use std::path::{Path, PathBuf};
@@ -372,25 +372,6 @@ fn make_envs(cfg: &RlConfig) -> Result<Envs, RlError> {
     Ok(SyncVectorEnv::new(envs, AutoresetMode::SameStep)?)
 }
 
-/// Scales the gradients of `vars` so that their global L2 norm is at most `max_norm`
-/// (`torch.nn.utils.clip_grad_norm_`).
-fn clip_grad_norm(vars: &[Tensor], max_norm: f64) {
-    tch::no_grad(|| {
-        let grads: Vec<Tensor> = vars.iter().map(Tensor::grad).filter(Tensor::defined).collect();
-        if grads.is_empty() {
-            return;
-        }
-        let norms: Vec<Tensor> = grads.iter().map(|g| g.norm()).collect();
-        let total = Tensor::stack(&norms, 0).norm().double_value(&[]);
-        let scale = max_norm / (total + 1e-6);
-        if scale < 1.0 {
-            for mut g in grads {
-                let _ = g.g_mul_scalar_(scale);
-            }
-        }
-    });
-}
-
 /// 1 − Var(y − ŷ)/Var(y) (NaN when Var(y) = 0).
 pub fn explained_variance(pred: &[f32], target: &[f32]) -> f64 {
     let n = target.len().max(1) as f64;
@@ -700,60 +681,55 @@ impl Trainer {
                 let (mb_obs, mb_act, mb_logp) = (pick(&b_obs), pick(&b_actions), pick(&b_logp));
                 let (mb_val, mb_adv, mb_ret) = (pick(&b_values), pick(&b_adv), pick(&b_ret));
                 let split = NodeSplit::contiguous(len, self.opt.node_weights().len())?;
-                self.opt.begin_iteration()?;
-                for node in 0..split.nodes() {
-                    let part = |t: &Tensor| split.slice(t, 0, node);
-                    let o = part(&mb_obs);
-                    let dist: Dist = self.ac.dist(&o);
-                    let new_logp = dist.log_prob(&part(&mb_act));
-                    let entropy = dist.entropy();
-                    let new_values = self.ac.value(&o);
-                    let inputs = LossInputs {
-                        new_logprob: &new_logp,
-                        old_logprob: &part(&mb_logp),
-                        entropy: &entropy,
-                        new_values: &new_values,
-                        old_values: &part(&mb_val),
-                        advantages: &part(&mb_adv),
-                        returns: &part(&mb_ret),
-                    };
-                    let loss = match cfg.algo {
-                        Algo::Ppo => PpoLoss::compute(&inputs, &loss_cfg),
-                        Algo::A2c => a2c_loss(&inputs, &loss_cfg),
-                    };
-                    let total = loss.total.double_value(&[]);
-                    if !total.is_finite() {
-                        self.opt.abort_iteration();
-                        return Err(RlError::Optimizer(pisa_core::Error::NonFiniteLoss {
-                            node,
-                            value: total,
-                            iteration: self.opt.iteration(),
-                        }));
-                    }
-                    if let Err(e) = self.opt.zero_grad() {
-                        self.opt.abort_iteration();
-                        return Err(e.into());
-                    }
-                    loss.total.backward();
-                    if let Some(max) = cfg.max_grad_norm {
-                        clip_grad_norm(&self.vars, max);
-                    }
-                    if let Err(e) = self.opt.node_step(node) {
-                        self.opt.abort_iteration();
-                        return Err(e.into());
-                    }
+                let ac = &self.ac;
+                // Each node's loss terms, summed into `sums` (α-weighted, in node order) once
+                // the iteration went through.
+                let mut terms: Vec<[Tensor; 3]> = Vec::with_capacity(split.nodes());
+                let mut ratios: Vec<[f64; 2]> = Vec::with_capacity(split.nodes());
+                self.opt.step_with(
+                    &mut |node| {
+                        let part = |t: &Tensor| split.slice(t, 0, node);
+                        let o = part(&mb_obs);
+                        let dist: Dist = ac.dist(&o);
+                        let new_logp = dist.log_prob(&part(&mb_act));
+                        let entropy = dist.entropy();
+                        let new_values = ac.value(&o);
+                        let inputs = LossInputs {
+                            new_logprob: &new_logp,
+                            old_logprob: &part(&mb_logp),
+                            entropy: &entropy,
+                            new_values: &new_values,
+                            old_values: &part(&mb_val),
+                            advantages: &part(&mb_adv),
+                            returns: &part(&mb_ret),
+                        };
+                        let loss = match cfg.algo {
+                            Algo::Ppo => PpoLoss::compute(&inputs, &loss_cfg),
+                            Algo::A2c => a2c_loss(&inputs, &loss_cfg),
+                        };
+                        terms.push([loss.policy, loss.value, loss.entropy]);
+                        ratios.push([loss.approx_kl, loss.clip_fraction]);
+                        loss.total
+                    },
+                    &mut |_| match cfg.max_grad_norm {
+                        Some(max) => {
+                            clip_grad_norm(&self.vars, max, ClipArithmetic::HostCoefficient).map(drop)
+                        }
+                        None => Ok(()),
+                    },
+                )?;
+                for (node, ([policy, value, entropy], [kl, clip])) in terms.iter().zip(&ratios).enumerate() {
                     let w = split.alpha().get(node);
                     for (s, v) in sums.iter_mut().zip([
-                        loss.policy.double_value(&[]),
-                        loss.value.double_value(&[]),
-                        loss.entropy.double_value(&[]),
-                        loss.approx_kl,
-                        loss.clip_fraction,
+                        policy.double_value(&[]),
+                        value.double_value(&[]),
+                        entropy.double_value(&[]),
+                        *kl,
+                        *clip,
                     ]) {
                         *s += w * v;
                     }
                 }
-                self.opt.end_iteration()?;
                 count += 1;
             }
         }

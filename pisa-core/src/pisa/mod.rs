@@ -467,8 +467,24 @@ impl Optimizer for Pisa {
         if self.needs_hessian() {
             self.hessian_step(node_loss)
         } else {
-            run_protocol(self, node_loss)
+            self.step_with(node_loss, &mut |_| Ok(()))
         }
+    }
+
+    fn step_with(
+        &mut self,
+        node_loss: &mut dyn FnMut(usize) -> Tensor,
+        after_backward: &mut dyn FnMut(usize) -> Result<()>,
+    ) -> Result<StepReport> {
+        if self.needs_hessian() {
+            // The gradient comes from double back-propagation, never through `.grad()`.
+            return Err(Error::Protocol(
+                "the Hessian preconditioners compute their gradient themselves, so `step_with` has no \
+                 point to run its hook at: use `step`"
+                    .into(),
+            ));
+        }
+        run_protocol(self, node_loss, after_backward)
     }
 
     fn abort_iteration(&mut self) {
