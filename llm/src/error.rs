@@ -60,6 +60,35 @@ pub enum LlmError {
     /// The optimizer's configuration or a step.
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
+    /// A training setting that cannot work (batch, sequence length, data size).
+    #[error("{0}")]
+    Setting(String),
+    /// The node replicas on several devices.
+    #[error("node replicas: {0}")]
+    Replica(String),
+    /// `--node-devices`.
+    #[error(transparent)]
+    NodeDevices(#[from] crate::replicas::NodeDevicesError),
+    /// The run skeleton: run folder, checkpoints, metrics, or a non-finite loss.
+    #[error(transparent)]
+    Session(Box<runs::session::SessionError>),
+}
+
+impl From<runs::session::SessionError> for LlmError {
+    fn from(e: runs::session::SessionError) -> Self {
+        LlmError::Session(Box::new(e))
+    }
+}
+
+impl From<LlmError> for runs::session::SessionError {
+    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
+    fn from(e: LlmError) -> Self {
+        match e {
+            LlmError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            LlmError::Session(e) => *e,
+            other => runs::session::SessionError::Domain(Box::new(other)),
+        }
+    }
 }
 
 /// Result with [`LlmError`].

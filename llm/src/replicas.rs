@@ -53,10 +53,10 @@
 //! device, plus one flat gradient buffer per node).
 
 use crate::config::Gpt2Config;
+use crate::error::{LlmError, Result};
 use crate::model::Gpt2;
 use crate::shards::TokenData;
 use crate::train::{clip_grad_norm, sync};
-use anyhow::{anyhow, bail, Context, Result};
 use pisa_core::Optimizer;
 use std::time::Instant;
 use tch::nn::VarStore;
@@ -267,10 +267,10 @@ impl ReplicaSet {
         bf16: bool,
     ) -> Result<Self> {
         if devices.is_empty() || devices.len() > nodes {
-            bail!(
+            return Err(LlmError::Replica(format!(
                 "{} replica devices for {nodes} nodes: need between 1 and m",
                 devices.len()
-            );
+            )));
         }
         let mut named: Vec<(String, Tensor)> = primary.variables().into_iter().collect();
         named.sort_by(|a, b| a.0.cmp(&b.0));
@@ -284,14 +284,20 @@ impl ReplicaSet {
                     .iter()
                     .position(|(_, n)| n.data_ptr() == t.data_ptr() && n.size() == t.size())
                     .map(|k| (k, t.numel() as i64))
-                    .ok_or_else(|| anyhow!("a trainable variable of shape {:?} has no name", t.size()))
+                    .ok_or_else(|| {
+                        LlmError::Replica(format!(
+                            "a trainable variable of shape {:?} has no name",
+                            t.size()
+                        ))
+                    })
             })
             .collect::<Result<Vec<_>>>()?;
         let mut replicas = Vec::with_capacity(devices.len());
         for (r, &device) in devices.iter().enumerate() {
             let vs = VarStore::new(device);
-            let mut model = Gpt2::new(&vs.root(), config)
-                .with_context(|| format!("building the replica on {}", device_name(device)))?;
+            let mut model = Gpt2::new(&vs.root(), config).map_err(|e| {
+                LlmError::Replica(format!("building the replica on {}: {e}", device_name(device)))
+            })?;
             if bf16 {
                 model.set_compute_kind(Some(Kind::BFloat16));
             }
@@ -300,16 +306,19 @@ impl ReplicaSet {
                 .iter()
                 .map(|(name, _)| {
                     theirs.get(name).map(Tensor::shallow_clone).ok_or_else(|| {
-                        anyhow!("the replica on {} has no variable `{name}`", device_name(device))
+                        LlmError::Replica(format!(
+                            "the replica on {} has no variable `{name}`",
+                            device_name(device)
+                        ))
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
             if theirs.len() != vars.len() {
-                bail!(
+                return Err(LlmError::Replica(format!(
                     "the replica has {} variables, the primary model {}",
                     theirs.len(),
                     vars.len()
-                );
+                )));
             }
             replicas.push(Replica {
                 device,
@@ -363,10 +372,10 @@ impl ReplicaSet {
                             .map(String::as_str)
                             .or_else(|| panic.downcast_ref::<&str>().copied())
                             .unwrap_or("(no message)");
-                        Err(anyhow!(
+                        Err(LlmError::Replica(format!(
                             "the replica thread on {} panicked: {msg}",
                             device_name(device)
-                        ))
+                        )))
                     })
                 })
                 .collect()
@@ -391,7 +400,8 @@ impl ReplicaSet {
         let mut losses = Vec::with_capacity(self.nodes);
         let mut opt_time = 0.0;
         for (i, g) in grads.into_iter().enumerate() {
-            let (loss, flat) = g.ok_or_else(|| anyhow!("node {i} got no gradient from its replica"))?;
+            let (loss, flat) =
+                g.ok_or_else(|| LlmError::Replica(format!("node {i} got no gradient from its replica")))?;
             self.load_primary_grads(&flat)?;
             sync(self.primary_device);
             let t = Instant::now();

@@ -16,19 +16,17 @@
 //! saved as a Hugging Face checkpoint in `<run>/model/`.
 
 use crate::config::Gpt2Config;
+use crate::error::{LlmError, Result};
 use crate::hf;
 use crate::model::{init_weights, Gpt2};
 use crate::optim::{self, OptimSetup};
 use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
 use crate::shards::{self, mean_loss, Batch, TokenData};
 use crate::tokenizer::Tokenizer;
-use anyhow::{bail, Context, Result};
 use pisa_core::{ClipArithmetic, Optimizer};
-use runs::checkpoint::{self, step_seed, Meta};
-use runs::metrics::Recorder;
-use runs::progress::Progress;
 use runs::registry::Registry;
-use runs::run::{RunDir, Summary};
+use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError, Status};
+use serde::{Deserialize, Serialize};
 use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -38,21 +36,17 @@ use tch::{Device, Kind, Tensor};
 /// Settings of a training or fine-tuning run (the `llm train` / `llm finetune` flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct TrainArgs {
+    /// Optimizer (default nsisa; `--config` may give its own `[[groups]]`; `--presets` default
+    /// gpt2-pretrain, gpt2-finetune with --from), run folder (`<runs>/llm/<name>/`; checkpoints
+    /// every 100 steps by default), seed, device.
+    #[command(flatten)]
+    pub run: RunArgs,
     /// Model preset (gpt2, gpt2-medium, gpt2-large, gpt2-xl, nano, tiny, test).
     #[arg(long, default_value = "tiny")]
     pub preset: String,
     /// Start from this Hugging Face checkpoint directory instead (fine-tuning).
     #[arg(long)]
     pub from: Option<PathBuf>,
-    /// Optimizer (nsisa, sisa, muon, adamw, ... any registry name).
-    #[arg(long, default_value = "nsisa")]
-    pub optimizer: String,
-    /// TOML file overriding the optimizer's settings (may give its own `[[groups]]`).
-    #[arg(long)]
-    pub config: Option<PathBuf>,
-    /// Registry domain of the presets [default: gpt2-pretrain, gpt2-finetune with --from].
-    #[arg(long)]
-    pub domain: Option<String>,
     /// Do not add the default parameter groups (AdamW on embeddings, biases and norms) of
     /// pre-training; fine-tuning never adds them.
     #[arg(long)]
@@ -64,12 +58,6 @@ pub struct TrainArgs {
     /// Held-out share of a text file given as `--data`.
     #[arg(long, default_value_t = 0.1)]
     pub val_fraction: f64,
-    /// Where run folders go (`<runs>/llm/<name>/`).
-    #[arg(long, default_value = "runs")]
-    pub runs: PathBuf,
-    /// Run name [default: the optimizer's name].
-    #[arg(long)]
-    pub name: Option<String>,
     /// Number of PISA nodes m (all groups) [default: the preset's].
     #[arg(long)]
     pub nodes: Option<usize>,
@@ -105,18 +93,6 @@ pub struct TrainArgs {
     /// Validation tokens (a fixed prefix of the validation split).
     #[arg(long, default_value_t = 32_768)]
     pub val_tokens: usize,
-    /// Checkpoint every this many steps (0: only at the end).
-    #[arg(long, default_value_t = 100)]
-    pub checkpoint_every: u64,
-    /// Seed of initialization, data order and dropout.
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Continue the run from its latest checkpoint.
-    #[arg(long)]
-    pub resume: bool,
-    /// cpu, cuda, or auto.
-    #[arg(long, default_value = "auto")]
-    pub device: String,
     /// Where the m nodes run: `auto` = one node per CUDA device (node i on device i mod d)
     /// when the run is on CUDA and libtorch sees several, else all nodes one after another on
     /// `--device`; or a comma list (`cuda:0,cuda:1`, `cpu,cpu`) of at most m devices, one
@@ -148,11 +124,12 @@ pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData
         let val = shards::load_split(path, "val")?;
         return Ok((TokenData::new(train), TokenData::new(val)));
     }
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading the text file {}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| LlmError::io(path, e))?;
     let ids = Tokenizer::gpt2().encode(&text);
     if !(0.0..1.0).contains(&val_fraction) || val_fraction == 0.0 {
-        bail!("--val-fraction {val_fraction} must be in (0, 1)");
+        return Err(LlmError::Setting(format!(
+            "--val-fraction {val_fraction} must be in (0, 1)"
+        )));
     }
     let cut = ((1.0 - val_fraction) * ids.len() as f64) as usize;
     let to16 = |s: &[u32]| s.iter().map(|&t| t as u16).collect::<Vec<u16>>();
@@ -243,12 +220,14 @@ pub(crate) fn sync(device: Device) {
     }
 }
 
-/// Runs training; returns the run's summary (also written to `summary.json`).
+/// Runs training on the run skeleton ([`Session`]: run folder, resume, checkpoints, the
+/// non-finite stop); returns the run's typed summary (also written to `summary.json`).
 ///
 /// # Errors
-/// Bad data, configuration or files; a non-finite loss (the last good checkpoint is kept).
-pub fn train(args: &TrainArgs) -> Result<Summary> {
-    let device = runs::device::parse_device(&args.device)?;
+/// Bad data, configuration or files; a non-finite loss ([`LlmError::Session`] with
+/// `SessionError::NonFinite`; the last good checkpoint is kept).
+pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
+    let device = args.run.device().map_err(SessionError::from)?;
     let node_devices = NodeDevices::parse(&args.node_devices)?;
     let registry = Registry::builtin();
 
@@ -267,57 +246,59 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
     let mut model = Gpt2::new(&vs.root(), &config)?;
     match &args.from {
         Some(dir) => hf::load_weights(dir, &mut vs, config.tie_word_embeddings)?,
-        None => init_weights(&vs, &config, args.seed)?,
+        None => init_weights(&vs, &config, args.run.seed)?,
     }
     if args.bf16 {
         model.set_compute_kind(Some(Kind::BFloat16));
     }
     let seq = args.seq.unwrap_or(128.min(config.n_positions as usize));
     if seq == 0 || seq as i64 > config.n_positions {
-        bail!(
+        return Err(LlmError::Setting(format!(
             "--seq {seq} must be in 1..={} (the model's n_positions)",
             config.n_positions
-        );
+        )));
     }
 
     // data
     let (train_data, val_data) = load_data(&args.data, args.val_fraction)?;
     for (split, d) in [("train", &train_data), ("val", &val_data)] {
         if d.len() <= seq {
-            bail!(
+            return Err(LlmError::Setting(format!(
                 "the {split} split has {} tokens, not enough for one window of {seq}",
                 d.len()
-            );
+            )));
         }
         if let Some(t) = d.max_token() {
             if i64::from(t) >= config.vocab_size {
-                bail!(
+                return Err(LlmError::Setting(format!(
                     "the {split} split holds token {t} ≥ the model's vocab_size {}",
                     config.vocab_size
-                );
+                )));
             }
         }
     }
 
     // optimizer
-    let domain = args.domain.clone().unwrap_or_else(|| {
-        if args.from.is_some() {
-            "gpt2-finetune"
-        } else {
-            optim::PRETRAIN_DOMAIN
-        }
-        .to_string()
-    });
-    let overrides = match &args.config {
+    let presets = if args.from.is_some() {
+        "gpt2-finetune"
+    } else {
+        optim::PRETRAIN_DOMAIN
+    };
+    let domain = Domain::new("llm", "nsisa").presets(presets).checkpoint_every(100);
+    let overrides = match &args.run.config {
         Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("reading {}", p.display()))?
+            .map_err(|e| LlmError::io(p, e))?
             .parse::<toml::Table>()
-            .with_context(|| format!("parsing {}", p.display()))?,
+            .map_err(|e| LlmError::Setting(format!("{}: {e}", p.display())))?,
         None => toml::Table::new(),
     };
     let mut setup = OptimSetup {
-        domain,
-        optimizer: args.optimizer.clone(),
+        domain: args.run.presets.clone().unwrap_or_else(|| presets.to_string()),
+        optimizer: args
+            .run
+            .optimizer
+            .clone()
+            .unwrap_or_else(|| domain.optimizer.clone()),
         overrides,
         nodes: args.nodes,
         steps: args.steps,
@@ -328,13 +309,13 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
     // m is needed for the step count with --epochs: read it from the settings first.
     let m = optim::settings(&registry, &setup)?["nodes"].as_u64().unwrap_or(1) as usize;
     if args.batch % m != 0 || args.batch == 0 {
-        bail!(
+        return Err(LlmError::Setting(format!(
             "--batch {} must be a positive multiple of the {m} nodes",
             args.batch
-        );
+        )));
     }
     if args.accum == 0 {
-        bail!("--accum must be at least 1");
+        return Err(LlmError::Setting("--accum must be at least 1".into()));
     }
     let tokens_per_step = (args.batch * seq * args.accum) as u64;
     let steps = match args.epochs {
@@ -359,9 +340,7 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
             (steps as f64 * 0.284).round() as u64
         })
         .min(steps);
-    let settings = optim::settings(&registry, &setup)?;
-    let opt_cfg = pisa_core::OptimizerConfig::from_value(settings.clone())?;
-    let mut opt = opt_cfg.build(&vs).context("building the optimizer")?;
+    let opt_cfg = optim::build_config(&registry, &setup)?;
     let vars: Vec<Tensor> = vs.trainable_variables();
     let names: Vec<String> = vs.variables().into_keys().collect();
     eprintln!(
@@ -410,17 +389,6 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         None => None,
     };
 
-    // run folder, resume
-    let name = args.name.clone().unwrap_or_else(|| args.optimizer.clone());
-    let run = RunDir::create(&args.runs, "llm", &name, args.resume)?;
-    run.write_config(&settings)?;
-    let mut start = 0u64;
-    if args.resume {
-        if let Some(path) = checkpoint::latest(&run.checkpoints())? {
-            start = checkpoint::load(&path, &mut vs, opt.as_mut())?.step;
-            eprintln!("llm: resuming {} from step {start}", run.path().display());
-        }
-    }
     let columns = [
         "train/loss",
         "val/loss",
@@ -429,7 +397,12 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         "perf/opt_share",
         "perf/mfu",
     ];
-    let mut recorder = Recorder::open(&run, &columns, args.resume.then_some(start))?;
+    let mut session = Session::open(&args.run, &domain, &columns, steps)?;
+    let opt_cfg = session.use_optimizer_config(opt_cfg)?;
+    let mut opt = opt_cfg.build(&vs)?;
+    let start = session
+        .restore(&mut vs, opt.as_mut())?
+        .map_or(0, |meta| meta.step);
     let val_batches = val_data.eval_batches(args.batch, seq, Some(args.val_tokens), device);
     let evaluate = |model: &Gpt2| {
         tch::no_grad(|| mean_loss(&val_batches, |b| model.loss(&b.x, &b.y, false).double_value(&[])))
@@ -439,36 +412,23 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         .or((device.is_cuda() && args.bf16).then_some(989e12));
     let flops_per_token = config.flops_per_token(seq as i64);
     let footprint = opt.footprint();
-    let mut summary = Summary::default();
-    summary.set("optimizer", opt_cfg.base.name());
-    summary.set("nodes", m as u64);
-    summary.set(
-        "node_devices",
-        replicas.as_ref().map_or_else(
-            || format!("sequential on {}", device_name(device)),
-            |r| {
-                r.devices()
-                    .into_iter()
-                    .map(device_name)
-                    .collect::<Vec<_>>()
-                    .join(",")
-            },
-        ),
+    let node_devices = replicas.as_ref().map_or_else(
+        || format!("sequential on {}", device_name(device)),
+        |r| {
+            r.devices()
+                .into_iter()
+                .map(device_name)
+                .collect::<Vec<_>>()
+                .join(",")
+        },
     );
-    summary.set("params", config.num_params());
-    summary.set("seq", seq as u64);
-    summary.set("tokens_per_step", tokens_per_step);
-    summary.set("optimizer_state_bytes", footprint.bytes as u64);
-    summary.set("optimizer_state_buffers", footprint.buffers());
-    let mut progress = Progress::new(&name, steps);
-    let mut last_checkpoint = checkpoint::latest(&run.checkpoints())?;
     let (mut train_loss, mut val_loss) = (f64::NAN, f64::NAN);
     let per_node = args.batch / m;
     let (mut rates, mut shares) = (Vec::new(), Vec::new());
     let end = args.stop_after.map_or(steps, |k| (start + k).min(steps));
 
     for step in start..end {
-        tch::manual_seed(step_seed(args.seed, step));
+        session.seed_step(step);
         sync(device);
         let t0 = Instant::now();
         let mut opt_time = 0.0;
@@ -483,7 +443,7 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
                 per_node,
                 seq,
                 accum: args.accum,
-                seed: args.seed,
+                seed: args.run.seed,
                 step,
                 clip: args.clip,
             };
@@ -507,27 +467,24 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
                     (0..args.accum)
                         .map(|a| {
                             let micro = (i * args.accum + a) as u64;
-                            train_data.sample(per_node, seq, args.seed, step, micro, device)
+                            train_data.sample(per_node, seq, args.run.seed, step, micro, device)
                         })
                         .collect::<std::result::Result<Vec<_>, _>>()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            match sequential_step(opt.as_mut(), &model, &vars, &batches, args.clip, device) {
-                Ok((losses, t)) => {
-                    node_losses = losses;
-                    opt_time += t;
-                }
-                // The iteration was abandoned.
-                Err(pisa_core::Error::NonFiniteLoss { value, .. }) => non_finite = Some(value),
-                Err(e) => return Err(e.into()),
-            }
+            let outcome = sequential_step(opt.as_mut(), &model, &vars, &batches, args.clip, device);
+            let (losses, t) = session.check(outcome, step)?;
+            node_losses = losses;
+            opt_time += t;
         }
-        if let Some(v) = non_finite {
-            summary.record_non_finite(step, v, last_checkpoint.as_deref());
-            run.write_summary(&summary)?;
-            recorder.flush()?;
-            let kept = last_checkpoint.map_or("none".into(), |p| p.display().to_string());
-            bail!("{name}: the loss is {v} at step {step}; stopped. Last good checkpoint: {kept}");
+        if let Some(value) = non_finite {
+            // The replicas found it: the same stop as the sequential path's.
+            let outcome: pisa_core::Result<()> = Err(pisa_core::Error::NonFiniteLoss {
+                node: 0,
+                value,
+                iteration: opt.iteration(),
+            });
+            session.check(outcome, step)?;
         }
         let dt = t0.elapsed().as_secs_f64();
         train_loss = node_losses
@@ -552,20 +509,11 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
             val_loss = evaluate(&model);
             values.push(("val/loss", val_loss));
         }
-        recorder.record(done, &values)?;
-        progress.update(done, &values);
-        if args.checkpoint_every > 0 && done % args.checkpoint_every == 0 || done == end {
-            let meta = Meta {
-                step: done,
-                seed: args.seed,
-                rng: serde_json::Value::Null,
-                extra: serde_json::json!({ "tokens": done * tokens_per_step }),
-            };
-            last_checkpoint = Some(checkpoint::save(&run.checkpoints(), &vs, opt.as_ref(), &meta, 2)?);
+        session.record(done, &values)?;
+        if session.checkpoint_due(done) || done == end {
+            session.checkpoint(&vs, opt.as_ref(), done, &(done * tokens_per_step))?;
         }
     }
-    progress.finish();
-    recorder.flush()?;
     let median = |v: &mut Vec<f64>| {
         if v.is_empty() {
             return f64::NAN;
@@ -574,21 +522,61 @@ pub fn train(args: &TrainArgs) -> Result<Summary> {
         v[v.len() / 2]
     };
     let (rate, share) = (median(&mut rates), median(&mut shares));
-    summary.set("status", if end == steps { "finished" } else { "stopped" });
-    summary.set("steps", end);
-    summary.set("tokens", end * tokens_per_step);
-    summary.set("train_loss", train_loss);
-    summary.set("val_loss", val_loss);
-    summary.set("tokens_per_s", rate);
-    summary.set("opt_share", share);
-    summary.set("flops_per_token", flops_per_token);
-    if let Some(p) = peak {
-        summary.set("mfu", flops_per_token * rate / p);
-    }
-    summary.set("wall_time_s", recorder.wall_time());
     if end == steps {
-        hf::save(&run.path().join("model"), &config, &vs, None)?;
+        let dir = session.dir().path().join("model");
+        hf::save(&dir, &config, &vs, None)?;
     }
-    run.write_summary(&summary)?;
-    Ok(summary)
+    let figures = Figures {
+        node_devices,
+        params: config.num_params(),
+        seq,
+        tokens_per_step,
+        optimizer_state_bytes: footprint.bytes as u64,
+        optimizer_state_buffers: footprint.buffers(),
+        tokens: end * tokens_per_step,
+        train_loss,
+        val_loss,
+        tokens_per_s: rate,
+        opt_share: share,
+        flops_per_token,
+        mfu: peak.map(|p| flops_per_token * rate / p),
+    };
+    let status = if end == steps {
+        Status::Finished
+    } else {
+        Status::Paused
+    };
+    Ok(session.finish_as(status, opt.as_ref(), end, figures)?)
+}
+
+/// GPT-2's figures in `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Where the nodes ran (`sequential on cpu`, or the replica devices).
+    pub node_devices: String,
+    /// Model parameters.
+    pub params: i64,
+    /// Sequence length.
+    pub seq: usize,
+    /// Tokens per step (batch × seq × accum).
+    pub tokens_per_step: u64,
+    /// Bytes of optimizer state.
+    pub optimizer_state_bytes: u64,
+    /// Optimizer state in parameter-sized buffers.
+    pub optimizer_state_buffers: f64,
+    /// Tokens trained on.
+    pub tokens: u64,
+    /// The last step's training loss.
+    pub train_loss: f64,
+    /// The last validation loss.
+    pub val_loss: f64,
+    /// Median training tokens per second in this invocation.
+    pub tokens_per_s: f64,
+    /// Median share of a step spent in the optimizer.
+    pub opt_share: f64,
+    /// Model FLOPs per token.
+    pub flops_per_token: f64,
+    /// Model FLOPs utilization, when the device's peak is known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mfu: Option<f64>,
 }

@@ -94,8 +94,8 @@ fn compare(
         &s.runs.join("llm").join(&par_name),
     );
     let (seq, par) = (
-        serde_json::to_value(&seq.0).unwrap(),
-        serde_json::to_value(&par.0).unwrap(),
+        serde_json::to_value(&seq).unwrap(),
+        serde_json::to_value(&par).unwrap(),
     );
     (d, seq, par)
 }

@@ -5,7 +5,8 @@ mod common;
 
 use common::weights;
 use llm::shards::write_shard;
-use llm::train::{train, TrainArgs};
+use llm::train::{train, Figures, TrainArgs};
+use runs::session::RunSummary;
 use std::path::Path;
 
 /// A learnable stream: a period-7 pattern of token ids.
@@ -13,6 +14,11 @@ fn make_shards(dir: &Path) {
     let tokens: Vec<u16> = (0..4000u32).map(|i| (100 + (i % 7) * 13) as u16).collect();
     write_shard(&dir.join("syn_train_000000.bin"), &tokens).unwrap();
     write_shard(&dir.join("syn_val_000000.bin"), &tokens[..600]).unwrap();
+}
+
+/// A run's summary as the JSON object `summary.json` holds.
+fn json(summary: &RunSummary<Figures>) -> serde_json::Value {
+    serde_json::to_value(summary).unwrap()
 }
 
 fn args(data: &Path, runs: &Path, name: &str, extra: &[&str]) -> TrainArgs {
@@ -49,7 +55,7 @@ fn nsisa_learns_resumes_exactly_and_exports() {
             .find_map(|l| l.split(',').nth(col).and_then(|v| v.parse().ok()))
             .unwrap()
     };
-    let final_val = full.0["val_loss"].as_f64().unwrap();
+    let final_val = json(&full)["val_loss"].as_f64().unwrap();
     assert!(final_val < first_val - 0.5, "val loss {first_val} → {final_val}");
     assert!(
         first_val < (512f64).ln(),
@@ -64,7 +70,7 @@ fn nsisa_learns_resumes_exactly_and_exports() {
     let mut rest = common.to_vec();
     rest.push("--resume");
     let resumed = train(&args(&data, &runs, "split", &rest)).unwrap();
-    assert_eq!(resumed.0["val_loss"], full.0["val_loss"]);
+    assert_eq!(json(&resumed)["val_loss"], json(&full)["val_loss"]);
     let (a, b) = (weights(&runs.join("llm/full")), weights(&runs.join("llm/split")));
     assert_eq!(a.len(), b.len());
     for ((na, ta), (nb, tb)) in a.iter().zip(&b) {
@@ -84,11 +90,11 @@ fn adamw_and_muon_runs_learn_and_bad_input_is_named() {
     make_shards(&data);
     for opt in ["adamw", "muon"] {
         let s = train(&args(&data, &runs, opt, &["--optimizer", opt])).unwrap();
-        let v = s.0["val_loss"].as_f64().unwrap();
+        let v = json(&s)["val_loss"].as_f64().unwrap();
         // ln(512) = 6.24 at the start; 8 small steps at lr 1e-3 (AdamW) / 0.02 (Muon).
         eprintln!("{opt}: val loss {v}");
         assert!(v < 5.9, "{opt}: val loss {v}");
-        assert_eq!(s.0["tokens"], 8 * 4 * 16);
+        assert_eq!(json(&s)["tokens"], 8 * 4 * 16);
     }
     let mut a = args(&data, &runs, "x", &["--optimizer", "nsisa", "--nodes", "2"]);
     a.batch = 3;
@@ -122,17 +128,17 @@ fn finetuning_a_hugging_face_checkpoint_with_sisa() {
     let before = {
         let mut b = a.clone();
         b.steps = 1;
-        b.name = Some("ft0".into());
-        b.config = None;
-        train(&b).unwrap().0["val_loss"].as_f64().unwrap()
+        b.run.name = Some("ft0".into());
+        b.run.config = None;
+        json(&train(&b).unwrap())["val_loss"].as_f64().unwrap()
     };
     // The gpt2-finetune preset (σ 0.05, η 2e-5) is for 124M; a larger step suits this toy.
     let cfg = tmp.path().join("sisa.toml");
     std::fs::write(&cfg, "sigma = 0.05\nlr = 3e-3\n").unwrap();
-    a.config = Some(cfg);
+    a.run.config = Some(cfg);
     let s = train(&a).unwrap();
-    let after = s.0["val_loss"].as_f64().unwrap();
-    assert_eq!(s.0["optimizer"], "sisa");
+    let after = json(&s)["val_loss"].as_f64().unwrap();
+    assert_eq!(json(&s)["optimizer"], "sisa");
     assert!(after < before - 0.5, "fine-tuning: {before} → {after}");
     let cfg = llm::hf::load_config(&runs.join("llm/ft/model")).unwrap();
     assert_eq!(cfg.vocab_size, 101, "the checkpoint's own architecture is kept");

@@ -92,13 +92,13 @@ pub struct RunArgs {
     /// cpu, cuda, or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Torch intra-op threads (0: torch's default).
-    #[arg(long, default_value_t = 0)]
-    pub threads: usize,
-    /// Checkpoint every this many steps (0: only at the end; epoch-based domains checkpoint at
-    /// the end of every epoch instead).
-    #[arg(long, default_value_t = 200)]
-    pub checkpoint_every: u64,
+    /// Torch intra-op threads [default: torch's].
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Checkpoint every this many steps (0: only at the end) [default: the domain's, 200 for
+    /// most]; epoch-based domains checkpoint at the end of every epoch instead.
+    #[arg(long)]
+    pub checkpoint_every: Option<u64>,
 }
 
 impl RunArgs {
@@ -123,8 +123,8 @@ impl RunArgs {
             seed: 0,
             resume: false,
             device: "cpu".into(),
-            threads: 0,
-            checkpoint_every: 200,
+            threads: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -145,6 +145,8 @@ pub struct Domain {
     /// The networks a checkpoint holds, each with its own optimizer, saved under
     /// `checkpoints/<network>/step-N/`; empty for one network saved as `checkpoints/step-N/`.
     pub networks: Vec<String>,
+    /// Steps between checkpoints when `--checkpoint-every` is not given.
+    pub checkpoint_every: u64,
 }
 
 impl Domain {
@@ -157,6 +159,7 @@ impl Domain {
             presets: None,
             step_unit: "step".into(),
             networks: vec![],
+            checkpoint_every: 200,
         }
     }
 
@@ -164,6 +167,13 @@ impl Domain {
     /// (e.g. the GAN's `wgan-gp` for runs under `gan-wgan-gp-mnist/`).
     pub fn presets(mut self, presets: &str) -> Self {
         self.presets = Some(presets.into());
+        self
+    }
+
+    /// The same domain checkpointing every `steps` steps unless `--checkpoint-every` says
+    /// otherwise.
+    pub fn checkpoint_every(mut self, steps: u64) -> Self {
+        self.checkpoint_every = steps;
         self
     }
 
@@ -251,6 +261,9 @@ pub enum Status {
     /// A loss was NaN or infinite; see [`RunSummary::stopped`].
     #[serde(rename = "stopped: non-finite loss")]
     StoppedNonFinite,
+    /// It ended before its last step by request (a step budget for this invocation); resume it.
+    #[serde(rename = "stopped")]
+    Paused,
 }
 
 /// Why and where a run stopped early.
@@ -323,6 +336,7 @@ pub struct Session {
     recorder: Recorder,
     progress: Progress,
     total_steps: u64,
+    checkpoint_every: u64,
     last_checkpoint: Option<PathBuf>,
 }
 
@@ -344,8 +358,8 @@ impl Session {
         total_steps: u64,
     ) -> Result<Self, SessionError> {
         let device = parse_device(&args.device)?;
-        if args.threads > 0 {
-            tch::set_num_threads(args.threads as i32);
+        if let Some(n) = args.threads.filter(|&n| n > 0) {
+            tch::set_num_threads(n as i32);
         }
         let domain_name = args.domain.clone().unwrap_or_else(|| domain.name.clone());
         let optimizer = args.optimizer.clone().unwrap_or_else(|| domain.optimizer.clone());
@@ -396,6 +410,7 @@ impl Session {
             recorder,
             progress,
             total_steps,
+            checkpoint_every: args.checkpoint_every.unwrap_or(domain.checkpoint_every),
         })
     }
 
@@ -442,6 +457,31 @@ impl Session {
             Some(path) => registry.resolve_file(&self.presets, &self.optimizer, path)?,
             None => registry.resolve(&self.presets, &self.optimizer, &toml::Table::new())?,
         };
+        self.use_optimizer_config(cfg)
+    }
+
+    /// The optimizer name `--optimizer` asked for (or the domain's default).
+    pub fn optimizer_name(&self) -> &str {
+        &self.optimizer
+    }
+
+    /// The registry domain whose presets apply (`--presets`, else the domain's).
+    pub fn presets(&self) -> &str {
+        &self.presets
+    }
+
+    /// `--config`, for a domain that assembles its optimizer configuration itself (GPT-2's
+    /// parameter groups) before [`Session::use_optimizer_config`].
+    pub fn config_file(&self) -> Option<&Path> {
+        self.args.config.as_deref()
+    }
+
+    /// Adopts a configuration the domain assembled itself: checks a resumed run trained with
+    /// the same optimizer and writes `config.toml`. [`Session::optimizer_config`] ends here.
+    ///
+    /// # Errors
+    /// [`SessionError::OptimizerChanged`] for a resumed run, or an I/O error.
+    pub fn use_optimizer_config(&mut self, cfg: OptimizerConfig) -> Result<OptimizerConfig, SessionError> {
         // `--config` may name the optimizer itself.
         self.optimizer = cfg.base.name().to_string();
         if self.args.resume {
@@ -582,7 +622,7 @@ impl Session {
     /// Whether a checkpoint is due after `done` steps: every `--checkpoint-every` steps and at
     /// the last step.
     pub fn checkpoint_due(&self, done: u64) -> bool {
-        let every = self.args.checkpoint_every;
+        let every = self.checkpoint_every;
         (every > 0 && done % every == 0) || done == self.total_steps
     }
 
@@ -639,7 +679,22 @@ impl Session {
     /// # Errors
     /// An I/O or serialization error.
     pub fn finish<F: Serialize>(
+        self,
+        optimizer: &dyn Optimizer,
+        steps: u64,
+        figures: F,
+    ) -> Result<RunSummary<F>, SessionError> {
+        self.finish_as(Status::Finished, optimizer, steps, figures)
+    }
+
+    /// As [`Session::finish`] with another status ([`Status::Paused`]: a step budget ended this
+    /// invocation before the run's last step).
+    ///
+    /// # Errors
+    /// An I/O or serialization error.
+    pub fn finish_as<F: Serialize>(
         mut self,
+        status: Status,
         optimizer: &dyn Optimizer,
         steps: u64,
         figures: F,
@@ -647,7 +702,7 @@ impl Session {
         self.progress.finish();
         self.recorder.flush()?;
         let summary = RunSummary {
-            status: Status::Finished,
+            status,
             optimizer: self.optimizer.clone(),
             nodes: optimizer.node_weights().len(),
             seed: self.args.seed,
@@ -734,7 +789,7 @@ mod tests {
     fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
-        args.checkpoint_every = 5;
+        args.checkpoint_every = Some(5);
         args.name = Some("straight".into());
         let (ok, straight) = train(&args, 12, None);
         ok.unwrap();
@@ -785,7 +840,7 @@ mod tests {
     fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
-        args.checkpoint_every = 4;
+        args.checkpoint_every = Some(4);
         args.name = Some("diverged".into());
         let (result, _) = train(&args, 20, Some(9));
         let err = result.unwrap_err();

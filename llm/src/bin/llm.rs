@@ -30,7 +30,7 @@ use tch::nn::VarStore;
 struct Cli {
     /// Torch intra-op threads (default: libtorch's choice).
     #[arg(long, global = true)]
-    threads: Option<i32>,
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
@@ -108,20 +108,17 @@ struct CompareArgs {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    if let Some(n) = cli.threads {
-        tch::set_num_threads(n);
+    if let Some(n) = cli.threads.filter(|&n| n > 0) {
+        tch::set_num_threads(n as i32);
     }
     match cli.command {
-        Command::Train(args) => {
-            let summary = train(&args)?;
-            println!("{}", serde_json::to_string(&summary.0)?);
-        }
+        // The session prints the summary as one JSON line.
+        Command::Train(args) => drop(train(&args)?),
         Command::Finetune(args) => {
             if args.from.is_none() {
                 bail!("finetune needs --from <Hugging Face checkpoint directory>");
             }
-            let summary = train(&args)?;
-            println!("{}", serde_json::to_string(&summary.0)?);
+            train(&args)?;
         }
         Command::Sample(args) => sample(&args)?,
         Command::Tokenize(a) => {
