@@ -73,6 +73,16 @@ pub enum RlError {
     },
 }
 
+impl From<RlError> for runs::session::SessionError {
+    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
+    fn from(e: RlError) -> Self {
+        match e {
+            RlError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
+            other => runs::session::SessionError::Domain(Box::new(other)),
+        }
+    }
+}
+
 /// The algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

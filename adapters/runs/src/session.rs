@@ -550,6 +550,19 @@ impl Session {
         }
     }
 
+    /// The checkpoint a `--resume` continues from, for a domain whose checkpoints carry more
+    /// than a model and an optimizer (RL's environment and normalization state) and that loads
+    /// it itself; `None` for a fresh run.
+    pub fn resume_checkpoint(&self) -> Option<&Path> {
+        self.resume_from.as_ref().map(|(path, _)| path.as_path())
+    }
+
+    /// Records a checkpoint the domain wrote itself under [`RunDir::checkpoints`] as the last
+    /// good one (named by the non-finite stop).
+    pub fn adopt_checkpoint(&mut self, path: PathBuf) {
+        self.last_checkpoint = Some(path);
+    }
+
     /// Seeds libtorch's generator for `step` (a function of the run's seed and the step).
     pub fn seed_step(&self, step: u64) {
         tch::manual_seed(step_seed(self.args.seed, step));

@@ -24,10 +24,8 @@ use rl::eval::{evaluate, record_episode};
 use rl::normalize::ObsNormalizer;
 use rl::policy::{ActionHead, ActorCritic};
 use rl::{Algo, RlConfig, Trainer};
-use runs::metrics::Recorder;
-use runs::progress::Progress;
 use runs::registry::Registry;
-use runs::run::{RunDir, Summary};
+use runs::session::{Domain, RunArgs, Session};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tch::Device;
@@ -234,54 +232,56 @@ fn crossed(before: usize, after: usize, every: usize) -> bool {
     every > 0 && after / every > before / every
 }
 
-fn train_one(
-    cfg: &RlConfig,
-    optimizer: &str,
-    overrides: &toml::Table,
-    args: &TrainArgs,
-    dev: Device,
-) -> Result<Outcome> {
-    let domain = cfg.domain();
-    let opt_cfg = Registry::builtin().resolve(&domain, optimizer, overrides)?;
-    let name = format!("{optimizer}-seed{}", cfg.seed);
-    let run = RunDir::create(&args.runs, &domain, &name, args.resume)?;
-    let mut config = serde_json::json!({ "rl": cfg, "optimizer": opt_cfg });
-    strip_nulls(&mut config);
-    run.write_config(&config)?;
-    let mut trainer = Trainer::new(cfg, &opt_cfg, dev)?;
-    if args.resume {
-        if let Some(path) = runs::checkpoint::latest(&run.checkpoints())? {
-            trainer.resume(&path)?;
-            eprintln!(
-                "resuming {} from step {}",
-                run.path().display(),
-                trainer.global_step()
-            );
-        }
+/// RL's figures in `summary.json`.
+#[derive(Debug, serde::Serialize)]
+struct Figures {
+    algo: &'static str,
+    env: String,
+    backend: String,
+    reset_optimizer: bool,
+    best_test_return: f64,
+    final_test_return: f64,
+    train_episodes: u64,
+}
+
+/// One run `<optimizer>-seed<k>` on the run skeleton: the session owns the run folder, resume
+/// decision, metrics, the non-finite stop and the summary; the trainer saves and loads its own
+/// checkpoints (they carry the environments' and normalizers' state too).
+fn train_one(cfg: &RlConfig, optimizer: &str, overrides: &toml::Table, args: &TrainArgs) -> Result<Outcome> {
+    let domain = Domain::new(&cfg.domain(), "sisa").checkpoint_every(cfg.checkpoint_every as u64);
+    let run_args = RunArgs {
+        optimizer: Some(optimizer.to_string()),
+        config: None,
+        runs: args.runs.clone(),
+        domain: None,
+        presets: None,
+        name: Some(format!("{optimizer}-seed{}", cfg.seed)),
+        seed: cfg.seed,
+        resume: args.resume,
+        device: args.device.clone(),
+        threads: Some(args.threads.max(0) as usize),
+        checkpoint_every: None,
+    };
+    let mut session = Session::open(&run_args, &domain, &COLUMNS, cfg.total_steps as u64)?;
+    let resolved = Registry::builtin().resolve(&domain.name, optimizer, overrides)?;
+    let opt_cfg = session.use_optimizer_config(resolved)?;
+    let mut rl_config = serde_json::json!({ "rl": cfg });
+    strip_nulls(&mut rl_config);
+    let rl_toml = toml::to_string_pretty(&rl_config)?;
+    runs::run::write_atomic(&session.dir().path().join("rl.toml"), rl_toml.as_bytes())?;
+    let mut trainer = Trainer::new(cfg, &opt_cfg, session.device())?;
+    if let Some(path) = session.resume_checkpoint() {
+        trainer.resume(path)?;
+        eprintln!(
+            "resuming {} from step {}",
+            session.dir().path().display(),
+            trainer.global_step()
+        );
     }
-    let resume_step = args.resume.then_some(trainer.global_step() as u64);
-    let mut recorder = Recorder::open(&run, &COLUMNS, resume_step)?;
-    let mut summary = Summary::default();
-    summary.set("optimizer", opt_cfg.base.name());
-    summary.set("nodes", opt_cfg.base.nodes() as u64);
-    summary.set("algo", cfg.algo.as_str());
-    summary.set("env", cfg.env_id.clone());
-    summary.set("backend", cfg.backend.to_string());
-    summary.set("seed", cfg.seed);
-    summary.set("reset_optimizer", cfg.reset_optimizer);
-    let mut progress = Progress::new(&format!("{domain}/{name}"), cfg.total_steps as u64);
     let (mut best, mut last) = (f64::NEG_INFINITY, f64::NAN);
     while !trainer.done() {
         let before = trainer.global_step();
-        let u = match trainer.update() {
-            Ok(u) => u,
-            Err(e) => {
-                summary.set("status", format!("failed at step {before}: {e}"));
-                run.write_summary(&summary)?;
-                recorder.flush()?;
-                return Err(e.into());
-            }
-        };
+        let u = session.check(trainer.update(), before as u64)?;
         let step = u.global_step;
         let mut values = vec![
             ("train/policy_loss", u.policy_loss),
@@ -302,22 +302,23 @@ fn train_one(
             best = best.max(last);
             values.extend([("test/return", e.mean()), ("test/return_std", e.std())]);
         }
-        recorder.record(step as u64, &values)?;
-        progress.update(step as u64, &values);
+        session.record(step as u64, &values)?;
         if crossed(before, step, cfg.checkpoint_every) || trainer.done() {
-            trainer.save(&run.checkpoints(), 2)?;
+            let path = trainer.save(&session.dir().checkpoints(), 2)?;
+            session.adopt_checkpoint(path);
         }
     }
-    progress.finish();
-    recorder.flush()?;
-    summary.set("status", "finished");
-    summary.set("steps", trainer.global_step() as u64);
-    summary.set("best_test_return", best);
-    summary.set("final_test_return", last);
-    summary.set("train_episodes", trainer.episodes.len() as u64);
-    summary.set("wall_time_s", recorder.wall_time());
-    run.write_summary(&summary)?;
-    println!("{}", serde_json::to_string(&summary.0)?);
+    let figures = Figures {
+        algo: cfg.algo.as_str(),
+        env: cfg.env_id.clone(),
+        backend: cfg.backend.to_string(),
+        reset_optimizer: cfg.reset_optimizer,
+        best_test_return: best,
+        final_test_return: last,
+        train_episodes: trainer.episodes.len() as u64,
+    };
+    let steps = trainer.global_step() as u64;
+    session.finish(trainer.optimizer(), steps, figures)?;
     Ok(Outcome { best, last })
 }
 
@@ -328,8 +329,7 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
-    tch::set_num_threads(args.threads);
-    let dev = runs::device::parse_device(&args.device)?;
+    runs::device::parse_device(&args.device)?;
     let file: toml::Table = match &args.config {
         Some(p) => std::fs::read_to_string(p)
             .with_context(|| format!("cannot read {}", p.display()))?
@@ -357,7 +357,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         let mut outcomes = Vec::new();
         for &seed in &seeds {
             let cfg = RlConfig { seed, ..base.clone() };
-            outcomes.push(train_one(&cfg, opt, &overrides, args, dev)?);
+            outcomes.push(train_one(&cfg, opt, &overrides, args)?);
         }
         let (bm, bs) = mean_std(&outcomes.iter().map(|o| o.best).collect::<Vec<_>>());
         let (lm, ls) = mean_std(&outcomes.iter().map(|o| o.last).collect::<Vec<_>>());
