@@ -6,7 +6,6 @@
 //! `wall_time` is seconds since the run started, continued across resumes.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -45,16 +44,6 @@ pub enum RunError {
         what: &'static str,
         /// The serializer's message.
         message: String,
-    },
-    /// The training loss became NaN or infinite.
-    #[error("the loss is {value} at step {step}: stopping; the last good checkpoint is {checkpoint}")]
-    NonFinite {
-        /// The step.
-        step: u64,
-        /// The value.
-        value: f64,
-        /// The last good checkpoint (or "none").
-        checkpoint: String,
     },
 }
 
@@ -138,20 +127,6 @@ impl RunDir {
         })?;
         write_atomic(&self.root.join("config.toml"), text.as_bytes())
     }
-
-    /// Writes `summary` as `summary.json` (atomically).
-    ///
-    /// # Errors
-    /// An I/O error.
-    pub fn write_summary(&self, summary: &Summary) -> Result<(), RunError> {
-        let text = serde_json::to_string_pretty(&Value::Object(summary.0.clone())).map_err(|e| {
-            RunError::Serialize {
-                what: "summary.json",
-                message: e.to_string(),
-            }
-        })?;
-        write_atomic(&self.summary_path(), text.as_bytes())
-    }
 }
 
 impl RunDir {
@@ -160,7 +135,7 @@ impl RunDir {
     ///
     /// # Errors
     /// [`RunError::Serialize`] or an I/O error.
-    pub fn write_summary_value<T: Serialize>(&self, summary: &T) -> Result<String, RunError> {
+    pub fn write_summary<T: Serialize>(&self, summary: &T) -> Result<String, RunError> {
         let serialize = |e: serde_json::Error| RunError::Serialize {
             what: "summary.json",
             message: e.to_string(),
@@ -168,27 +143,6 @@ impl RunDir {
         let pretty = serde_json::to_string_pretty(summary).map_err(serialize)?;
         write_atomic(&self.summary_path(), pretty.as_bytes())?;
         serde_json::to_string(summary).map_err(serialize)
-    }
-}
-
-/// The final figures of a run (`summary.json`): a JSON object.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Summary(pub Map<String, Value>);
-
-impl Summary {
-    /// Sets `key` to `value`.
-    pub fn set(&mut self, key: &str, value: impl Into<Value>) {
-        self.0.insert(key.to_string(), value.into());
-    }
-
-    /// Records that the run stopped on a non-finite loss.
-    pub fn record_non_finite(&mut self, step: u64, value: f64, checkpoint: Option<&Path>) {
-        let checkpoint = checkpoint.map_or(Value::Null, |p| Value::String(p.display().to_string()));
-        self.set("status", "stopped: non-finite loss");
-        self.set(
-            "stopped",
-            serde_json::json!({ "reason": "non-finite loss", "step": step, "value": value.to_string(), "last_good_checkpoint": checkpoint }),
-        );
     }
 }
 
@@ -335,22 +289,5 @@ mod tests {
             .err()
             .unwrap();
         assert!(matches!(err, RunError::Columns { .. }), "{err}");
-    }
-
-    #[test]
-    fn summaries_record_a_non_finite_stop() {
-        let base = tempfile::tempdir().unwrap();
-        let dir = RunDir::create(base.path(), "d", "n", false).unwrap();
-        let mut summary = Summary::default();
-        summary.set("optimizer", "sisa");
-        summary.record_non_finite(17, f64::NAN, Some(Path::new("checkpoints/step-00000010")));
-        dir.write_summary(&summary).unwrap();
-        let back: Value = serde_json::from_str(&fs::read_to_string(dir.summary_path()).unwrap()).unwrap();
-        assert_eq!(back["stopped"]["step"], 17);
-        assert_eq!(back["stopped"]["value"], "NaN");
-        assert_eq!(
-            back["stopped"]["last_good_checkpoint"],
-            "checkpoints/step-00000010"
-        );
     }
 }

@@ -598,7 +598,7 @@ impl Session {
                     }),
                     figures: None,
                 };
-                self.dir.write_summary_value(&summary)?;
+                self.dir.write_summary(&summary)?;
                 self.recorder.flush()?;
                 Err(SessionError::NonFinite {
                     name: self.name.clone(),
@@ -724,7 +724,7 @@ impl Session {
             stopped: None,
             figures: Some(figures),
         };
-        let line = self.dir.write_summary_value(&summary)?;
+        let line = self.dir.write_summary(&summary)?;
         println!("{line}");
         Ok(summary)
     }
