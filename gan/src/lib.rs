@@ -6,7 +6,7 @@
 //!   (WGAN weight clipping on the aggregated global weights; WGAN-GP penalty per node sub-batch);
 //! - [`data`]: CIFAR-10 (binary batches or JPEG/PNG class folders), image folders, MNIST;
 //! - [`fid`] and [`inception`]: FID with f64 statistics and the TorchScript TF-FID Inception;
-//! - [`compare`]: FID curves (mean ± std over seeds), box plot and table of several optimizers.
+//! - FID curves, box plots and tables over seeds: `report::compare` (`gan compare`).
 //!
 //! The trainer binary `gan` (`cargo xtask gan`) ties them together: sample grids every epoch
 //! (PNG and TensorBoard), FID every few epochs, checkpoints and exact resume.
@@ -20,7 +20,6 @@
 //!   are biased upwards and only comparable between runs with the same counts.
 #![warn(missing_docs)]
 
-pub mod compare;
 pub mod data;
 pub mod error;
 pub mod fid;

@@ -7,10 +7,12 @@
 //!   FID on 64,000: days on a CPU; pass e.g. `-- --epochs 2 --train-images 6400 --fid-samples 500
 //!   --final-fid-samples 1000 --fid-real-samples 2000` for a short run). Arguments after `--` go
 //!   to `gan train` as they are (see `gan train --help`), e.g. `-- --resume`.
-//! - `--compare adam,rmsprop,adabelief,sisa --runs 5`: runs `<optimizer>-seed<k>` for every
-//!   optimizer and seed 0..runs, then `gan compare`: `runs/gan-<model>-<dataset>/compare.md`
-//!   with the final-FID table, `plots/fid_curves.png` (FID over epochs, mean ± std) and
-//!   `plots/fid_box.png` (box plot of the final FIDs).
+//! - `--compare adam,rmsprop,adabelief,sisa --runs 5` (or `--seeds 5`, `--seeds 2..5`, and
+//!   `--sweep key=v1,v2`: the one experiment path of `crate::experiment`): runs
+//!   `<optimizer>[-<key><value>]-seed<k>`, skipping finished ones, then `report compare`:
+//!   `runs/gan-<model>-<dataset>/compare.md`
+//!   with the final-FID table, `plots/compare_fid.png` (FID over epochs, mean ± std) and
+//!   `plots/compare_fid_box.png` (box plot of the final FIDs).
 //! - `cargo xtask gan sample --run runs/gan-wgan-gp-cifar10/sisa --n 64`: an image grid from the
 //!   run's latest checkpoint (or `--checkpoint <run>/checkpoints/generator/step-N`).
 
@@ -20,6 +22,7 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
+use crate::experiment::{self, plan, Headline, Request};
 use crate::data::default_data_dir;
 use crate::setup;
 
@@ -55,9 +58,15 @@ pub struct TrainArgs {
     /// Compare these optimizers (comma-separated) instead of one run.
     #[arg(long, value_delimiter = ',')]
     pub compare: Vec<String>,
-    /// Seeded runs per optimizer when comparing.
+    /// Seeded runs per optimizer when comparing (seeds 0..runs; `--seeds` says the same).
     #[arg(long, default_value_t = 1)]
     pub runs: u64,
+    /// Seeds: N (0..N) or a..b, one run each (overrides --runs).
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// A grid over one optimizer setting, key=v1,v2,... (e.g. sigma=0.01,0.1,1).
+    #[arg(long)]
+    pub sweep: Option<String>,
     /// Where run folders go.
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -120,48 +129,37 @@ pub fn run(args: &GanArgs) -> Result<()> {
     }
     build_release(&toolchain, "gan", Target::Bin("gan"))?;
     let domain = format!("gan-{}-{}", t.model, t.dataset);
-    let train = |optimizer: &str, seed: Option<u64>| -> Result<()> {
+    let launch = || -> Result<std::process::Command> {
         let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
-        cmd.args([
-            "train",
-            "--model",
-            &t.model,
-            "--dataset",
-            &t.dataset,
-            "--optimizer",
-            optimizer,
-        ]);
+        cmd.args(["train", "--model", &t.model, "--dataset", &t.dataset]);
         cmd.arg("--runs").arg(&t.runs_dir).args(["--domain", &domain]);
-        if let Some(seed) = seed {
-            cmd.args([
-                "--seed",
-                &seed.to_string(),
-                "--name",
-                &format!("{optimizer}-seed{seed}"),
-            ]);
-        }
         cmd.args(&t.rest);
-        run_checked(&mut cmd)
+        Ok(cmd)
     };
-    if t.compare.is_empty() {
-        return train(&t.optimizer, None);
+    let runs = (t.runs > 1).then(|| t.runs.to_string());
+    let request = Request {
+        optimizer: &t.optimizer,
+        compare: &t.compare,
+        seeds: t.seeds.as_deref().or(runs.as_deref()),
+        sweep: t.sweep.as_deref(),
+    };
+    if !request.is_experiment() {
+        let mut cmd = launch()?;
+        cmd.args(["--optimizer", &t.optimizer]);
+        return run_checked(&mut cmd);
     }
-    for optimizer in &t.compare {
-        for seed in 0..t.runs {
-            train(optimizer, Some(seed))?;
-        }
-    }
-    let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
-    cmd.arg("compare")
-        .arg("--dir")
-        .arg(t.runs_dir.join(&domain))
-        .args([
-            "--optimizers",
-            &t.compare.join(","),
-            "--runs",
-            &t.runs.to_string(),
-        ]);
-    run_checked(&mut cmd)
+    let headline = Headline {
+        metric: "fid",
+        x: "epoch",
+        goal: "min",
+    };
+    let domain_dir = absolute(&t.runs_dir)?.join(&domain);
+    experiment::run(&toolchain, &domain_dir, &plan(&request)?, headline, &launch).map(drop)
+}
+
+/// A path made absolute against the current directory (cargo runs in the repository root).
+fn absolute(path: &std::path::Path) -> Result<PathBuf> {
+    Ok(std::env::current_dir()?.join(path))
 }
 
 /// The demo step: a short WGAN-GP run with SISA (m = 2) on MNIST: 6,400 images, 1 epoch, 20

@@ -5,10 +5,11 @@
 //!   in release mode and trains with the AWD-LSTM defaults (200 epochs: days on a CPU; pass
 //!   `--epochs`, `--max-windows`, `--emb` for short runs). Arguments after `--` go to
 //!   `lstm train` as they are (see `lstm train --help`), e.g. `-- --resume`.
-//! - `--compare adam,adabelief,sisa`: one run per optimizer on the same corpus and seed, then
-//!   `runs/lstm-<layers>/report.md` with perplexity curves (`plots/`) and
-//!   `runs/lstm-<layers>/compare.md`: validation-selected test perplexity and best test
-//!   perplexity over epochs side by side, labelled with the corpus.
+//! - `--compare adam,adabelief,sisa` (with `--seeds N` and `--sweep key=v1,v2`: the one
+//!   experiment path of `crate::experiment`): runs `<optimizer>[-<key><value>]-seed<k>` on the
+//!   same corpus, then `runs/lstm-<layers>/compare.md`: validation perplexity curves (mean ± std
+//!   over seeds, `plots/compare_valid_ppl*.png`) and the validation-selected test perplexity
+//!   and the best test perplexity over epochs side by side, labelled with the corpus.
 //! - `cargo xtask lstm sample --checkpoint DIR`: text from a checkpoint.
 
 use std::fmt::Write as _;
@@ -19,6 +20,7 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
+use crate::experiment::{self, plan, Headline, Request};
 use crate::data::{default_data_dir, ptb_like::ensure_ptb_like};
 use crate::setup::{self, Toolchain};
 
@@ -51,6 +53,12 @@ pub struct TrainArgs {
     /// Compare these optimizers (comma-separated) instead of one run.
     #[arg(long, value_delimiter = ',')]
     pub compare: Vec<String>,
+    /// Seeds: N (0..N) or a..b, one run each.
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// A grid over one optimizer setting, key=v1,v2,... (e.g. sigma=0.01,0.1,1).
+    #[arg(long)]
+    pub sweep: Option<String>,
     /// PTB-format corpus folder [default: DATA_DIR/ptb-like, built from the corpora].
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -111,32 +119,46 @@ pub fn train(toolchain: &Toolchain, args: &TrainArgs) -> Result<PathBuf> {
         None => ensure_ptb_like(&default_data_dir()).context("making the PTB-like corpus")?,
     };
     let runs = absolute(&args.runs)?;
-    let optimizers = if args.compare.is_empty() {
-        vec![args.optimizer.clone()]
-    } else {
-        args.compare.clone()
-    };
-    for optimizer in &optimizers {
+    let launch = || -> Result<std::process::Command> {
         let mut cmd = run_release(toolchain, "lstm", Target::Bin("lstm"))?;
         cmd.arg("train")
-            .args(["--layers", &args.layers.to_string(), "--optimizer", optimizer])
+            .args(["--layers", &args.layers.to_string()])
             .arg("--data")
             .arg(&data)
             .arg("--runs")
             .arg(&runs)
             .args(&args.rest);
-        run_checked(&mut cmd).with_context(|| format!("the {optimizer} run"))?;
-    }
+        Ok(cmd)
+    };
     let domain = runs.join(format!("lstm-{}", args.layers));
-    if optimizers.len() > 1 {
-        let report = crate::report::render(toolchain, &domain)?;
-        let table = compare_table(&domain, &optimizers)?;
-        let path = domain.join("compare.md");
-        std::fs::write(&path, &table).with_context(|| format!("cannot write {}", path.display()))?;
-        print!("{table}");
-        println!("\nCurves and the full report: {}", report.markdown.display());
-        println!("This table: {}", path.display());
+    let request = Request {
+        optimizer: &args.optimizer,
+        compare: &args.compare,
+        seeds: args.seeds.as_deref(),
+        sweep: args.sweep.as_deref(),
+    };
+    if !request.is_experiment() {
+        let mut cmd = launch()?;
+        cmd.args(["--optimizer", &args.optimizer]);
+        run_checked(&mut cmd).with_context(|| format!("the {} run", args.optimizer))?;
+        return Ok(domain);
     }
+    let planned = plan(&request)?;
+    let headline = Headline {
+        metric: "valid/ppl",
+        x: "step",
+        goal: "min",
+    };
+    let compare_md = experiment::run(toolchain, &domain, &planned, headline, &launch)?;
+    let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
+    let table = compare_table(&domain, &names)?;
+    let mut md = std::fs::read_to_string(&compare_md)
+        .with_context(|| format!("cannot read {}", compare_md.display()))?;
+    md += "\n## Test perplexity: honest and paper protocol\n\n";
+    md += &table;
+    std::fs::write(&compare_md, &md).with_context(|| format!("cannot write {}", compare_md.display()))?;
+    print!("{table}");
+    println!("\nThe comparison (curves, mean ± std over seeds, this table): {}", compare_md.display());
     Ok(domain)
 }
 

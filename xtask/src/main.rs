@@ -10,6 +10,7 @@ mod check;
 mod data;
 mod demo;
 mod env;
+mod experiment;
 mod gan;
 mod llm;
 mod lstm;

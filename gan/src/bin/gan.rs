@@ -49,7 +49,7 @@ struct CompareArgs {
     /// The domain folder holding the runs (e.g. runs/gan-wgan-gp-mnist).
     #[arg(long)]
     dir: PathBuf,
-    /// Comma-separated optimizers.
+    /// Comma-separated optimizers [default: every `<group>-seed<k>` run in --dir].
     #[arg(long, value_delimiter = ',')]
     optimizers: Vec<String>,
     /// Runs (seeds 0..N) per optimizer.
@@ -133,25 +133,21 @@ fn sample(args: SampleArgs) -> Result<()> {
 }
 
 fn compare(args: CompareArgs) -> Result<()> {
-    use gan::compare;
-    let all = compare::collect(&args.dir, &args.optimizers, args.runs)?;
-    let title = args
-        .dir
-        .file_name()
-        .map_or("FID".into(), |n| n.to_string_lossy().into_owned());
-    let plots = args.dir.join("plots");
-    std::fs::create_dir_all(&plots)?;
-    let (curves, boxes) = (plots.join("fid_curves.png"), plots.join("fid_box.png"));
-    compare::plot_curves(&all, &format!("{title}: FID over epochs"), &curves)?;
-    compare::plot_box(&all, &format!("{title}: final FID"), &boxes)?;
-    let table = compare::markdown_table(&all);
-    let md = format!(
-        "# {title}\n\n{table}\n![FID over epochs](plots/fid_curves.png)\n![final FID](plots/fid_box.png)\n"
-    );
-    let md_path = args.dir.join("compare.md");
-    std::fs::write(&md_path, md).with_context(|| format!("cannot write {}", md_path.display()))?;
-    print!("{table}");
-    println!("{}\n{}\n{}", md_path.display(), curves.display(), boxes.display());
+    use report::compare::{compare, discover};
+    let groups = if args.optimizers.is_empty() {
+        discover(&args.dir)?
+    } else {
+        let seeds: Vec<u64> = (0..args.runs).collect();
+        args.optimizers
+            .iter()
+            .map(|o| (o.clone(), seeds.clone()))
+            .collect()
+    };
+    let written = compare(&args.dir, &groups, "fid", "epoch", report::plot::Goal::Minimize)?;
+    println!("{}", written.markdown.display());
+    for p in &written.plots {
+        println!("{}", p.display());
+    }
     Ok(())
 }
 

@@ -21,7 +21,7 @@
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-mod chart;
+pub(crate) mod chart;
 mod font;
 pub mod table;
 mod text;

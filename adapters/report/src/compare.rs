@@ -1,0 +1,590 @@
+//! The one comparison of runs for every domain: runs laid out as
+//! `<domain dir>/<group>-seed<k>/` (a group is an optimizer, or an optimizer and a setting of a
+//! sweep: `sisa-sigma0.1`), each with its `metrics.csv`, compared on one metric: its curve over
+//! an x column (mean line and ± std band per group, as the paper's Fig. 3), a box plot of the
+//! final values, and a Markdown table of the final and best values (mean ± sample std over
+//! seeds) with the runs it covers.
+//!
+//! `report compare runs/<domain> --metric fid --x epoch` (`cargo xtask gan|lstm|mnist --compare
+//! ...` run it after their runs) writes `compare.md`, `plots/compare_<metric>.png` and
+//! `plots/compare_<metric>_box.png`.
+
+use crate::plot::{read_metrics_csv, register_fonts, Goal, FONT_FAMILY, PALETTE};
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Errors of the comparison.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// A run's metrics could not be read.
+    #[error("{0}")]
+    Plot(#[from] crate::plot::PlotError),
+    /// A run has no values of the compared metric (or of the x column).
+    #[error("{path}: no `{metric}` values against `{x}`")]
+    NoValues {
+        /// The run's metrics file.
+        path: PathBuf,
+        /// The metric.
+        metric: String,
+        /// The x column.
+        x: String,
+    },
+    /// No run folder `<group>-seed<k>` in the domain folder.
+    #[error("{0}: no runs named <group>-seed<k>")]
+    NoRuns(PathBuf),
+    /// Drawing or writing failed.
+    #[error("drawing {path}: {message}")]
+    Draw {
+        /// The output file.
+        path: PathBuf,
+        /// What failed.
+        message: String,
+    },
+}
+
+/// The curves of every seed of one group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupRuns {
+    /// The group's name (`adam`, `sisa-sigma0.1`).
+    pub name: String,
+    /// Its seeds, in the order of `curves`.
+    pub seeds: Vec<u64>,
+    /// Per run: (x, value) in logging order.
+    pub curves: Vec<Vec<(f64, f64)>>,
+}
+
+impl GroupRuns {
+    /// The best value of each run under `goal`.
+    pub fn bests(&self, goal: Goal) -> Vec<f64> {
+        self.curves
+            .iter()
+            .filter_map(|c| {
+                let values = c.iter().map(|p| p.1);
+                match goal {
+                    Goal::Minimize => values.reduce(f64::min),
+                    Goal::Maximize => values.reduce(f64::max),
+                }
+            })
+            .collect()
+    }
+
+    /// The last value of each run.
+    pub fn finals(&self) -> Vec<f64> {
+        self.curves.iter().filter_map(|c| c.last().map(|p| p.1)).collect()
+    }
+
+    /// Mean and (sample) standard deviation per epoch over the runs that logged it.
+    pub fn mean_std(&self) -> Vec<(f64, f64, f64)> {
+        let mut epochs: Vec<f64> = self.curves.iter().flatten().map(|p| p.0).collect();
+        epochs.sort_by(f64::total_cmp);
+        epochs.dedup_by(|a, b| (*a - *b).abs() < 1e-9);
+        epochs
+            .into_iter()
+            .map(|e| {
+                let v: Vec<f64> = self
+                    .curves
+                    .iter()
+                    .filter_map(|c| c.iter().find(|p| (p.0 - e).abs() < 1e-9).map(|p| p.1))
+                    .collect();
+                let (m, s) = mean_std(&v);
+                (e, m, s)
+            })
+            .collect()
+    }
+}
+
+/// Mean and sample standard deviation (0 for one value).
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
+}
+
+/// The run folder name of group `group` with seed `seed`.
+pub fn run_name(group: &str, seed: u64) -> String {
+    format!("{group}-seed{seed}")
+}
+
+/// The group and seed of a run folder named `<group>-seed<k>`.
+pub fn parse_run_name(name: &str) -> Option<(&str, u64)> {
+    let (group, seed) = name.rsplit_once("-seed")?;
+    Some((group, seed.parse().ok()?)).filter(|(g, _)| !g.is_empty())
+}
+
+/// The groups of the runs `<group>-seed<k>` under `domain_dir`, by name, each with its seeds in
+/// increasing order.
+///
+/// # Errors
+/// [`CompareError::NoRuns`] when there is none, or the folder cannot be read.
+pub fn discover(domain_dir: &Path) -> Result<Vec<(String, Vec<u64>)>, CompareError> {
+    let entries =
+        std::fs::read_dir(domain_dir).map_err(|_| CompareError::NoRuns(domain_dir.to_path_buf()))?;
+    let mut groups: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((group, seed)) = parse_run_name(&name) {
+            if entry.path().join("metrics.csv").is_file() {
+                groups.entry(group.to_string()).or_default().push(seed);
+            }
+        }
+    }
+    if groups.is_empty() {
+        return Err(CompareError::NoRuns(domain_dir.to_path_buf()));
+    }
+    Ok(groups
+        .into_iter()
+        .map(|(g, mut seeds)| {
+            seeds.sort_unstable();
+            (g, seeds)
+        })
+        .collect())
+}
+
+/// Reads the curves of `metric` against the column `x` (`step`, `wall_time` or a metric) of the
+/// runs `<group>-seed<k>` for every (group, seeds) in `groups` under `domain_dir`.
+///
+/// # Errors
+/// [`CompareError`] naming a missing `metrics.csv` or one without values.
+pub fn collect(
+    domain_dir: &Path,
+    groups: &[(String, Vec<u64>)],
+    x: &str,
+    metric: &str,
+) -> Result<Vec<GroupRuns>, CompareError> {
+    groups
+        .iter()
+        .map(|(name, seeds)| {
+            let curves = seeds
+                .iter()
+                .map(|&seed| {
+                    let path = domain_dir.join(run_name(name, seed)).join("metrics.csv");
+                    let run = read_metrics_csv(&path)?;
+                    let no_values = || CompareError::NoValues {
+                        path: path.clone(),
+                        metric: metric.into(),
+                        x: x.into(),
+                    };
+                    let m = run.metric_index(metric).ok_or_else(no_values)?;
+                    let xi = run.metric_index(x);
+                    let curve: Vec<(f64, f64)> = run
+                        .rows()
+                        .iter()
+                        .filter_map(|r| {
+                            let xv = match (x, xi) {
+                                ("step", _) => Some(r.step as f64),
+                                ("wall_time", _) => Some(r.wall_time_s),
+                                (_, Some(i)) => r.values[i],
+                                (_, None) => None,
+                            };
+                            Some((xv?, r.values[m]?))
+                        })
+                        .collect();
+                    if curve.is_empty() {
+                        return Err(no_values());
+                    }
+                    Ok(curve)
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(GroupRuns {
+                name: name.clone(),
+                seeds: seeds.clone(),
+                curves,
+            })
+        })
+        .collect()
+}
+
+/// The Markdown table of `metric`: per group the runs, final value mean ± std, the median
+/// final value, and the best value over training (under `goal`) mean ± std.
+pub fn markdown_table(all: &[GroupRuns], metric: &str, goal: Goal) -> String {
+    let mut s = format!(
+        "| group | runs | final {metric} mean ± std | median final | best {metric} ({}) mean ± std |\n|---|---|---|---|---|\n",
+        goal.as_str()
+    );
+    for o in all {
+        let mut f = o.finals();
+        f.sort_by(f64::total_cmp);
+        let (m, sd) = mean_std(&f);
+        let median = if f.is_empty() { f64::NAN } else { f[f.len() / 2] };
+        let (bm, bsd) = mean_std(&o.bests(goal));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {m:.4} ± {sd:.4} | {median:.4} | {bm:.4} ± {bsd:.4} |",
+            o.name,
+            f.len()
+        );
+    }
+    s
+}
+
+/// What [`compare`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// `compare.md`.
+    pub markdown: PathBuf,
+    /// The curves and the box plot.
+    pub plots: Vec<PathBuf>,
+}
+
+/// Compares the runs of `groups` (each a group and its seeds; [`discover`] finds them all)
+/// under `domain_dir` on `metric` against `x`: writes `compare.md`,
+/// `plots/compare_<metric>.png` and `plots/compare_<metric>_box.png` (metric names with `/`
+/// use `_`).
+///
+/// # Errors
+/// [`CompareError`]: a run without the metric, or a file that cannot be written.
+pub fn compare(
+    domain_dir: &Path,
+    groups: &[(String, Vec<u64>)],
+    metric: &str,
+    x: &str,
+    goal: Goal,
+) -> Result<Written, CompareError> {
+    let all = collect(domain_dir, groups, x, metric)?;
+    let stem = metric.replace('/', "_");
+    let plots_dir = domain_dir.join("plots");
+    std::fs::create_dir_all(&plots_dir).map_err(|e| draw_err(&plots_dir)(e.to_string()))?;
+    let (curves, boxes) = (
+        plots_dir.join(format!("compare_{stem}.png")),
+        plots_dir.join(format!("compare_{stem}_box.png")),
+    );
+    let title = domain_dir
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let labels = Labels {
+        x: x.to_string(),
+        y: metric.to_string(),
+    };
+    plot_curves(&all, &format!("{title}: {metric}"), &labels, &curves)?;
+    plot_box(&all, &format!("{title}: final {metric}"), metric, &boxes)?;
+    let mut md = format!("# {title}: {metric}\n\n");
+    let covered: Vec<String> = all
+        .iter()
+        .map(|g| {
+            let seeds: Vec<String> = g.seeds.iter().map(u64::to_string).collect();
+            format!("{} (seeds {})", g.name, seeds.join(", "))
+        })
+        .collect();
+    let _ = writeln!(
+        md,
+        "Runs: {}. Final = the last logged value, best = the {} over the run; mean ± sample std over seeds.\n",
+        covered.join("; "),
+        if goal == Goal::Minimize { "minimum" } else { "maximum" }
+    );
+    md += &markdown_table(&all, metric, goal);
+    let _ = writeln!(
+        md,
+        "\n![curves](plots/{})\n\n![final values](plots/{})",
+        file_name(&curves),
+        file_name(&boxes)
+    );
+    let markdown = domain_dir.join("compare.md");
+    crate::plot::write_atomically(&markdown, md.as_bytes())?;
+    Ok(Written {
+        markdown,
+        plots: vec![curves, boxes],
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Axis labels of [`plot_curves`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    /// The x axis.
+    pub x: String,
+    /// The y axis (the metric).
+    pub y: String,
+}
+
+fn color(k: usize) -> RGBColor {
+    let [r, g, b] = PALETTE[k % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+fn draw_err(path: &Path) -> impl Fn(String) -> CompareError + '_ {
+    move |message| CompareError::Draw {
+        path: path.to_path_buf(),
+        message,
+    }
+}
+
+fn save(buf: Vec<u8>, (w, h): (u32, u32), path: &Path) -> Result<(), CompareError> {
+    Ok(crate::plot::chart::write_png(path, w, h, &buf)?)
+}
+
+/// The metric over x, mean line and ± std band per group, into `out` (PNG).
+///
+/// # Errors
+/// [`CompareError::Draw`].
+pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) -> Result<(), CompareError> {
+    let err = draw_err(out);
+    register_fonts().map_err(|e| err(e.to_string()))?;
+    let size = (900u32, 560u32);
+    let stats: Vec<Vec<(f64, f64, f64)>> = all.iter().map(GroupRuns::mean_std).collect();
+    let pts = stats.iter().flatten();
+    let x_max = pts.clone().map(|p| p.0).fold(0.0, f64::max).max(1.0);
+    let y_max = pts.clone().map(|p| p.1 + p.2).fold(0.0, f64::max) * 1.05 + 1e-9;
+    let y_min = pts.map(|p| p.1 - p.2).fold(f64::INFINITY, f64::min).min(y_max) * 0.95;
+    let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT_FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(0.0..x_max, y_min..y_max)
+            .map_err(|e| err(e.to_string()))?;
+        chart
+            .configure_mesh()
+            .x_desc(labels.x.as_str())
+            .y_desc(format!("{} (mean ± std over runs)", labels.y))
+            .label_style((FONT_FAMILY, 14))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        for (k, (o, s)) in all.iter().zip(&stats).enumerate() {
+            let c = color(k);
+            let mut band: Vec<(f64, f64)> = s.iter().map(|p| (p.0, p.1 + p.2)).collect();
+            band.extend(s.iter().rev().map(|p| (p.0, p.1 - p.2)));
+            chart
+                .draw_series(std::iter::once(Polygon::new(band, c.mix(0.18))))
+                .map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(LineSeries::new(s.iter().map(|p| (p.0, p.1)), c.stroke_width(2)))
+                .map_err(|e| err(e.to_string()))?
+                .label(format!("{} ({} runs)", o.name, o.curves.len()))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
+            chart
+                .draw_series(s.iter().map(|p| Circle::new((p.0, p.1), 3, c.filled())))
+                .map_err(|e| err(e.to_string()))?;
+        }
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .label_font((FONT_FAMILY, 14))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    save(buf, size, out)
+}
+
+/// Quartiles by linear interpolation (numpy's default) of sorted values.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
+}
+
+/// A box plot of the final values (box: quartiles, line: median, whiskers: min and max, dots:
+/// the runs), into `out` (PNG).
+///
+/// # Errors
+/// [`CompareError::Draw`].
+pub fn plot_box(all: &[GroupRuns], title: &str, metric: &str, out: &Path) -> Result<(), CompareError> {
+    let err = draw_err(out);
+    register_fonts().map_err(|e| err(e.to_string()))?;
+    let size = (720u32, 520u32);
+    let finals: Vec<Vec<f64>> = all
+        .iter()
+        .map(|o| {
+            let mut f = o.finals();
+            f.sort_by(f64::total_cmp);
+            f
+        })
+        .collect();
+    let all_v = finals.iter().flatten();
+    let y_max = all_v.clone().fold(0.0, |a: f64, b| a.max(*b)) * 1.05 + 1e-9;
+    let y_min = all_v.fold(f64::INFINITY, |a: f64, b| a.min(*b)).min(y_max) * 0.95;
+    let n = all.len();
+    let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| err(e.to_string()))?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, (FONT_FAMILY, 22))
+            .margin(12)
+            .x_label_area_size(44)
+            .y_label_area_size(64)
+            .build_cartesian_2d(-0.5..n as f64 - 0.5, y_min..y_max)
+            .map_err(|e| err(e.to_string()))?;
+        let names: Vec<String> = all.iter().map(|o| o.name.clone()).collect();
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n)
+            .x_label_formatter(&|x| {
+                let k = x.round();
+                if (x - k).abs() < 1e-6 && k >= 0.0 {
+                    names.get(k as usize).cloned().unwrap_or_default()
+                } else {
+                    String::new()
+                }
+            })
+            .y_desc(format!("final {metric}"))
+            .label_style((FONT_FAMILY, 14))
+            .draw()
+            .map_err(|e| err(e.to_string()))?;
+        for (k, f) in finals.iter().enumerate().filter(|(_, f)| !f.is_empty()) {
+            let (x, c) = (k as f64, color(k));
+            let (q1, med, q3) = (quantile(f, 0.25), quantile(f, 0.5), quantile(f, 0.75));
+            let (lo, hi) = (f[0], f[f.len() - 1]);
+            let shapes: Vec<PathElement<(f64, f64)>> = vec![
+                PathElement::new(
+                    vec![
+                        (x - 0.25, q1),
+                        (x + 0.25, q1),
+                        (x + 0.25, q3),
+                        (x - 0.25, q3),
+                        (x - 0.25, q1),
+                    ],
+                    c.stroke_width(2),
+                ),
+                PathElement::new(vec![(x - 0.25, med), (x + 0.25, med)], BLACK.stroke_width(3)),
+                PathElement::new(vec![(x, q3), (x, hi)], c.stroke_width(1)),
+                PathElement::new(vec![(x, q1), (x, lo)], c.stroke_width(1)),
+                PathElement::new(vec![(x - 0.1, hi), (x + 0.1, hi)], c.stroke_width(1)),
+                PathElement::new(vec![(x - 0.1, lo), (x + 0.1, lo)], c.stroke_width(1)),
+            ];
+            chart.draw_series(shapes).map_err(|e| err(e.to_string()))?;
+            chart
+                .draw_series(f.iter().map(|v| Circle::new((x, *v), 3, c.filled())))
+                .map_err(|e| err(e.to_string()))?;
+        }
+        root.present().map_err(|e| err(e.to_string()))?;
+    }
+    save(buf, size, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn runs() -> Vec<GroupRuns> {
+        vec![
+            GroupRuns {
+                name: "adam".into(),
+                seeds: vec![0, 1],
+                curves: vec![vec![(1.0, 300.0), (2.0, 200.0)], vec![(1.0, 320.0), (2.0, 240.0)]],
+            },
+            GroupRuns {
+                name: "sisa".into(),
+                seeds: vec![0, 1],
+                curves: vec![vec![(1.0, 280.0), (2.0, 150.0)], vec![(1.0, 260.0), (2.0, 170.0)]],
+            },
+        ]
+    }
+
+    #[test]
+    fn statistics_and_table() {
+        let r = runs();
+        let ms = r[0].mean_std();
+        assert_eq!(ms.len(), 2);
+        assert_eq!(ms[1].0, 2.0);
+        assert!((ms[1].1 - 220.0).abs() < 1e-12);
+        assert!((ms[1].2 - 800f64.sqrt()).abs() < 1e-12); // sample std of {200, 240}
+        assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75); // numpy.quantile
+        let t = markdown_table(&r, "fid", Goal::Minimize);
+        assert!(
+            t.contains("| sisa | 2 | 160.0000 ± 14.1421 | 170.0000 | 160.0000 ± 14.1421 |"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn plots_are_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("curves.png"), dir.path().join("box.png"));
+        let labels = Labels {
+            x: "epoch".into(),
+            y: "fid".into(),
+        };
+        plot_curves(&runs(), "FID", &labels, &a).unwrap();
+        plot_box(&runs(), "final FID", "fid", &b).unwrap();
+        for p in [a, b] {
+            let bytes = std::fs::read(&p).unwrap();
+            assert_eq!(&bytes[1..4], b"PNG");
+        }
+    }
+
+    #[test]
+    fn collect_reads_metrics_and_names_a_run_without_fid() {
+        let dir = tempfile::tempdir().unwrap();
+        for seed in 0..2 {
+            let run = dir.path().join(run_name("adam", seed));
+            std::fs::create_dir_all(&run).unwrap();
+            let csv = format!("step,wall_time,epoch,fid\n1,0.1,0.5,\n2,0.2,1,{}\n", 100 + seed);
+            std::fs::write(run.join("metrics.csv"), csv).unwrap();
+        }
+        let all = collect(dir.path(), &[("adam".into(), vec![0, 1])], "epoch", "fid").unwrap();
+        assert_eq!(all[0].curves, vec![vec![(1.0, 100.0)], vec![(1.0, 101.0)]]);
+        let err = collect(dir.path(), &[("sisa".into(), vec![0])], "epoch", "fid")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("sisa-seed0"), "{err}");
+        assert_eq!(
+            discover(dir.path()).unwrap(),
+            vec![("adam".to_string(), vec![0, 1])]
+        );
+        assert_eq!(
+            parse_run_name("sisa-sigma0.1-seed12"),
+            Some(("sisa-sigma0.1", 12))
+        );
+        assert_eq!(parse_run_name("sisa"), None);
+    }
+}
+
+#[cfg(test)]
+mod end_to_end {
+    use super::*;
+
+    /// Two optimizers × three seeds with known final values: the table's mean ± std, the runs
+    /// it names, and both PNGs.
+    #[test]
+    fn a_domain_folder_compares_into_a_table_and_two_plots() {
+        let dir = tempfile::tempdir().unwrap();
+        for (group, finals) in [("adam", [0.90, 0.92, 0.94]), ("sisa", [0.95, 0.96, 0.97])] {
+            for (seed, last) in finals.iter().enumerate() {
+                let run = dir.path().join(run_name(group, seed as u64));
+                std::fs::create_dir_all(&run).unwrap();
+                let csv = format!("step,wall_time,test/accuracy\n1,0.1,0.5\n2,0.2,{last}\n");
+                std::fs::write(run.join("metrics.csv"), csv).unwrap();
+            }
+        }
+        let groups = discover(dir.path()).unwrap();
+        let written = compare(dir.path(), &groups, "test/accuracy", "step", Goal::Maximize).unwrap();
+        let md = std::fs::read_to_string(&written.markdown).unwrap();
+        // adam: mean 0.92, sample std 0.02; sisa: mean 0.96, std 0.01.
+        assert!(
+            md.contains("| adam | 3 | 0.9200 ± 0.0200 | 0.9200 | 0.9200 ± 0.0200 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| sisa | 3 | 0.9600 ± 0.0100 | 0.9600 | 0.9600 ± 0.0100 |"),
+            "{md}"
+        );
+        assert!(md.contains("adam (seeds 0, 1, 2); sisa (seeds 0, 1, 2)"), "{md}");
+        for p in &written.plots {
+            let bytes = std::fs::read(p).unwrap();
+            assert_eq!(&bytes[1..4], b"PNG", "{}", p.display());
+            assert!(p
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("compare_test_accuracy"));
+        }
+    }
+}
