@@ -38,6 +38,7 @@ pub mod error;
 pub mod generate;
 pub mod hf;
 pub mod model;
+mod node;
 pub mod optim;
 pub mod replicas;
 pub mod shards;

@@ -55,8 +55,8 @@
 use crate::config::Gpt2Config;
 use crate::error::{LlmError, Result};
 use crate::model::Gpt2;
+use crate::node::{clip_grad_norm, sync};
 use crate::shards::TokenData;
-use crate::train::{clip_grad_norm, sync};
 use pisa_core::Optimizer;
 use std::time::Instant;
 use tch::nn::VarStore;

@@ -19,11 +19,12 @@ use crate::config::Gpt2Config;
 use crate::error::{LlmError, Result};
 use crate::hf;
 use crate::model::{init_weights, Gpt2};
+use crate::node::{clip_grad_norm, sync};
 use crate::optim::{self, OptimSetup};
 use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
 use crate::shards::{self, mean_loss, Batch, TokenData};
 use crate::tokenizer::Tokenizer;
-use pisa_core::{ClipArithmetic, Optimizer};
+use pisa_core::Optimizer;
 use runs::registry::Registry;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError, Status};
 use serde::{Deserialize, Serialize};
@@ -139,15 +140,6 @@ pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData
     ))
 }
 
-/// Clips the gradients of `vars` to global norm `max` (0: no clipping) the way this domain
-/// always has: [`pisa_core::clip_grad_norm`] with PyTorch's arithmetic, no host sync.
-pub(crate) fn clip_grad_norm(vars: &[Tensor], max: f64) -> pisa_core::Result<()> {
-    if max > 0.0 {
-        let _ = pisa_core::clip_grad_norm(vars, max, ClipArithmetic::Torch)?;
-    }
-    Ok(())
-}
-
 /// One step of the sequential path through [`Optimizer::step_with`]: node i back-propagates
 /// its `accum` micro-batches `batches[i]` (each loss divided by `accum`) at the global weights,
 /// its gradient is clipped to `clip` (0: none), then it steps. Returns the node losses (the sums
@@ -211,13 +203,6 @@ fn sequential_step(
         .map(|(e, l)| e + l)
         .collect();
     Ok((losses, opt_time.get()))
-}
-
-/// Waits for the device's pending work (CUDA), for honest timings.
-pub(crate) fn sync(device: Device) {
-    if let Device::Cuda(i) = device {
-        tch::Cuda::synchronize(i as i64);
-    }
 }
 
 /// Runs training on the run skeleton ([`Session`]: run folder, resume, checkpoints, the

@@ -217,24 +217,12 @@ impl OptimizerKind {
     }
 }
 
-/// Node weights from `nodes` and optional explicit `alpha`.
-pub(crate) fn node_weights(nodes: usize, alpha: &Option<Vec<f64>>) -> Result<NodeWeights> {
-    match alpha {
-        None => NodeWeights::uniform(nodes),
-        Some(a) if a.len() != nodes => Err(Error::InvalidNodeWeights {
-            alpha: a.clone(),
-            reason: format!("{} weights given for nodes = {nodes}", a.len()),
-        }),
-        Some(a) => NodeWeights::new(a.clone()),
-    }
-}
-
 fn baseline<S, R: crate::baselines::driver::UpdateRule + 'static>(
     params: ParamSet,
     cfg: &BaselineConfig<S>,
     rule: impl FnOnce(&ParamSet, &S) -> Result<R>,
 ) -> Result<Box<dyn Optimizer>> {
-    let alpha = node_weights(cfg.nodes, &cfg.alpha)?;
+    let alpha = NodeWeights::from_config(cfg.nodes, &cfg.alpha)?;
     let rule = rule(&params, &cfg.settings)?;
     Ok(Box::new(Baseline::new(
         params,

@@ -16,7 +16,6 @@
 //! Streaming as PISA: per node B_i and Π_i (2m buffers) plus one accumulator when m > 1; with
 //! m = 1 the single node aggregates in place, so NSISA keeps Muon's momentum plus one buffer.
 
-use crate::config::node_weights;
 use crate::error::{non_negative, positive, unit_interval, Error, Result};
 use crate::newton_schulz::NewtonSchulz;
 use crate::optimizer::{NodeWeights, Optimizer, ProtocolGuard, StateFootprint};
@@ -165,7 +164,7 @@ impl Nsisa {
     /// Invalid settings.
     pub fn new(params: ParamSet, cfg: NsisaConfig) -> Result<Self> {
         cfg.validate()?;
-        let alpha = node_weights(cfg.nodes, &cfg.alpha)?;
+        let alpha = NodeWeights::from_config(cfg.nodes, &cfg.alpha)?;
         let nodes = (0..alpha.len())
             .map(|_| {
                 Ok(NodeState {

@@ -30,6 +30,22 @@ use tch::Tensor;
 pub struct NodeWeights(Vec<f64>);
 
 impl NodeWeights {
+    /// The weights a configuration asks for: `alpha` when given (its length must be
+    /// `nodes`), else uniform over `nodes` (every optimizer's `nodes` / `alpha` settings).
+    ///
+    /// # Errors
+    /// [`Error::InvalidNodeWeights`] for a length or value that does not fit.
+    pub fn from_config(nodes: usize, alpha: &Option<Vec<f64>>) -> Result<NodeWeights> {
+        match alpha {
+            None => NodeWeights::uniform(nodes),
+            Some(a) if a.len() != nodes => Err(Error::InvalidNodeWeights {
+                alpha: a.clone(),
+                reason: format!("{} weights given for nodes = {nodes}", a.len()),
+            }),
+            Some(a) => NodeWeights::new(a.clone()),
+        }
+    }
+
     /// Tolerance on Σ α_i = 1.
     pub const SUM_TOLERANCE: f64 = 1e-9;
 

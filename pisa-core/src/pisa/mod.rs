@@ -25,7 +25,6 @@ mod config;
 
 pub use config::{PisaConfig, Preconditioner, QNorm, Scheme};
 
-use crate::config::node_weights;
 use crate::error::{Error, Result};
 use crate::kernels::{self, Aggregation, NodeBuffers, NodeScalars};
 use crate::optimizer::{run_protocol, NodeWeights, Optimizer, ProtocolGuard, StateFootprint, StepReport};
@@ -77,7 +76,7 @@ impl Pisa {
     /// preconditioner on more than [`MAX_HESSIAN_PARAMS`] parameters.
     pub fn new(params: ParamSet, cfg: PisaConfig, sisa: bool) -> Result<Self> {
         cfg.validate(sisa)?;
-        let alpha = node_weights(cfg.nodes, &cfg.alpha)?;
+        let alpha = NodeWeights::from_config(cfg.nodes, &cfg.alpha)?;
         let needs_hessian = matches!(
             cfg.preconditioner,
             Preconditioner::Hessian | Preconditioner::DiagonalHessian
