@@ -26,7 +26,6 @@ use rl::policy::{ActionHead, ActorCritic};
 use rl::{Algo, RlConfig, Trainer};
 use runs::registry::Registry;
 use runs::session::{Domain, RunArgs, Session};
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -222,12 +221,6 @@ const COLUMNS: [&str; 11] = [
     "train/episodes",
 ];
 
-/// Best and final mean test return of a finished run.
-struct Outcome {
-    best: f64,
-    last: f64,
-}
-
 fn crossed(before: usize, after: usize, every: usize) -> bool {
     every > 0 && after / every > before / every
 }
@@ -247,7 +240,7 @@ struct Figures {
 /// One run `<optimizer>-seed<k>` on the run skeleton: the session owns the run folder, resume
 /// decision, metrics, the non-finite stop and the summary; the trainer saves and loads its own
 /// checkpoints (they carry the environments' and normalizers' state too).
-fn train_one(cfg: &RlConfig, optimizer: &str, overrides: &toml::Table, args: &TrainArgs) -> Result<Outcome> {
+fn train_one(cfg: &RlConfig, optimizer: &str, overrides: &toml::Table, args: &TrainArgs) -> Result<()> {
     let domain = Domain::new(&cfg.domain(), "sisa").checkpoint_every(cfg.checkpoint_every as u64);
     let run_args = RunArgs {
         optimizer: Some(optimizer.to_string()),
@@ -319,13 +312,7 @@ fn train_one(cfg: &RlConfig, optimizer: &str, overrides: &toml::Table, args: &Tr
     };
     let steps = trainer.global_step() as u64;
     session.finish(trainer.optimizer(), steps, figures)?;
-    Ok(Outcome { best, last })
-}
-
-fn mean_std(x: &[f64]) -> (f64, f64) {
-    let n = x.len().max(1) as f64;
-    let m = x.iter().sum::<f64>() / n;
-    (m, (x.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt())
+    Ok(())
 }
 
 fn train(args: &TrainArgs) -> Result<()> {
@@ -352,37 +339,30 @@ fn train(args: &TrainArgs) -> Result<()> {
         Some(s) => parse_seeds(s)?,
         None => vec![args.seed],
     };
-    let mut table = String::new();
     for opt in &optimizers {
-        let mut outcomes = Vec::new();
         for &seed in &seeds {
             let cfg = RlConfig { seed, ..base.clone() };
-            outcomes.push(train_one(&cfg, opt, &overrides, args)?);
+            train_one(&cfg, opt, &overrides, args)?;
         }
-        let (bm, bs) = mean_std(&outcomes.iter().map(|o| o.best).collect::<Vec<_>>());
-        let (lm, ls) = mean_std(&outcomes.iter().map(|o| o.last).collect::<Vec<_>>());
-        writeln!(
-            table,
-            "| {opt} | {} | {bm:.1} ± {bs:.1} | {lm:.1} ± {ls:.1} |",
-            seeds.len()
-        )?;
     }
     if optimizers.len() > 1 || seeds.len() > 1 {
+        // The one comparison path: test return over steps, mean ± std over seeds.
         let domain_dir = args.runs.join(base.domain());
-        let md = format!(
-            "# {} on {} ({} steps, backend {})\n\nTest return: mean of 10 deterministic episodes; \
-             best = maximum over training (as Tianshou reports), final = at the end; mean ± std over seeds.\n\n\
-             | optimizer | seeds | best test return | final test return |\n|---|---|---|---|\n{table}",
-            base.algo.as_str(),
-            base.env_id,
-            base.total_steps,
-            base.backend
+        let groups: Vec<(String, Vec<u64>)> = optimizers.iter().map(|o| (o.clone(), seeds.clone())).collect();
+        let written = report::compare::compare(
+            &domain_dir,
+            &groups,
+            "test/return",
+            "step",
+            report::plot::Goal::Maximize,
+        )?;
+        let full = report::report(&domain_dir)?;
+        eprintln!(
+            "wrote {} and {}",
+            written.markdown.display(),
+            full.markdown.display()
         );
-        let path = domain_dir.join("compare.md");
-        std::fs::write(&path, &md).with_context(|| format!("cannot write {}", path.display()))?;
-        let report = report::report(&domain_dir)?;
-        eprintln!("wrote {} and {}", path.display(), report.markdown.display());
-        print!("{md}");
+        print!("{}", std::fs::read_to_string(&written.markdown)?);
     }
     Ok(())
 }
