@@ -22,8 +22,8 @@ use anyhow::Result;
 use clap::{Args, Subcommand};
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
-use crate::experiment::{self, plan, Headline, Request};
 use crate::data::default_data_dir;
+use crate::experiment::{self, plan, Headline, Request};
 use crate::setup;
 
 /// Arguments of `cargo xtask gan`.

@@ -20,8 +20,8 @@ use clap::{Args, Subcommand};
 use serde_json::Value;
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
-use crate::experiment::{self, plan, Headline, Request};
 use crate::data::{default_data_dir, ptb_like::ensure_ptb_like};
+use crate::experiment::{self, plan, Headline, Request};
 use crate::setup::{self, Toolchain};
 
 /// Arguments of `cargo xtask lstm`.
@@ -158,7 +158,10 @@ pub fn train(toolchain: &Toolchain, args: &TrainArgs) -> Result<PathBuf> {
     md += &table;
     std::fs::write(&compare_md, &md).with_context(|| format!("cannot write {}", compare_md.display()))?;
     print!("{table}");
-    println!("\nThe comparison (curves, mean ± std over seeds, this table): {}", compare_md.display());
+    println!(
+        "\nThe comparison (curves, mean ± std over seeds, this table): {}",
+        compare_md.display()
+    );
     Ok(domain)
 }
 

@@ -55,11 +55,20 @@ pub fn render(toolchain: &Toolchain, dir: &Path) -> Result<Written> {
 ///
 /// # Errors
 /// When the build or the binary fails, or it prints no paths.
-pub fn compare(toolchain: &Toolchain, dir: &Path, headline: crate::experiment::Headline<'_>) -> Result<PathBuf> {
+pub fn compare(
+    toolchain: &Toolchain,
+    dir: &Path,
+    headline: crate::experiment::Headline<'_>,
+) -> Result<PathBuf> {
     let mut cmd = release_program(toolchain, "report", Target::Bin("report"))?;
-    cmd.arg("compare")
-        .arg(dir)
-        .args(["--metric", headline.metric, "--x", headline.x, "--goal", headline.goal]);
+    cmd.arg("compare").arg(dir).args([
+        "--metric",
+        headline.metric,
+        "--x",
+        headline.x,
+        "--goal",
+        headline.goal,
+    ]);
     Ok(Written::parse(&stdout_of(&mut cmd)?)?.markdown)
 }
 

@@ -44,7 +44,11 @@ fn compare(args: &[String]) -> anyhow::Result<()> {
     let (mut dir, mut metric, mut x, mut goal) = (None, None, "step".to_string(), None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
-        let mut value = |flag: &str| it.next().cloned().with_context(|| format!("{flag} needs a value\n{USAGE}"));
+        let mut value = |flag: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{flag} needs a value\n{USAGE}"))
+        };
         match a.as_str() {
             "--metric" => metric = Some(value("--metric")?),
             "--x" => x = value("--x")?,
