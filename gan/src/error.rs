@@ -58,22 +58,7 @@ pub enum GanError {
     Session(Box<runs::session::SessionError>),
 }
 
-impl From<runs::session::SessionError> for GanError {
-    fn from(e: runs::session::SessionError) -> Self {
-        GanError::Session(Box::new(e))
-    }
-}
-
 /// `Result` with [`GanError`].
 pub type Result<T, E = GanError> = std::result::Result<T, E>;
 
-impl From<GanError> for runs::session::SessionError {
-    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
-    fn from(e: GanError) -> Self {
-        match e {
-            GanError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
-            GanError::Session(e) => *e,
-            other => runs::session::SessionError::Domain(Box::new(other)),
-        }
-    }
-}
+runs::session_error_conversions!(GanError, Optimizer, Session);

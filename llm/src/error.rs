@@ -74,23 +74,6 @@ pub enum LlmError {
     Session(Box<runs::session::SessionError>),
 }
 
-impl From<runs::session::SessionError> for LlmError {
-    fn from(e: runs::session::SessionError) -> Self {
-        LlmError::Session(Box::new(e))
-    }
-}
-
-impl From<LlmError> for runs::session::SessionError {
-    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
-    fn from(e: LlmError) -> Self {
-        match e {
-            LlmError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
-            LlmError::Session(e) => *e,
-            other => runs::session::SessionError::Domain(Box::new(other)),
-        }
-    }
-}
-
 /// Result with [`LlmError`].
 pub type Result<T, E = LlmError> = std::result::Result<T, E>;
 
@@ -111,3 +94,5 @@ impl LlmError {
         }
     }
 }
+
+runs::session_error_conversions!(LlmError, Optimizer, Session);

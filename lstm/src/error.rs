@@ -54,19 +54,4 @@ pub enum LstmError {
     Session(Box<runs::session::SessionError>),
 }
 
-impl From<runs::session::SessionError> for LstmError {
-    fn from(e: runs::session::SessionError) -> Self {
-        LstmError::Session(Box::new(e))
-    }
-}
-
-impl From<LstmError> for runs::session::SessionError {
-    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
-    fn from(e: LstmError) -> Self {
-        match e {
-            LstmError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
-            LstmError::Session(e) => *e,
-            other => runs::session::SessionError::Domain(Box::new(other)),
-        }
-    }
-}
+runs::session_error_conversions!(LstmError, Optimizer, Session);

@@ -124,7 +124,7 @@ pub fn build(files: &[PathBuf], target: &Path) -> Result<Vec<SplitReport>, LstmE
 }
 
 /// Titles after which a full stop does not end a sentence (lower-case, without the stop).
-const TITLES: [&str; 12] = [
+pub const TITLES: [&str; 12] = [
     "mr", "mrs", "dr", "st", "messrs", "mme", "rev", "capt", "col", "gen", "jr", "prof",
 ];
 

@@ -252,6 +252,35 @@ pub enum SessionError {
     },
 }
 
+/// The two conversions between a domain's error type and [`SessionError`]: a domain error
+/// becomes [`SessionError::Optimizer`] when it wraps pisa-core's error (so the session sees a
+/// non-finite loss), [`SessionError`] itself when it wraps one, else [`SessionError::Domain`];
+/// and a [`SessionError`] becomes the domain's boxed `Session` variant.
+///
+/// ```ignore
+/// runs::session_error_conversions!(LstmError, Optimizer, Session);
+/// ```
+#[macro_export]
+macro_rules! session_error_conversions {
+    ($error:ident, $optimizer:ident, $session:ident) => {
+        impl From<$crate::session::SessionError> for $error {
+            fn from(e: $crate::session::SessionError) -> Self {
+                $error::$session(Box::new(e))
+            }
+        }
+
+        impl From<$error> for $crate::session::SessionError {
+            fn from(e: $error) -> Self {
+                match e {
+                    $error::$optimizer(e) => $crate::session::SessionError::Optimizer(e),
+                    $error::$session(e) => *e,
+                    other => $crate::session::SessionError::Domain(Box::new(other)),
+                }
+            }
+        }
+    };
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Status {
