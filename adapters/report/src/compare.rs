@@ -5,9 +5,35 @@
 //! final values, and a Markdown table of the final and best values (mean ± sample std over
 //! seeds) with the runs it covers.
 //!
-//! `report compare runs/<domain> --metric fid --x epoch` (`cargo xtask gan|lstm|mnist --compare
-//! ...` run it after their runs) writes `compare.md`, `plots/compare_<metric>.png` and
-//! `plots/compare_<metric>_box.png`.
+//! Why one module: the GAN's FID comparison, the LSTM's perplexity table, the RL and MNIST
+//! comparisons all need the same grouping by seed and the same statistics; one implementation
+//! keeps their numbers comparable and their files in the same places.
+//!
+//! `report compare runs/<domain> --metric M [--x step|COLUMN] [--goal min|max]` (and
+//! `cargo xtask gan|lstm|mnist --compare ... --seeds ...`, which run it after their runs) writes
+//! `compare.md`, `plots/compare_<metric>.png` and `plots/compare_<metric>_box.png`, the metric's
+//! `/` written `_` as in the per-metric charts of [`crate::report()`]:
+//!
+//! ```text
+//! $ report compare runs/mnist --metric test/accuracy --goal max
+//! runs/mnist/compare.md
+//! runs/mnist/plots/compare_test_accuracy.png
+//! runs/mnist/plots/compare_test_accuracy_box.png
+//! ```
+//!
+//! The same from Rust:
+//!
+//! ```no_run
+//! use report::compare::{compare, discover};
+//! use report::plot::Goal;
+//! # fn main() -> Result<(), report::compare::CompareError> {
+//! let dir = std::path::Path::new("runs/gan-wgan-gp-mnist");
+//! let groups = discover(dir)?; // [("adam", [0, 1, 2]), ("sisa", [0, 1, 2])]
+//! let written = compare(dir, &groups, "fid", "epoch", Goal::Minimize)?;
+//! println!("{}", written.markdown.display());
+//! # Ok(())
+//! # }
+//! ```
 
 use crate::plot::{read_metrics_csv, register_fonts, Goal, FONT_FAMILY, PALETTE};
 use plotters::prelude::*;
@@ -31,9 +57,19 @@ pub enum CompareError {
         /// The x column.
         x: String,
     },
-    /// No run folder `<group>-seed<k>` in the domain folder.
-    #[error("{0}: no runs named <group>-seed<k>")]
+    /// No run folder `<group>-seed<k>` (with a `metrics.csv`) in the domain folder.
+    #[error("{0}: no runs named <group>-seed<k> with a metrics.csv")]
     NoRuns(PathBuf),
+    /// A group asked for has no run in the domain folder.
+    #[error("{dir}: no runs {group}-seed<k> (groups found: {found})")]
+    NoGroup {
+        /// The domain folder.
+        dir: PathBuf,
+        /// The group asked for.
+        group: String,
+        /// The groups there are, comma-separated.
+        found: String,
+    },
     /// Drawing or writing failed.
     #[error("drawing {path}: {message}")]
     Draw {
@@ -44,19 +80,19 @@ pub enum CompareError {
     },
 }
 
-/// The curves of every seed of one group.
+/// The curves of every seed of one group: what the statistics and plots are computed from.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GroupRuns {
     /// The group's name (`adam`, `sisa-sigma0.1`).
     pub name: String,
     /// Its seeds, in the order of `curves`.
     pub seeds: Vec<u64>,
-    /// Per run: (x, value) in logging order.
+    /// Per run: (x, value) in logging order, finite values only.
     pub curves: Vec<Vec<(f64, f64)>>,
 }
 
 impl GroupRuns {
-    /// The best value of each run under `goal`.
+    /// The best value of each run under `goal` (its minimum or maximum over training).
     pub fn bests(&self, goal: Goal) -> Vec<f64> {
         self.curves
             .iter()
@@ -70,12 +106,13 @@ impl GroupRuns {
             .collect()
     }
 
-    /// The last value of each run.
+    /// The last logged value of each run.
     pub fn finals(&self) -> Vec<f64> {
         self.curves.iter().filter_map(|c| c.last().map(|p| p.1)).collect()
     }
 
-    /// Mean and (sample) standard deviation per epoch over the runs that logged it.
+    /// `(x, mean, sample std)` per x value, over the runs that logged it: the curve and band
+    /// of [`plot_curves`].
     pub fn mean_std(&self) -> Vec<(f64, f64, f64)> {
         let mut epochs: Vec<f64> = self.curves.iter().flatten().map(|p| p.0).collect();
         epochs.sort_by(f64::total_cmp);
@@ -95,7 +132,8 @@ impl GroupRuns {
     }
 }
 
-/// Mean and sample standard deviation (0 for one value).
+/// Mean and sample standard deviation (n − 1 in the denominator; 0 for one value, NaN for
+/// none).
 pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let m = v.iter().sum::<f64>() / n;
@@ -107,12 +145,13 @@ pub fn mean_std(v: &[f64]) -> (f64, f64) {
     (m, var.sqrt())
 }
 
-/// The run folder name of group `group` with seed `seed`.
+/// The run folder name of group `group` with seed `seed`: `<group>-seed<seed>`.
 pub fn run_name(group: &str, seed: u64) -> String {
     format!("{group}-seed{seed}")
 }
 
-/// The group and seed of a run folder named `<group>-seed<k>`.
+/// The group and seed of a run folder named `<group>-seed<k>` (the last `-seed`; `None` for
+/// any other name).
 pub fn parse_run_name(name: &str) -> Option<(&str, u64)> {
     let (group, seed) = name.rsplit_once("-seed")?;
     Some((group, seed.parse().ok()?)).filter(|(g, _)| !g.is_empty())
@@ -147,8 +186,43 @@ pub fn discover(domain_dir: &Path) -> Result<Vec<(String, Vec<u64>)>, CompareErr
         .collect())
 }
 
+/// The groups of `found` (from [`discover`]) named in `names`, in that order; all of `found`
+/// when `names` is empty. Lets a caller compare exactly the groups it ran while other runs
+/// share the domain folder.
+///
+/// # Errors
+/// [`CompareError::NoGroup`] for a name without runs.
+pub fn select(
+    dir: &Path,
+    found: &[(String, Vec<u64>)],
+    names: &[String],
+) -> Result<Vec<(String, Vec<u64>)>, CompareError> {
+    if names.is_empty() {
+        return Ok(found.to_vec());
+    }
+    names
+        .iter()
+        .map(|name| {
+            found
+                .iter()
+                .find(|(g, _)| g == name)
+                .cloned()
+                .ok_or_else(|| CompareError::NoGroup {
+                    dir: dir.to_path_buf(),
+                    group: name.clone(),
+                    found: found
+                        .iter()
+                        .map(|(g, _)| g.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })
+        })
+        .collect()
+}
+
 /// Reads the curves of `metric` against the column `x` (`step`, `wall_time` or a metric) of the
-/// runs `<group>-seed<k>` for every (group, seeds) in `groups` under `domain_dir`.
+/// runs `<group>-seed<k>` for every (group, seeds) in `groups` under `domain_dir`. Rows
+/// without the metric or the x value, and non-finite values, are left out.
 ///
 /// # Errors
 /// [`CompareError`] naming a missing `metrics.csv` or one without values.
@@ -183,7 +257,7 @@ pub fn collect(
                                 (_, Some(i)) => r.values[i],
                                 (_, None) => None,
                             };
-                            Some((xv?, r.values[m]?))
+                            Some((xv?, r.values[m]?)).filter(|(a, b)| a.is_finite() && b.is_finite())
                         })
                         .collect();
                     if curve.is_empty() {
@@ -201,30 +275,52 @@ pub fn collect(
         .collect()
 }
 
-/// The Markdown table of `metric`: per group the runs, final value mean ± std, the median
-/// final value, and the best value over training (under `goal`) mean ± std.
+/// The Markdown table of `metric`: per group the number of seeds, the final value's mean ±
+/// std, its median (the upper one for an even count) and best (under `goal`), and the best
+/// value over training (under `goal`) mean ± std. Numbers carry about four significant digits,
+/// at least two decimals (`160.00`, `0.9200`).
 pub fn markdown_table(all: &[GroupRuns], metric: &str, goal: Goal) -> String {
+    let metric = crate::domain::escape(metric);
     let mut s = format!(
-        "| group | runs | final {metric} mean ± std | median final | best {metric} ({}) mean ± std |\n|---|---|---|---|---|\n",
+        "| group | seeds | final {metric} mean ± std | median final | best final | best {metric} over training ({}) mean ± std |\n|---|---|---|---|---|---|\n",
         goal.as_str()
+    );
+    let d = decimals(
+        all.iter()
+            .flat_map(|o| o.finals().into_iter().chain(o.bests(goal))),
     );
     for o in all {
         let mut f = o.finals();
         f.sort_by(f64::total_cmp);
         let (m, sd) = mean_std(&f);
-        let median = if f.is_empty() { f64::NAN } else { f[f.len() / 2] };
+        let median = f.get(f.len() / 2).copied().unwrap_or(f64::NAN);
+        let best = match goal {
+            Goal::Minimize => f.first(),
+            Goal::Maximize => f.last(),
+        }
+        .copied()
+        .unwrap_or(f64::NAN);
         let (bm, bsd) = mean_std(&o.bests(goal));
         let _ = writeln!(
             s,
-            "| {} | {} | {m:.4} ± {sd:.4} | {median:.4} | {bm:.4} ± {bsd:.4} |",
-            o.name,
+            "| {} | {} | {m:.d$} ± {sd:.d$} | {median:.d$} | {best:.d$} | {bm:.d$} ± {bsd:.d$} |",
+            crate::domain::escape(&o.name),
             f.len()
         );
     }
     s
 }
 
-/// What [`compare`] wrote.
+/// Decimals that show about four significant digits of the largest |value|, at least two.
+fn decimals(values: impl Iterator<Item = f64>) -> usize {
+    let largest = values.filter(|v| v.is_finite()).map(f64::abs).fold(0.0, f64::max);
+    if largest == 0.0 {
+        return 2;
+    }
+    (3 - largest.log10().floor() as i64).clamp(2, 12) as usize
+}
+
+/// What [`compare`] wrote: the paths the `report compare` command prints.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     /// `compare.md`.
@@ -233,10 +329,12 @@ pub struct Written {
     pub plots: Vec<PathBuf>,
 }
 
-/// Compares the runs of `groups` (each a group and its seeds; [`discover`] finds them all)
-/// under `domain_dir` on `metric` against `x`: writes `compare.md`,
-/// `plots/compare_<metric>.png` and `plots/compare_<metric>_box.png` (metric names with `/`
-/// use `_`).
+/// Compares the runs of `groups` (each a group and its seeds; [`discover`] finds them all,
+/// [`select`] picks some) under `domain_dir` on `metric` against `x` (`step`, `wall_time` or a
+/// metric column such as `epoch`): writes `compare.md` (the runs covered, [`markdown_table`]
+/// and links to the plots), `plots/compare_<metric>.png` ([`plot_curves`]) and
+/// `plots/compare_<metric>_box.png` ([`plot_box`]); the metric's name is made a file name as
+/// in [`crate::report()`]'s charts (`test/accuracy` → `test_accuracy`).
 ///
 /// # Errors
 /// [`CompareError`]: a run without the metric, or a file that cannot be written.
@@ -248,7 +346,7 @@ pub fn compare(
     goal: Goal,
 ) -> Result<Written, CompareError> {
     let all = collect(domain_dir, groups, x, metric)?;
-    let stem = metric.replace('/', "_");
+    let stem = crate::domain::file_stem(metric);
     let plots_dir = domain_dir.join("plots");
     std::fs::create_dir_all(&plots_dir).map_err(|e| draw_err(&plots_dir)(e.to_string()))?;
     let (curves, boxes) = (
@@ -269,12 +367,13 @@ pub fn compare(
         .iter()
         .map(|g| {
             let seeds: Vec<String> = g.seeds.iter().map(u64::to_string).collect();
-            format!("{} (seeds {})", g.name, seeds.join(", "))
+            format!("{} (seeds {})", crate::domain::escape(&g.name), seeds.join(", "))
         })
         .collect();
     let _ = writeln!(
         md,
-        "Runs: {}. Final = the last logged value, best = the {} over the run; mean ± sample std over seeds.\n",
+        "Runs `<group>-seed<k>` compared on `{}` against `{x}`: {}. Final = the last logged value, best = the {} over the run; mean ± sample std over seeds.\n",
+        crate::domain::escape(metric),
         covered.join("; "),
         if goal == Goal::Minimize { "minimum" } else { "maximum" }
     );
@@ -298,7 +397,7 @@ fn file_name(path: &Path) -> String {
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
 }
 
-/// Axis labels of [`plot_curves`].
+/// Axis labels of [`plot_curves`]: the x column and the metric.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Labels {
     /// The x axis.
@@ -323,7 +422,8 @@ fn save(buf: Vec<u8>, (w, h): (u32, u32), path: &Path) -> Result<(), CompareErro
     Ok(crate::plot::chart::write_png(path, w, h, &buf)?)
 }
 
-/// The metric over x, mean line and ± std band per group, into `out` (PNG).
+/// The metric over x, mean line and ± std band per group (legend: the group and its number of
+/// runs), into `out` (PNG, 900 × 560; the parent folder must exist).
 ///
 /// # Errors
 /// [`CompareError::Draw`].
@@ -333,9 +433,16 @@ pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) 
     let size = (900u32, 560u32);
     let stats: Vec<Vec<(f64, f64, f64)>> = all.iter().map(GroupRuns::mean_std).collect();
     let pts = stats.iter().flatten();
-    let x_max = pts.clone().map(|p| p.0).fold(0.0, f64::max).max(1.0);
-    let y_max = pts.clone().map(|p| p.1 + p.2).fold(0.0, f64::max) * 1.05 + 1e-9;
-    let y_min = pts.map(|p| p.1 - p.2).fold(f64::INFINITY, f64::min).min(y_max) * 0.95;
+    let x_lo = pts.clone().map(|p| p.0).fold(0.0, f64::min);
+    let x_hi = pts
+        .clone()
+        .map(|p| p.0)
+        .fold(f64::NEG_INFINITY, f64::max)
+        .max(x_lo + 1.0);
+    let (y_min, y_max) = padded(
+        pts.clone().map(|p| p.1 - p.2).fold(f64::INFINITY, f64::min),
+        pts.map(|p| p.1 + p.2).fold(f64::NEG_INFINITY, f64::max),
+    );
     let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut buf, size).into_drawing_area();
@@ -345,7 +452,7 @@ pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) 
             .margin(12)
             .x_label_area_size(44)
             .y_label_area_size(64)
-            .build_cartesian_2d(0.0..x_max, y_min..y_max)
+            .build_cartesian_2d(x_lo..x_hi, y_min..y_max)
             .map_err(|e| err(e.to_string()))?;
         chart
             .configure_mesh()
@@ -382,15 +489,31 @@ pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) 
     save(buf, size, out)
 }
 
-/// Quartiles by linear interpolation (numpy's default) of sorted values.
+/// An axis range holding `lo..hi` with a 5 % margin (a unit one around a single value, 0..1
+/// without finite values): negative metrics (returns) fit as well as positive ones.
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if !(lo.is_finite() && hi.is_finite()) {
+        return (0.0, 1.0);
+    }
+    let pad = if hi > lo {
+        (hi - lo) * 0.05
+    } else {
+        lo.abs().max(1.0) * 0.05
+    };
+    (lo - pad, hi + pad)
+}
+
+/// The `q` quantile of sorted values by linear interpolation (numpy's default): the box
+/// plot's quartiles. `sorted` must not be empty.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     let pos = q * (sorted.len() - 1) as f64;
     let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
     sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
 }
 
-/// A box plot of the final values (box: quartiles, line: median, whiskers: min and max, dots:
-/// the runs), into `out` (PNG).
+/// A box plot of the final values per group (box: quartiles, line: median, whiskers: min and
+/// max, dots: the runs), the paper's Fig. 4 style, into `out` (PNG, 720 × 520; the parent
+/// folder must exist).
 ///
 /// # Errors
 /// [`CompareError::Draw`].
@@ -406,9 +529,11 @@ pub fn plot_box(all: &[GroupRuns], title: &str, metric: &str, out: &Path) -> Res
             f
         })
         .collect();
-    let all_v = finals.iter().flatten();
-    let y_max = all_v.clone().fold(0.0, |a: f64, b| a.max(*b)) * 1.05 + 1e-9;
-    let y_min = all_v.fold(f64::INFINITY, |a: f64, b| a.min(*b)).min(y_max) * 0.95;
+    let all_v = finals.iter().flatten().copied();
+    let (y_min, y_max) = padded(
+        all_v.clone().fold(f64::INFINITY, f64::min),
+        all_v.fold(f64::NEG_INFINITY, f64::max),
+    );
     let n = all.len();
     let mut buf = vec![0u8; (size.0 * size.1 * 3) as usize];
     {
@@ -499,7 +624,7 @@ mod tests {
         assert_eq!(quantile(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75); // numpy.quantile
         let t = markdown_table(&r, "fid", Goal::Minimize);
         assert!(
-            t.contains("| sisa | 2 | 160.0000 ± 14.1421 | 170.0000 | 160.0000 ± 14.1421 |"),
+            t.contains("| sisa | 2 | 160.00 ± 14.14 | 170.00 | 150.00 |"),
             "{t}"
         );
     }
@@ -544,6 +669,71 @@ mod tests {
             Some(("sisa-sigma0.1", 12))
         );
         assert_eq!(parse_run_name("sisa"), None);
+        assert_eq!(parse_run_name("-seed1"), None);
+        assert_eq!(parse_run_name("adam-seedx"), None);
+    }
+
+    #[test]
+    fn table_best_over_training_and_precision() {
+        let t = markdown_table(&runs(), "fid", Goal::Minimize);
+        // sisa: best over training {150, 170} → 160 ± 14.14; adam {200, 240} → 220 ± 28.28.
+        assert!(
+            t.contains("| sisa | 2 | 160.00 ± 14.14 | 170.00 | 150.00 | 160.00 ± 14.14 |"),
+            "{t}"
+        );
+        assert!(
+            t.contains("| adam | 2 | 220.00 ± 28.28 | 240.00 | 200.00 | 220.00 ± 28.28 |"),
+            "{t}"
+        );
+        // Maximizing: the best final is the largest, the best over training each run's maximum.
+        let t = markdown_table(&runs(), "score", Goal::Maximize);
+        assert!(
+            t.contains("| sisa | 2 | 160.00 ± 14.14 | 170.00 | 170.00 | 270.00 ± 14.14 |"),
+            "{t}"
+        );
+        assert_eq!(decimals([0.97, 0.5].into_iter()), 4);
+        assert_eq!(decimals([170.0].into_iter()), 2);
+        assert_eq!(decimals([0.05].into_iter()), 5);
+        assert_eq!(decimals(std::iter::empty()), 2);
+    }
+
+    #[test]
+    fn select_keeps_the_named_groups_in_order() {
+        let found = vec![("adam".to_string(), vec![0, 1]), ("sisa".to_string(), vec![0])];
+        let dir = Path::new("runs/x");
+        assert_eq!(select(dir, &found, &[]).unwrap(), found);
+        assert_eq!(
+            select(dir, &found, &["sisa".into(), "adam".into()]).unwrap(),
+            vec![found[1].clone(), found[0].clone()]
+        );
+        let err = select(dir, &found, &["lamb".into()]).unwrap_err().to_string();
+        assert!(
+            err.contains("lamb-seed<k>") && err.contains("adam, sisa"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn negative_metrics_fit_the_axes() {
+        assert_eq!(padded(-100.0, -50.0), (-102.5, -47.5));
+        assert_eq!(padded(3.0, 3.0), (2.85, 3.15));
+        assert_eq!(padded(f64::INFINITY, f64::NEG_INFINITY), (0.0, 1.0));
+        let returns = vec![GroupRuns {
+            name: "a2c".into(),
+            seeds: vec![0, 1],
+            curves: vec![
+                vec![(0.0, -300.0), (5.0, -120.0)],
+                vec![(0.0, -280.0), (5.0, -100.0)],
+            ],
+        }];
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("c.png"), dir.path().join("b.png"));
+        let labels = Labels {
+            x: "step".into(),
+            y: "test/return".into(),
+        };
+        plot_curves(&returns, "returns", &labels, &a).unwrap();
+        plot_box(&returns, "final returns", "test/return", &b).unwrap();
     }
 }
 
@@ -568,23 +758,40 @@ mod end_to_end {
         let written = compare(dir.path(), &groups, "test/accuracy", "step", Goal::Maximize).unwrap();
         let md = std::fs::read_to_string(&written.markdown).unwrap();
         // adam: mean 0.92, sample std 0.02; sisa: mean 0.96, std 0.01.
+        // Best final under max: the largest; best over training equals the final here (the
+        // curves rise from 0.5).
         assert!(
-            md.contains("| adam | 3 | 0.9200 ± 0.0200 | 0.9200 | 0.9200 ± 0.0200 |"),
+            md.contains("| adam | 3 | 0.9200 ± 0.0200 | 0.9200 | 0.9400 | 0.9200 ± 0.0200 |"),
             "{md}"
         );
         assert!(
-            md.contains("| sisa | 3 | 0.9600 ± 0.0100 | 0.9600 | 0.9600 ± 0.0100 |"),
+            md.contains("| sisa | 3 | 0.9600 ± 0.0100 | 0.9600 | 0.9700 | 0.9600 ± 0.0100 |"),
             "{md}"
         );
-        assert!(md.contains("adam (seeds 0, 1, 2); sisa (seeds 0, 1, 2)"), "{md}");
-        for p in &written.plots {
-            let bytes = std::fs::read(p).unwrap();
-            assert_eq!(&bytes[1..4], b"PNG", "{}", p.display());
-            assert!(p
-                .file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("compare_test_accuracy"));
+        assert!(
+            md.contains("on `test/accuracy` against `step`: adam (seeds 0, 1, 2); sisa (seeds 0, 1, 2)."),
+            "{md}"
+        );
+        assert_eq!(written.markdown, dir.path().join("compare.md"));
+        let plots = dir.path().join("plots");
+        assert_eq!(
+            written.plots,
+            [
+                plots.join("compare_test_accuracy.png"),
+                plots.join("compare_test_accuracy_box.png")
+            ]
+        );
+        for (p, size) in written.plots.iter().zip([(900, 560), (720, 520)]) {
+            let file = std::fs::File::open(p).unwrap();
+            let mut reader = png::Decoder::new(std::io::BufReader::new(file))
+                .read_info()
+                .unwrap();
+            let mut rgb = vec![0; reader.output_buffer_size().unwrap()];
+            let info = reader.next_frame(&mut rgb).unwrap();
+            assert_eq!((info.width, info.height), size, "{}", p.display());
+            // Something besides the white background is drawn.
+            assert!(rgb.iter().any(|&v| v < 200), "{}", p.display());
+            assert!(md.contains(&format!("(plots/{})", p.file_name().unwrap().to_string_lossy())));
         }
     }
 }

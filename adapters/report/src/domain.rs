@@ -410,6 +410,20 @@ fn union_of_metrics(runs: &[Run]) -> Vec<String> {
 /// A file-name stem for `metric` (`train/loss` → `train_loss`), made unique among those
 /// already handed out.
 fn unique_stem(used: &mut BTreeMap<String, usize>, metric: &str) -> String {
+    let base = file_stem(metric);
+    let n = used.entry(base.clone()).or_insert(0);
+    *n += 1;
+    if *n == 1 {
+        base
+    } else {
+        format!("{base}_{n}")
+    }
+}
+
+/// A file-name stem for `metric`: ASCII letters, digits, `-` and `.` kept, anything else
+/// (`/`, spaces) `_` (`train/loss` → `train_loss`, `metric` when nothing is left). The per-metric
+/// charts of [`report()`] and the comparison's `plots/compare_<stem>*.png` share it.
+pub(crate) fn file_stem(metric: &str) -> String {
     let base: String = metric
         .chars()
         .map(|c| {
@@ -420,22 +434,15 @@ fn unique_stem(used: &mut BTreeMap<String, usize>, metric: &str) -> String {
             }
         })
         .collect();
-    let base = if base.is_empty() {
+    if base.is_empty() {
         "metric".to_string()
     } else {
         base
-    };
-    let n = used.entry(base.clone()).or_insert(0);
-    *n += 1;
-    if *n == 1 {
-        base
-    } else {
-        format!("{base}_{n}")
     }
 }
 
 /// Escapes what would break a Markdown table cell.
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     s.replace('|', "\\|").replace(['\n', '\r'], " ")
 }
 
