@@ -1,14 +1,28 @@
-//! The one experiment path of every domain command: `--compare a,b,c` (optimizers),
-//! `--seeds N` or `--seeds a..b`, and `--sweep key=v1,v2,...` (one optimizer setting, e.g.
-//! `sigma=0.01,0.1,1`) expand into runs named `<optimizer>[-<key><value>]-seed<k>`; each runs
-//! through the domain binary with `--optimizer --seed --name [--config]` (the flags of
-//! `runs::session::RunArgs`), a finished run is skipped and an interrupted one resumed, and then
-//! `report compare` writes `compare.md` and the plots for the domain's headline metric.
+//! The one experiment path of every domain command (`cargo xtask gan|lstm|mnist`): the flags
+//! `--compare a,b,c` (optimizers), `--seeds N` or `--seeds a..b`, and `--sweep key=v1,v2,...`
+//! (one optimizer setting, e.g. `sigma=0.01,0.1,1`) expand into runs named
+//! `<optimizer>[-<key><value>]-seed<k>` ([`plan`]); each runs through the domain binary with
+//! `--optimizer O --seed K --name NAME [--config F] --runs DIR --domain D` (the flags of
+//! `runs::session::RunArgs`, which every training binary takes), a finished run is skipped and
+//! an interrupted one resumed, and then `report compare` writes `compare.md` and the plots for
+//! the domain's headline metric ([`run`]).
+//!
+//! Why one place: every domain compares optimizers the same way (named runs, seeds, one swept
+//! setting, mean ± std over seeds), so the names, the resume rules and the comparison files
+//! are the same whichever domain produced them.
+//!
+//! A swept value is written as a TOML override file `<domain dir>/sweep-<key>-<value>.toml`
+//! holding `key = value` (the value parsed as TOML; a bare word becomes a string), on top of the
+//! settings of a `--config FILE` given after `--`, and passed to the run as `--config`.
 //!
 //! ```text
 //! cargo xtask gan --dataset mnist --compare adam,sisa --seeds 3 -- --epochs 2
-//! cargo xtask lstm --layers 1 --compare sisa --sweep sigma=0.01,0.1 -- --epochs 2
+//! cargo xtask lstm --layers 1 --compare sisa --seeds 0..2 --sweep sigma=0.01,0.1 -- --epochs 2
+//! cargo xtask mnist --compare adam,sisa --seeds 3 -- --examples 6400
 //! ```
+//!
+//! The last one runs `adam-seed0`, `adam-seed1`, `adam-seed2`, `sisa-seed0`, ... under
+//! `runs/mnist/` and writes `runs/mnist/compare.md` with `plots/compare_test_accuracy*.png`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,21 +33,33 @@ use crate::cargo::run_checked;
 use crate::report;
 use crate::setup::Toolchain;
 
-/// One run of an experiment.
+/// One run of an experiment: what [`run`] passes to the domain binary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PlannedRun {
     /// The run folder's name: `<optimizer>[-<key><value>]-seed<k>`.
     pub name: String,
-    /// The optimizer.
+    /// The optimizer (`--optimizer`).
     pub optimizer: String,
-    /// The seed.
+    /// The seed (`--seed`).
     pub seed: u64,
-    /// The swept setting `(key, value)`, if any.
+    /// The swept setting `(key, value)`, if any: what the `config` file sets.
     pub setting: Option<(String, String)>,
+    /// The `--config` file: the sweep's override file
+    /// `<domain dir>/sweep-<key>-<value>.toml` (written by [`run`]), else the base config.
+    pub config: Option<PathBuf>,
+}
+
+impl PlannedRun {
+    /// The comparison group of the run: its name without `-seed<k>`.
+    pub fn group(&self) -> &str {
+        self.name
+            .rsplit_once("-seed")
+            .map_or(self.name.as_str(), |(group, _)| group)
+    }
 }
 
 /// What the user asked for: the domain command's `--optimizer`, `--compare`, `--seeds` and
-/// `--sweep`.
+/// `--sweep`, and the `--config` file given after `--` (the base the sweep overrides).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Request<'a> {
     /// The single optimizer (used when `compare` is empty).
@@ -44,6 +70,8 @@ pub struct Request<'a> {
     pub seeds: Option<&'a str>,
     /// `key=v1,v2,...`.
     pub sweep: Option<&'a str>,
+    /// A `--config` TOML file the runs start from.
+    pub config: Option<&'a Path>,
 }
 
 impl Request<'_> {
@@ -53,17 +81,19 @@ impl Request<'_> {
     }
 }
 
-/// The runs of `request`, optimizer-major, then setting, then seed.
+/// The runs of `request` in the domain folder `domain_dir`, optimizer-major, then setting (in
+/// the order given), then seed.
 ///
 /// # Errors
-/// A malformed `--seeds` or `--sweep`, or an empty optimizer name.
-pub fn plan(request: &Request<'_>) -> Result<Vec<PlannedRun>> {
+/// A malformed `--seeds` or `--sweep`, an empty or repeated optimizer, or two swept values
+/// that name the same run.
+pub fn plan(request: &Request<'_>, domain_dir: &Path) -> Result<Vec<PlannedRun>> {
     let optimizers: Vec<String> = match request.compare {
         [] => vec![request.optimizer.to_string()],
-        list => list.to_vec(),
+        list => list.iter().map(|o| o.trim().to_string()).collect(),
     };
-    if optimizers.iter().any(|o| o.trim().is_empty()) {
-        bail!("--compare: empty optimizer name");
+    if optimizers.iter().any(String::is_empty) {
+        bail!("--compare: empty optimizer name (expected e.g. --compare adam,sisa)");
     }
     let seeds = match request.seeds {
         Some(spec) => parse_seeds(spec)?,
@@ -76,19 +106,27 @@ pub fn plan(request: &Request<'_>) -> Result<Vec<PlannedRun>> {
         }
         None => vec![None],
     };
-    let mut runs = Vec::new();
+    let mut runs: Vec<PlannedRun> = Vec::new();
     for optimizer in &optimizers {
         for setting in &settings {
+            let (group, config) = match setting {
+                Some((key, value)) => (
+                    format!("{optimizer}-{key}{}", file_part(value)),
+                    Some(domain_dir.join(sweep_file_name(key, value))),
+                ),
+                None => (optimizer.clone(), request.config.map(Path::to_path_buf)),
+            };
             for &seed in &seeds {
-                let group = match setting {
-                    Some((key, value)) => format!("{optimizer}-{key}{value}"),
-                    None => optimizer.clone(),
-                };
+                let name = format!("{group}-seed{seed}");
+                if runs.iter().any(|r| r.name == name) {
+                    bail!("two runs would be named {name}: repeated --compare optimizer or --sweep value");
+                }
                 runs.push(PlannedRun {
-                    name: format!("{group}-seed{seed}"),
+                    name,
                     optimizer: optimizer.clone(),
                     seed,
                     setting: setting.clone(),
+                    config: config.clone(),
                 });
             }
         }
@@ -99,7 +137,7 @@ pub fn plan(request: &Request<'_>) -> Result<Vec<PlannedRun>> {
 /// `N` → 0..N, `a..b` → a..b (b exclusive); never empty.
 ///
 /// # Errors
-/// Anything else, or an empty range.
+/// Anything else, or an empty range (`3..3`, `0`).
 pub fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
     let bad = || format!("--seeds {spec}: expected N (seeds 0..N) or a..b, e.g. 3 or 0..5");
     let (a, b) = match spec.split_once("..") {
@@ -110,7 +148,7 @@ pub fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
         None => (0, spec.trim().parse::<u64>().with_context(bad)?),
     };
     if a >= b {
-        bail!("--seeds {spec}: empty range");
+        bail!("--seeds {spec}: empty range (a..b runs seeds a to b - 1)");
     }
     Ok((a..b).collect())
 }
@@ -119,39 +157,121 @@ pub fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
 /// configuration), each value a TOML value.
 ///
 /// # Errors
-/// A missing key or value, or a value that is not TOML.
+/// A missing key or value, a key that is not a bare TOML key, or a value that is not TOML.
 pub fn parse_sweep(spec: &str) -> Result<(String, Vec<String>)> {
+    let bad = || format!("--sweep {spec}: expected key=v1,v2,..., e.g. sigma=0.01,0.1,1");
     let Some((key, values)) = spec.split_once('=') else {
-        bail!("--sweep {spec}: expected key=v1,v2,..., e.g. sigma=0.01,0.1,1");
+        bail!(bad());
     };
     let key = key.trim();
     let values: Vec<String> = values.split(',').map(|v| v.trim().to_string()).collect();
     if key.is_empty() || values.iter().any(String::is_empty) {
-        bail!("--sweep {spec}: expected key=v1,v2,..., e.g. sigma=0.01,0.1,1");
+        bail!(bad());
+    }
+    if !key
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        bail!("--sweep {spec}: `{key}` is not a setting name (letters, digits, _ and -)");
     }
     for v in &values {
-        toml_line(key, v)?;
+        toml_value(key, v)?;
     }
     Ok((key.to_string(), values))
 }
 
-/// `key = value` as a TOML line, the value parsed as TOML (a bare word becomes a string).
-fn toml_line(key: &str, value: &str) -> Result<String> {
-    let line = format!("{key} = {value}");
-    if line.parse::<toml::Table>().is_ok() {
-        return Ok(line + "\n");
+/// `value` as a TOML value: parsed as TOML, else (a bare word) as a string.
+fn toml_value(key: &str, value: &str) -> Result<toml::Value> {
+    if let Ok(mut table) = format!("v = {value}").parse::<toml::Table>() {
+        if let Some(v) = table.remove("v") {
+            return Ok(v);
+        }
     }
-    let quoted = format!("{key} = {value:?}");
-    quoted
-        .parse::<toml::Table>()
-        .with_context(|| format!("--sweep {key}={value}: not a TOML value"))?;
-    Ok(quoted + "\n")
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+    {
+        return Ok(toml::Value::String(value.to_string()));
+    }
+    bail!("--sweep {key}={value}: not a TOML value (quote strings: {key}='\"text\"')")
+}
+
+/// The override file of a swept value: `base` (a `--config` file's table, or empty) with
+/// `key = value`.
+fn override_toml(base: &toml::Table, key: &str, value: &str) -> Result<String> {
+    let mut table = base.clone();
+    table.insert(key.to_string(), toml_value(key, value)?);
+    Ok(toml::to_string(&table)?)
+}
+
+/// `value` as part of a file or run name: letters, digits, `.`, `+`, `-` and `_` kept, quotes
+/// dropped, anything else `_`.
+fn file_part(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !matches!(c, '"' | '\''))
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".+-_".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// `sweep-<key>-<value>.toml`.
+fn sweep_file_name(key: &str, value: &str) -> String {
+    format!("sweep-{key}-{}.toml", file_part(value))
+}
+
+/// Takes `--config FILE` (or `--config=FILE`) out of the arguments after `--`: an experiment
+/// passes its own `--config` (the sweep's override file, written on top of that one).
+pub fn take_config(rest: &[String]) -> (Option<PathBuf>, Vec<String>) {
+    let (mut config, mut kept) = (None, Vec::new());
+    let mut it = rest.iter();
+    while let Some(arg) = it.next() {
+        if arg == "--config" {
+            config = it.next().map(PathBuf::from);
+        } else if let Some(file) = arg.strip_prefix("--config=") {
+            config = Some(PathBuf::from(file));
+        } else {
+            kept.push(arg.clone());
+        }
+    }
+    (config, kept)
+}
+
+/// Refuses, in an experiment, arguments after `--` that the experiment sets per run.
+///
+/// # Errors
+/// Naming the flag and the experiment flag to use instead.
+pub fn check_rest(rest: &[String]) -> Result<()> {
+    for (flag, instead) in [
+        ("--optimizer", "--compare"),
+        ("--seed", "--seeds"),
+        ("--name", "the names <optimizer>[-<key><value>]-seed<k>"),
+        ("--runs", "the command's own runs-directory flag"),
+        ("--domain", "the command's domain folder"),
+        (
+            "--resume",
+            "nothing: interrupted runs are resumed and finished ones skipped",
+        ),
+    ] {
+        if rest
+            .iter()
+            .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+        {
+            bail!("{flag} after `--` is set per run by --compare/--seeds/--sweep; use {instead}");
+        }
+    }
+    Ok(())
 }
 
 /// The domain's headline metric, which `report compare` tabulates and plots.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Headline<'a> {
-    /// The metric column.
+    /// The metric column (`fid`, `valid/ppl`, `test/accuracy`).
     pub metric: &'a str,
     /// The x column (`step` or a metric such as `epoch`).
     pub x: &'a str,
@@ -159,55 +279,127 @@ pub struct Headline<'a> {
     pub goal: &'a str,
 }
 
-/// Whether the run folder holds a finished run (its `summary.json` says so).
-fn finished(run: &Path) -> bool {
+/// How a run folder's `summary.json` says the run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// `"status": "finished"`: skipped.
+    Finished,
+    /// `"status": "stopped: non-finite loss"`: an outcome of the comparison, skipped too.
+    Diverged,
+    /// No summary, or a run paused on a step budget: (re)started.
+    No,
+}
+
+/// How the run in `run` ended, from its `summary.json`.
+fn ended(run: &Path) -> Ended {
     #[derive(serde::Deserialize)]
     struct Status {
         status: String,
     }
-    std::fs::read_to_string(run.join("summary.json"))
+    let status = std::fs::read_to_string(run.join("summary.json"))
         .ok()
         .and_then(|t| serde_json::from_str::<Status>(&t).ok())
-        .is_some_and(|s| s.status == "finished")
+        .map(|s| s.status);
+    match status.as_deref() {
+        Some("finished") => Ended::Finished,
+        Some(s) if s.starts_with("stopped: non-finite") => Ended::Diverged,
+        _ => Ended::No,
+    }
 }
 
-/// Runs `runs` in `domain_dir` (`<runs dir>/<domain>`) one after the other through `launch`
-/// (the domain binary with the run's `--optimizer --seed --name`, and `--config` with the swept
-/// setting), skipping finished runs and resuming interrupted ones (`--resume`), then writes the
-/// comparison of `headline`; returns `compare.md`.
+/// Where the runs go: `<runs>/<domain>/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Place<'a> {
+    /// The runs directory (`--runs` of the binaries), absolute.
+    pub runs: &'a Path,
+    /// The domain folder under it (`--domain`).
+    pub domain: &'a str,
+}
+
+impl Place<'_> {
+    /// `<runs>/<domain>`.
+    pub fn dir(&self) -> PathBuf {
+        self.runs.join(self.domain)
+    }
+}
+
+/// Runs `runs` in `place` one after the other through `launch` (the domain binary with its
+/// own arguments; this adds `--optimizer --seed --name [--config] --runs --domain`), skipping
+/// finished runs and those stopped by a non-finite loss, resuming interrupted ones
+/// (`--resume`), then writes the comparison of `headline` over the groups of `runs`; returns
+/// `compare.md`. `base_config` (a `--config` file given after `--`) is what sweep files start
+/// from.
 ///
 /// # Errors
-/// When a run fails or the comparison cannot be written.
+/// When a run fails (other than by a non-finite loss) or the comparison cannot be written.
 pub fn run(
     toolchain: &Toolchain,
-    domain_dir: &Path,
+    place: Place<'_>,
     runs: &[PlannedRun],
     headline: Headline<'_>,
+    base_config: Option<&Path>,
     launch: &dyn Fn() -> Result<Command>,
 ) -> Result<PathBuf> {
-    std::fs::create_dir_all(domain_dir).with_context(|| format!("cannot create {}", domain_dir.display()))?;
+    let domain_dir = place.dir();
+    std::fs::create_dir_all(&domain_dir)
+        .with_context(|| format!("cannot create {}", domain_dir.display()))?;
+    let base = match base_config {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read --config {}", file.display()))?
+            .parse::<toml::Table>()
+            .with_context(|| format!("--config {} is not TOML", file.display()))?,
+        None => toml::Table::new(),
+    };
     for planned in runs {
         let folder = domain_dir.join(&planned.name);
-        if finished(&folder) {
-            eprintln!("xtask: {} is finished; skipped", folder.display());
-            continue;
+        match ended(&folder) {
+            Ended::Finished => {
+                eprintln!("xtask: {} is finished; skipped", folder.display());
+                continue;
+            }
+            Ended::Diverged => {
+                eprintln!(
+                    "xtask: {} stopped on a non-finite loss; skipped (delete it to run it again)",
+                    folder.display()
+                );
+                continue;
+            }
+            Ended::No => {}
         }
         let mut cmd = launch()?;
         cmd.args(["--optimizer", &planned.optimizer])
             .args(["--seed", &planned.seed.to_string()])
-            .args(["--name", &planned.name]);
-        if let Some((key, value)) = &planned.setting {
-            let file = domain_dir.join(format!("sweep-{key}-{value}.toml"));
-            std::fs::write(&file, toml_line(key, value)?)
+            .args(["--name", &planned.name])
+            .arg("--runs")
+            .arg(place.runs)
+            .args(["--domain", place.domain]);
+        if let (Some((key, value)), Some(file)) = (&planned.setting, &planned.config) {
+            std::fs::write(file, override_toml(&base, key, value)?)
                 .with_context(|| format!("cannot write {}", file.display()))?;
-            cmd.arg("--config").arg(&file);
+        }
+        if let Some(file) = &planned.config {
+            cmd.arg("--config").arg(file);
         }
         if folder.join("metrics.csv").exists() {
             cmd.arg("--resume");
         }
-        run_checked(&mut cmd).with_context(|| format!("the run {}", planned.name))?;
+        if let Err(e) = run_checked(&mut cmd) {
+            if ended(&folder) != Ended::Diverged {
+                return Err(e.context(format!("the run {}", planned.name)));
+            }
+            eprintln!(
+                "xtask: {} stopped on a non-finite loss; compared as it is",
+                planned.name
+            );
+        }
     }
-    let written = report::compare(toolchain, domain_dir, headline)?;
+    let mut groups: Vec<&str> = Vec::new();
+    for planned in runs {
+        if !groups.contains(&planned.group()) {
+            groups.push(planned.group());
+        }
+    }
+    let written = report::compare(toolchain, &domain_dir, headline, &groups)?;
     println!("Comparison: {}", written.display());
     Ok(written)
 }
@@ -216,27 +408,40 @@ pub fn run(
 mod tests {
     use super::*;
 
+    fn names(runs: &[PlannedRun]) -> Vec<&str> {
+        runs.iter().map(|p| p.name.as_str()).collect()
+    }
+
     #[test]
     fn requests_expand_to_named_runs() {
+        let dir = Path::new("/r/runs/mnist");
         let compare = vec!["adam".to_string(), "sisa".to_string()];
         let r = Request {
             optimizer: "sisa",
             compare: &compare,
             seeds: Some("2"),
-            sweep: None,
+            ..Request::default()
         };
-        let names: Vec<String> = plan(&r).unwrap().into_iter().map(|p| p.name).collect();
-        assert_eq!(names, ["adam-seed0", "adam-seed1", "sisa-seed0", "sisa-seed1"]);
+        let runs = plan(&r, dir).unwrap();
+        assert_eq!(
+            names(&runs),
+            ["adam-seed0", "adam-seed1", "sisa-seed0", "sisa-seed1"]
+        );
+        assert_eq!(
+            (runs[3].optimizer.as_str(), runs[3].seed, &runs[3].config),
+            ("sisa", 1, &None)
+        );
+        assert_eq!(runs[0].group(), "adam");
+
         let r = Request {
             optimizer: "sisa",
-            compare: &[],
             seeds: Some("3..5"),
             sweep: Some("sigma=0.01,0.1"),
+            ..Request::default()
         };
-        let runs = plan(&r).unwrap();
-        let names: Vec<&str> = runs.iter().map(|p| p.name.as_str()).collect();
+        let runs = plan(&r, dir).unwrap();
         assert_eq!(
-            names,
+            names(&runs),
             [
                 "sisa-sigma0.01-seed3",
                 "sisa-sigma0.01-seed4",
@@ -245,25 +450,119 @@ mod tests {
             ]
         );
         assert_eq!(runs[2].setting, Some(("sigma".into(), "0.1".into())));
+        assert_eq!(runs[2].config, Some(dir.join("sweep-sigma-0.1.toml")));
+        assert_eq!(runs[2].group(), "sisa-sigma0.1");
+
+        // Optimizer-major, then setting, then seed; a base config goes to unswept runs.
+        let compare = vec!["adam".to_string(), "nsisa".to_string()];
+        let r = Request {
+            optimizer: "sisa",
+            compare: &compare,
+            seeds: Some("1"),
+            sweep: Some("lr=1e-3,1e-2"),
+            config: None,
+        };
+        assert_eq!(
+            names(&plan(&r, dir).unwrap()),
+            [
+                "adam-lr1e-3-seed0",
+                "adam-lr1e-2-seed0",
+                "nsisa-lr1e-3-seed0",
+                "nsisa-lr1e-2-seed0"
+            ]
+        );
+        let base = Path::new("/r/my.toml");
         let single = Request {
             optimizer: "adam",
+            config: Some(base),
             ..Request::default()
         };
         assert!(!single.is_experiment());
-        assert_eq!(plan(&single).unwrap()[0].name, "adam-seed0");
+        let runs = plan(&single, dir).unwrap();
+        assert_eq!(names(&runs), ["adam-seed0"]);
+        assert_eq!(runs[0].config.as_deref(), Some(base));
     }
 
     #[test]
     fn bad_specs_are_clear_errors() {
-        for spec in ["3..3", "5..2", "x", "1..y"] {
+        for spec in ["3..3", "5..2", "0", "x", "1..y", "-1", ""] {
             let e = parse_seeds(spec).unwrap_err().to_string();
-            assert!(e.contains("--seeds"), "{e}");
+            assert!(e.starts_with(&format!("--seeds {spec}:")), "{e}");
         }
-        for spec in ["sigma=", "sigma", "=1,2", "sigma=1,,2"] {
+        for spec in ["sigma=", "sigma", "=1,2", "sigma=1,,2", "a b=1", "sigma=[1"] {
             let e = parse_sweep(spec).unwrap_err().to_string();
             assert!(e.contains("--sweep"), "{e}");
         }
-        assert_eq!(toml_line("sigma", "0.1").unwrap(), "sigma = 0.1\n");
-        assert_eq!(toml_line("scheme", "adam").unwrap(), "scheme = \"adam\"\n");
+        let dir = Path::new("runs/x");
+        let repeated = vec!["adam".to_string(), "adam".to_string()];
+        let r = Request {
+            compare: &repeated,
+            ..Request::default()
+        };
+        assert!(plan(&r, dir).unwrap_err().to_string().contains("adam-seed0"));
+        let empty = vec!["adam".to_string(), " ".to_string()];
+        let r = Request {
+            compare: &empty,
+            ..Request::default()
+        };
+        assert!(plan(&r, dir).unwrap_err().to_string().contains("--compare"));
+        let r = Request {
+            optimizer: "sisa",
+            sweep: Some("sigma=0.1,0.1"),
+            ..Request::default()
+        };
+        assert!(plan(&r, dir).is_err());
+    }
+
+    #[test]
+    fn sweep_files_are_toml_on_top_of_the_base_config() {
+        let none = toml::Table::new();
+        assert_eq!(override_toml(&none, "sigma", "0.1").unwrap(), "sigma = 0.1\n");
+        assert_eq!(
+            override_toml(&none, "scheme", "adam").unwrap(),
+            "scheme = \"adam\"\n"
+        );
+        assert_eq!(
+            override_toml(&none, "nesterov", "true").unwrap(),
+            "nesterov = true\n"
+        );
+        let base: toml::Table = "sigma = 1.0\nrho = 200.0\n".parse().unwrap();
+        let merged: toml::Table = override_toml(&base, "sigma", "0.5").unwrap().parse().unwrap();
+        assert_eq!(merged["sigma"].as_float(), Some(0.5));
+        assert_eq!(merged["rho"].as_float(), Some(200.0));
+        assert_eq!(sweep_file_name("scheme", "\"a b\""), "sweep-scheme-a_b.toml");
+    }
+
+    #[test]
+    fn rest_arguments_of_an_experiment() {
+        let rest: Vec<String> = ["--epochs", "2", "--config", "c.toml", "--device=cpu"]
+            .map(String::from)
+            .to_vec();
+        let (config, kept) = take_config(&rest);
+        assert_eq!(config, Some(PathBuf::from("c.toml")));
+        assert_eq!(kept, ["--epochs", "2", "--device=cpu"]);
+        let (config, _) = take_config(&["--config=d.toml".to_string()]);
+        assert_eq!(config, Some(PathBuf::from("d.toml")));
+        assert!(check_rest(&kept).is_ok());
+        for bad in ["--seed", "--name=x", "--resume", "--optimizer"] {
+            let e = check_rest(&[bad.to_string()]).unwrap_err().to_string();
+            assert!(e.starts_with(bad.split('=').next().unwrap()), "{e}");
+        }
+    }
+
+    #[test]
+    fn summaries_decide_what_runs_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path();
+        assert_eq!(ended(run), Ended::No);
+        for (status, expected) in [
+            ("finished", Ended::Finished),
+            ("stopped: non-finite loss", Ended::Diverged),
+            ("stopped", Ended::No),
+        ] {
+            let json = format!(r#"{{"status": "{status}", "steps": 3}}"#);
+            std::fs::write(run.join("summary.json"), json).unwrap();
+            assert_eq!(ended(run), expected, "{status}");
+        }
     }
 }

@@ -7,12 +7,12 @@
 //!   FID on 64,000: days on a CPU; pass e.g. `-- --epochs 2 --train-images 6400 --fid-samples 500
 //!   --final-fid-samples 1000 --fid-real-samples 2000` for a short run). Arguments after `--` go
 //!   to `gan train` as they are (see `gan train --help`), e.g. `-- --resume`.
-//! - `--compare adam,rmsprop,adabelief,sisa --runs 5` (or `--seeds 5`, `--seeds 2..5`, and
-//!   `--sweep key=v1,v2`: the one experiment path of `crate::experiment`): runs
-//!   `<optimizer>[-<key><value>]-seed<k>`, skipping finished ones, then `report compare`:
-//!   `runs/gan-<model>-<dataset>/compare.md`
-//!   with the final-FID table, `plots/compare_fid.png` (FID over epochs, mean ± std) and
-//!   `plots/compare_fid_box.png` (box plot of the final FIDs).
+//! - `--compare adam,rmsprop,adabelief,sisa --seeds 5` (`--runs 5` is the same; also
+//!   `--seeds 2..5` and `--sweep key=v1,v2`: the one experiment path of `crate::experiment`):
+//!   runs `<optimizer>[-<key><value>]-seed<k>` under `<runs-dir>/gan-<model>-<dataset>/`,
+//!   skipping finished ones, then `report compare` on `fid` over epochs (goal min):
+//!   `compare.md` with the final-FID table, `plots/compare_fid.png` (FID over epochs, mean ±
+//!   std) and `plots/compare_fid_box.png` (box plot of the final FIDs).
 //! - `cargo xtask gan sample --run runs/gan-wgan-gp-cifar10/sisa --n 64`: an image grid from the
 //!   run's latest checkpoint (or `--checkpoint <run>/checkpoints/generator/step-N`).
 
@@ -23,7 +23,7 @@ use clap::{Args, Subcommand};
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
 use crate::data::default_data_dir;
-use crate::experiment::{self, plan, Headline, Request};
+use crate::experiment::{self, plan, Headline, Place, Request};
 use crate::setup;
 
 /// Arguments of `cargo xtask gan`.
@@ -58,8 +58,8 @@ pub struct TrainArgs {
     /// Compare these optimizers (comma-separated) instead of one run.
     #[arg(long, value_delimiter = ',')]
     pub compare: Vec<String>,
-    /// Seeded runs per optimizer when comparing (seeds 0..runs; `--seeds` says the same).
-    #[arg(long, default_value_t = 1)]
+    /// Seeded runs per optimizer when comparing: an alias of `--seeds N` (seeds 0..N).
+    #[arg(long, default_value_t = 1, conflicts_with = "seeds")]
     pub runs: u64,
     /// Seeds: N (0..N) or a..b, one run each (overrides --runs).
     #[arg(long)]
@@ -129,33 +129,55 @@ pub fn run(args: &GanArgs) -> Result<()> {
     }
     build_release(&toolchain, "gan", Target::Bin("gan"))?;
     let domain = format!("gan-{}-{}", t.model, t.dataset);
-    let launch = || -> Result<std::process::Command> {
+    let runs_dir = absolute(&t.runs_dir)?;
+    let train = |rest: &[String]| -> Result<std::process::Command> {
         let mut cmd = run_release(&toolchain, "gan", Target::Bin("gan"))?;
         cmd.args(["train", "--model", &t.model, "--dataset", &t.dataset]);
-        cmd.arg("--runs").arg(&t.runs_dir).args(["--domain", &domain]);
-        cmd.args(&t.rest);
+        cmd.args(rest);
         Ok(cmd)
     };
-    let runs = (t.runs > 1).then(|| t.runs.to_string());
+    let seeds = seeds(t)?;
+    let (config, rest) = experiment::take_config(&t.rest);
+    let config = config.map(|c| absolute(&c)).transpose()?;
     let request = Request {
         optimizer: &t.optimizer,
         compare: &t.compare,
-        seeds: t.seeds.as_deref().or(runs.as_deref()),
+        seeds: seeds.as_deref(),
         sweep: t.sweep.as_deref(),
+        config: config.as_deref(),
     };
     if !request.is_experiment() {
-        let mut cmd = launch()?;
+        let mut cmd = train(&t.rest)?;
         cmd.args(["--optimizer", &t.optimizer]);
+        cmd.arg("--runs").arg(&runs_dir).args(["--domain", &domain]);
         return run_checked(&mut cmd);
     }
-    let headline = Headline {
-        metric: "fid",
-        x: "epoch",
-        goal: "min",
+    experiment::check_rest(&rest)?;
+    let place = Place {
+        runs: &runs_dir,
+        domain: &domain,
     };
-    let domain_dir = absolute(&t.runs_dir)?.join(&domain);
-    experiment::run(&toolchain, &domain_dir, &plan(&request)?, headline, &launch).map(drop)
+    let planned = plan(&request, &place.dir())?;
+    let launch = || train(&rest);
+    experiment::run(&toolchain, place, &planned, HEADLINE, config.as_deref(), &launch).map(drop)
 }
+
+/// The `--seeds` spec of `t`: `--seeds`, else `--runs N` as `N` when it asks for more than one.
+fn seeds(t: &TrainArgs) -> Result<Option<String>> {
+    match (&t.seeds, t.runs) {
+        (Some(spec), _) => Ok(Some(spec.clone())),
+        (None, 0) => anyhow::bail!("--runs 0: at least one run per optimizer"),
+        (None, 1) => Ok(None),
+        (None, n) => Ok(Some(n.to_string())),
+    }
+}
+
+/// The GAN's headline metric: FID over epochs, lower is better.
+const HEADLINE: Headline<'static> = Headline {
+    metric: "fid",
+    x: "epoch",
+    goal: "min",
+};
 
 /// A path made absolute against the current directory (cargo runs in the repository root).
 fn absolute(path: &std::path::Path) -> Result<PathBuf> {
@@ -248,10 +270,24 @@ mod tests {
         assert_eq!(cli.args.train.compare, ["adam", "sisa"]);
         assert_eq!(cli.args.train.runs, 3);
         assert_eq!(cli.args.train.rest, ["--epochs", "2"]);
+        assert_eq!(seeds(&cli.args.train).unwrap().as_deref(), Some("3"));
         let cli = Cli::try_parse_from(["gan", "sample", "--run", "runs/x/sisa", "--n", "16"]).unwrap();
         assert!(matches!(
             cli.args.command,
             Some(GanCommand::Sample(SampleArgs { n: 16, .. }))
         ));
+    }
+
+    #[test]
+    fn runs_is_an_alias_of_seeds() {
+        let parse = |args: &[&str]| Cli::try_parse_from([&["gan"], args].concat()).map(|c| c.args.train);
+        let t = parse(&["--seeds", "2..4", "--sweep", "sigma=0.1,1"]).unwrap();
+        assert_eq!(seeds(&t).unwrap().as_deref(), Some("2..4"));
+        assert_eq!(t.sweep.as_deref(), Some("sigma=0.1,1"));
+        assert_eq!(seeds(&parse(&[]).unwrap()).unwrap(), None);
+        assert!(seeds(&parse(&["--runs", "0"]).unwrap()).is_err());
+        assert!(parse(&["--runs", "3", "--seeds", "2"]).is_err());
+        let t = parse(&["--runs-dir", "runs/cmp"]).unwrap();
+        assert_eq!(t.runs_dir, PathBuf::from("runs/cmp"));
     }
 }

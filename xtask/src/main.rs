@@ -14,6 +14,7 @@ mod experiment;
 mod gan;
 mod llm;
 mod lstm;
+mod mnist;
 mod mujoco;
 mod report;
 mod rl;
@@ -66,12 +67,15 @@ enum Command {
     /// PPO / A2C with any optimizer: `rl --env humanoid [--algo a2c] [--compare adam,sisa]`,
     /// `rl eval --checkpoint DIR [--gif out.gif]`.
     Rl(rl::RlArgs),
-    /// AWD-LSTM language models: `lstm --layers 3 --optimizer sisa`, `--compare adam,adabelief,sisa`,
-    /// `lstm sample --checkpoint DIR`.
+    /// AWD-LSTM language models: `lstm --layers 3 --optimizer sisa`, `--compare adam,adabelief,sisa`
+    /// (`--seeds N`, `--sweep key=v1,v2`), `lstm sample --checkpoint DIR`.
     Lstm(lstm::LstmArgs),
-    /// WGAN / WGAN-GP with FID: `gan --dataset mnist --optimizer sisa`, `--compare adam,sisa --runs 5`,
-    /// `gan sample --run DIR`.
+    /// WGAN / WGAN-GP with FID: `gan --dataset mnist --optimizer sisa`, `--compare adam,sisa --seeds 5`,
+    /// `--sweep sigma=0.1,1`, `gan sample --run DIR`.
     Gan(gan::GanArgs),
+    /// The small MNIST CNN: `mnist --optimizer sisa`, `--compare adam,sisa --seeds 3`,
+    /// `--sweep sigma=0.01,0.1,1` (compared on test accuracy); args after `--` go to `mnist`.
+    Mnist(mnist::MnistArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -100,5 +104,6 @@ fn run(command: Command) -> Result<()> {
         Command::Rl(args) => rl::run(&args),
         Command::Lstm(args) => lstm::run(&args),
         Command::Gan(args) => gan::run(&args),
+        Command::Mnist(args) => mnist::run(&args),
     }
 }

@@ -1,4 +1,5 @@
-//! `cargo xtask report runs/<domain>`: the comparison report of a domain's runs.
+//! `cargo xtask report runs/<domain>`: the comparison report of a domain's runs; and
+//! [`compare`], the `report compare` step of every `--compare`/`--seeds`/`--sweep` experiment.
 //!
 //! Builds and runs the `report` crate's binary (release, with the toolchain's environment),
 //! which writes `<domain dir>/report.md` and `<domain dir>/plots/*.png` and prints the paths it
@@ -50,8 +51,10 @@ pub fn render(toolchain: &Toolchain, dir: &Path) -> Result<Written> {
     Written::parse(&stdout_of(&mut cmd)?)
 }
 
-/// Runs `report compare` on the domain folder `dir` (absolute) for `headline`; returns the
-/// `compare.md` it wrote.
+/// Runs `report compare` (the one comparison of runs `<group>-seed<k>`, crate `report`) on
+/// the domain folder `dir` (absolute) for `headline`, over `groups` (every group in `dir` when
+/// empty); returns the `compare.md` it wrote (the plots are `plots/compare_<metric>*.png`
+/// beside it). Every `--compare`/`--seeds`/`--sweep` experiment of `crate::experiment` ends here.
 ///
 /// # Errors
 /// When the build or the binary fails, or it prints no paths.
@@ -59,17 +62,31 @@ pub fn compare(
     toolchain: &Toolchain,
     dir: &Path,
     headline: crate::experiment::Headline<'_>,
+    groups: &[&str],
 ) -> Result<PathBuf> {
     let mut cmd = release_program(toolchain, "report", Target::Bin("report"))?;
-    cmd.arg("compare").arg(dir).args([
-        "--metric",
-        headline.metric,
-        "--x",
-        headline.x,
-        "--goal",
-        headline.goal,
-    ]);
+    cmd.args(compare_args(dir, headline, groups));
     Ok(Written::parse(&stdout_of(&mut cmd)?)?.markdown)
+}
+
+/// The arguments of `report compare`.
+fn compare_args(
+    dir: &Path,
+    headline: crate::experiment::Headline<'_>,
+    groups: &[&str],
+) -> Vec<std::ffi::OsString> {
+    let mut args: Vec<std::ffi::OsString> = vec!["compare".into(), dir.into()];
+    for (flag, value) in [
+        ("--metric", headline.metric),
+        ("--x", headline.x),
+        ("--goal", headline.goal),
+    ] {
+        args.extend([flag.into(), value.into()]);
+    }
+    if !groups.is_empty() {
+        args.extend(["--groups".into(), groups.join(",").into()]);
+    }
+    args
 }
 
 /// What the `report` binary wrote.
@@ -160,6 +177,33 @@ mod tests {
         );
         assert!(Written::parse("").is_err());
         assert!(Written::parse("/r/plots/loss.png\n").is_err());
+    }
+
+    #[test]
+    fn compare_passes_the_headline_and_the_groups() {
+        let headline = crate::experiment::Headline {
+            metric: "test/accuracy",
+            x: "step",
+            goal: "max",
+        };
+        let args = compare_args(Path::new("/r/runs/mnist"), headline, &["adam", "sisa-sigma0.1"]);
+        let args: Vec<&str> = args.iter().map(|a| a.to_str().unwrap()).collect();
+        assert_eq!(
+            args,
+            [
+                "compare",
+                "/r/runs/mnist",
+                "--metric",
+                "test/accuracy",
+                "--x",
+                "step",
+                "--goal",
+                "max",
+                "--groups",
+                "adam,sisa-sigma0.1"
+            ]
+        );
+        assert_eq!(compare_args(Path::new("d"), headline, &[]).len(), 8);
     }
 
     #[test]
