@@ -26,6 +26,7 @@ pub mod gae;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+pub mod run;
 pub mod train;
 
 pub use train::{train, Algo, RlConfig, RlError, TrainReport, Trainer, UpdateStats};

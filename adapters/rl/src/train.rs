@@ -63,6 +63,9 @@ pub enum RlError {
     /// Saving or loading a checkpoint failed.
     #[error(transparent)]
     Checkpoint(#[from] CheckpointError),
+    /// The run skeleton: run folder, checkpoints, metrics, or a non-finite loss.
+    #[error(transparent)]
+    Session(Box<runs::session::SessionError>),
     /// An invalid setting.
     #[error("invalid RL setting `{name}`: {reason}")]
     Config {
@@ -73,15 +76,7 @@ pub enum RlError {
     },
 }
 
-impl From<RlError> for runs::session::SessionError {
-    /// Keeps the optimizer's errors (the non-finite loss among them) visible to the session.
-    fn from(e: RlError) -> Self {
-        match e {
-            RlError::Optimizer(e) => runs::session::SessionError::Optimizer(e),
-            other => runs::session::SessionError::Domain(Box::new(other)),
-        }
-    }
-}
+runs::session_error_conversions!(RlError, Optimizer, Session);
 
 /// The algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, clap::ValueEnum)]

@@ -23,9 +23,9 @@ use envs::Backend;
 use rl::eval::{evaluate, record_episode};
 use rl::normalize::ObsNormalizer;
 use rl::policy::{ActionHead, ActorCritic};
+use rl::run::RunPlace;
 use rl::{Algo, RlConfig, Trainer};
 use runs::registry::Registry;
-use runs::session::{Domain, RunArgs, Session};
 use std::path::{Path, PathBuf};
 use tch::Device;
 
@@ -148,18 +148,6 @@ fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
     Ok((a..b).collect())
 }
 
-/// Drops `null` entries (unset options), which TOML cannot hold.
-fn strip_nulls(v: &mut serde_json::Value) {
-    match v {
-        serde_json::Value::Object(m) => {
-            m.retain(|_, x| !x.is_null());
-            m.values_mut().for_each(strip_nulls);
-        }
-        serde_json::Value::Array(a) => a.iter_mut().for_each(strip_nulls),
-        _ => {}
-    }
-}
-
 /// Puts `layer` over `base`, table by table (so `[rl.loss]` may set one coefficient).
 fn overlay(base: &mut serde_json::Value, layer: serde_json::Value) {
     match (base, layer) {
@@ -207,114 +195,6 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
     Ok(cfg)
 }
 
-const COLUMNS: [&str; 11] = [
-    "train/return",
-    "test/return",
-    "test/return_std",
-    "train/policy_loss",
-    "train/value_loss",
-    "train/entropy",
-    "train/approx_kl",
-    "train/clip_fraction",
-    "train/explained_variance",
-    "perf/steps_per_second",
-    "train/episodes",
-];
-
-fn crossed(before: usize, after: usize, every: usize) -> bool {
-    every > 0 && after / every > before / every
-}
-
-/// RL's figures in `summary.json`.
-#[derive(Debug, serde::Serialize)]
-struct Figures {
-    algo: &'static str,
-    env: String,
-    backend: String,
-    reset_optimizer: bool,
-    best_test_return: f64,
-    final_test_return: f64,
-    train_episodes: u64,
-}
-
-/// One run `<optimizer>-seed<k>` on the run skeleton: the session owns the run folder, resume
-/// decision, metrics, the non-finite stop and the summary; the trainer saves and loads its own
-/// checkpoints (they carry the environments' and normalizers' state too).
-fn train_one(cfg: &RlConfig, optimizer: &str, overrides: &toml::Table, args: &TrainArgs) -> Result<()> {
-    let domain = Domain::new(&cfg.domain(), "sisa").checkpoint_every(cfg.checkpoint_every as u64);
-    let run_args = RunArgs {
-        optimizer: Some(optimizer.to_string()),
-        config: None,
-        runs: args.runs.clone(),
-        domain: None,
-        presets: None,
-        name: Some(format!("{optimizer}-seed{}", cfg.seed)),
-        seed: cfg.seed,
-        resume: args.resume,
-        device: args.device.clone(),
-        threads: Some(args.threads.max(0) as usize),
-        checkpoint_every: None,
-    };
-    let mut session = Session::open(&run_args, &domain, &COLUMNS, cfg.total_steps as u64)?;
-    let resolved = Registry::builtin().resolve(&domain.name, optimizer, overrides)?;
-    let opt_cfg = session.use_optimizer_config(resolved)?;
-    let mut rl_config = serde_json::json!({ "rl": cfg });
-    strip_nulls(&mut rl_config);
-    let rl_toml = toml::to_string_pretty(&rl_config)?;
-    runs::run::write_atomic(&session.dir().path().join("rl.toml"), rl_toml.as_bytes())?;
-    let mut trainer = Trainer::new(cfg, &opt_cfg, session.device())?;
-    if let Some(path) = session.resume_checkpoint() {
-        trainer.resume(path)?;
-        eprintln!(
-            "resuming {} from step {}",
-            session.dir().path().display(),
-            trainer.global_step()
-        );
-    }
-    let (mut best, mut last) = (f64::NEG_INFINITY, f64::NAN);
-    while !trainer.done() {
-        let before = trainer.global_step();
-        let u = session.check(trainer.update(), before as u64)?;
-        let step = u.global_step;
-        let mut values = vec![
-            ("train/policy_loss", u.policy_loss),
-            ("train/value_loss", u.value_loss),
-            ("train/entropy", u.entropy),
-            ("train/approx_kl", u.approx_kl),
-            ("train/clip_fraction", u.clip_fraction),
-            ("train/explained_variance", u.explained_variance),
-            ("perf/steps_per_second", u.steps_per_second),
-            ("train/episodes", u.episodes as f64),
-        ];
-        if u.episodes > 0 {
-            values.push(("train/return", u.train_return));
-        }
-        if crossed(before, step, cfg.eval_every) || trainer.done() {
-            let e = trainer.evaluate()?;
-            last = e.mean();
-            best = best.max(last);
-            values.extend([("test/return", e.mean()), ("test/return_std", e.std())]);
-        }
-        session.record(step as u64, &values)?;
-        if crossed(before, step, cfg.checkpoint_every) || trainer.done() {
-            let path = trainer.save(&session.dir().checkpoints(), 2)?;
-            session.adopt_checkpoint(path);
-        }
-    }
-    let figures = Figures {
-        algo: cfg.algo.as_str(),
-        env: cfg.env_id.clone(),
-        backend: cfg.backend.to_string(),
-        reset_optimizer: cfg.reset_optimizer,
-        best_test_return: best,
-        final_test_return: last,
-        train_episodes: trainer.episodes.len() as u64,
-    };
-    let steps = trainer.global_step() as u64;
-    session.finish(trainer.optimizer(), steps, figures)?;
-    Ok(())
-}
-
 fn train(args: &TrainArgs) -> Result<()> {
     runs::device::parse_device(&args.device)?;
     let file: toml::Table = match &args.config {
@@ -339,10 +219,16 @@ fn train(args: &TrainArgs) -> Result<()> {
         Some(s) => parse_seeds(s)?,
         None => vec![args.seed],
     };
+    let place = RunPlace {
+        runs: args.runs.clone(),
+        device: args.device.clone(),
+        threads: Some(args.threads.max(0) as usize),
+        resume: args.resume,
+    };
     for opt in &optimizers {
         for &seed in &seeds {
             let cfg = RlConfig { seed, ..base.clone() };
-            train_one(&cfg, opt, &overrides, args)?;
+            rl::run::run_one(&cfg, opt, &overrides, &place)?;
         }
     }
     if optimizers.len() > 1 || seeds.len() > 1 {
@@ -499,7 +385,7 @@ mod tests {
             .resolve(&cfg.domain(), "sisa", &toml::Table::new())
             .unwrap();
         let mut config = serde_json::json!({ "rl": cfg, "optimizer": opt });
-        strip_nulls(&mut config);
+        rl::run::strip_nulls(&mut config);
         let text = toml::to_string_pretty(&config).unwrap();
         assert!(text.contains("algo = \"a2c\""), "{text}");
     }
@@ -510,9 +396,9 @@ mod tests {
         assert!(parse_seeds("3..3").is_err());
         assert!(parse_seeds("5").is_err());
         // Every 30,000 steps, updates of 2,048: the update that passes 30,000 evaluates.
-        assert!(crossed(28_672, 30_720, 30_000));
-        assert!(!crossed(30_720, 32_768, 30_000));
-        assert!(!crossed(0, 2_048, 0));
+        assert!(rl::run::crossed(28_672, 30_720, 30_000));
+        assert!(!rl::run::crossed(30_720, 32_768, 30_000));
+        assert!(!rl::run::crossed(0, 2_048, 0));
     }
 
     #[test]
