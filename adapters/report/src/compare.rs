@@ -44,8 +44,8 @@ use std::path::{Path, PathBuf};
 /// Errors of the comparison.
 #[derive(Debug, thiserror::Error)]
 pub enum CompareError {
-    /// A run's metrics could not be read.
-    #[error("{0}")]
+    /// A run's metrics could not be read, or a plot written.
+    #[error(transparent)]
     Plot(#[from] crate::plot::PlotError),
     /// A run has no values of the compared metric (or of the x column).
     #[error("{path}: no `{metric}` values against `{x}`")]
