@@ -422,8 +422,8 @@ fn save(buf: Vec<u8>, (w, h): (u32, u32), path: &Path) -> Result<(), CompareErro
     Ok(crate::plot::chart::write_png(path, w, h, &buf)?)
 }
 
-/// The metric over x, mean line and ± std band per group (legend: the group and its number of
-/// runs), into `out` (PNG, 900 × 560; the parent folder must exist).
+/// The metric over x, mean line with ± std band and error bars per group (legend: the group
+/// and its number of runs), into `out` (PNG, 900 × 560; the parent folder must exist).
 ///
 /// # Errors
 /// [`CompareError::Draw`].
@@ -439,6 +439,8 @@ pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) 
         .map(|p| p.0)
         .fold(f64::NEG_INFINITY, f64::max)
         .max(x_lo + 1.0);
+    // A margin on the right, so the last points and their error bars are not on the frame.
+    let x_hi = x_hi + (x_hi - x_lo) * 0.03;
     let (y_min, y_max) = padded(
         pts.clone().map(|p| p.1 - p.2).fold(f64::INFINITY, f64::min),
         pts.map(|p| p.1 + p.2).fold(f64::NEG_INFINITY, f64::max),
@@ -475,6 +477,14 @@ pub fn plot_curves(all: &[GroupRuns], title: &str, labels: &Labels, out: &Path) 
                 .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2)));
             chart
                 .draw_series(s.iter().map(|p| Circle::new((p.0, p.1), 3, c.filled())))
+                .map_err(|e| err(e.to_string()))?;
+            // Error bars too: with few logged points (an evaluation per epoch) the band is thin.
+            chart
+                .draw_series(
+                    s.iter().filter(|p| p.2 > 0.0).map(|p| {
+                        PathElement::new(vec![(p.0, p.1 - p.2), (p.0, p.1 + p.2)], c.stroke_width(1))
+                    }),
+                )
                 .map_err(|e| err(e.to_string()))?;
         }
         chart
