@@ -55,9 +55,9 @@
 use crate::config::Gpt2Config;
 use crate::error::{LlmError, Result};
 use crate::model::Gpt2;
-use crate::node::{clip_grad_norm, sync};
+use crate::node::sync;
 use crate::shards::TokenData;
-use pisa_core::Optimizer;
+use pisa_core::{ClipArithmetic, Optimizer};
 use std::time::Instant;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -191,8 +191,8 @@ pub struct NodeWork<'a> {
     pub seed: u64,
     /// The step (0-based).
     pub step: u64,
-    /// Per-node gradient clipping norm (0: none).
-    pub clip: f64,
+    /// Per-node gradient clipping norm (`None`: no clipping).
+    pub clip: Option<f64>,
 }
 
 /// The outcome of one step's node computations.
@@ -483,7 +483,9 @@ impl Replica {
                 loss.backward();
                 node_loss += value;
             }
-            clip_grad_norm(&trained, work.clip)?;
+            if let Some(max) = work.clip {
+                let _norm = pisa_core::clip_grad_norm(&trained, max, ClipArithmetic::Torch)?;
+            }
             let pieces: Vec<Tensor> = trained
                 .iter()
                 .map(|v| {

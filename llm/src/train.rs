@@ -19,12 +19,12 @@ use crate::config::Gpt2Config;
 use crate::error::{LlmError, Result};
 use crate::hf;
 use crate::model::{init_weights, Gpt2};
-use crate::node::{clip_grad_norm, sync};
+use crate::node::sync;
 use crate::optim::{self, OptimSetup};
 use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSet};
 use crate::shards::{self, mean_loss, Batch, TokenData};
 use crate::tokenizer::Tokenizer;
-use pisa_core::Optimizer;
+use pisa_core::{ClipArithmetic, Optimizer};
 use runs::registry::Registry;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError, Status};
 use serde::{Deserialize, Serialize};
@@ -154,7 +154,7 @@ fn sequential_step(
     model: &Gpt2,
     vars: &[Tensor],
     batches: &[Vec<Batch>],
-    clip: f64,
+    clip: Option<f64>,
     device: Device,
 ) -> pisa_core::Result<(Vec<f64>, f64)> {
     let opt_time = Cell::new(0.0);
@@ -190,7 +190,9 @@ fn sequential_step(
             model.loss(&last.x, &last.y, true) / accum
         },
         &mut |_| {
-            clip_grad_norm(vars, clip)?;
+            if let Some(max) = clip {
+                let _norm = pisa_core::clip_grad_norm(vars, max, ClipArithmetic::Torch)?;
+            }
             sync(device);
             stepping.set(Some(Instant::now()));
             Ok(())
@@ -408,6 +410,8 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         },
     );
     let (mut train_loss, mut val_loss) = (f64::NAN, f64::NAN);
+    // `--clip 0` turns clipping off.
+    let clip = (args.clip > 0.0).then_some(args.clip);
     let per_node = args.batch / m;
     let (mut rates, mut shares) = (Vec::new(), Vec::new());
     let end = args.stop_after.map_or(steps, |k| (start + k).min(steps));
@@ -430,7 +434,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
                 accum: args.accum,
                 seed: args.run.seed,
                 step,
-                clip: args.clip,
+                clip,
             };
             match set.step(work, opt.as_mut())? {
                 NodeOutcome::Stepped { losses, opt_time: t } => {
@@ -457,7 +461,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
                         .collect::<std::result::Result<Vec<_>, _>>()
                 })
                 .collect::<std::result::Result<Vec<_>, _>>()?;
-            let outcome = sequential_step(opt.as_mut(), &model, &vars, &batches, args.clip, device);
+            let outcome = sequential_step(opt.as_mut(), &model, &vars, &batches, clip, device);
             let (losses, t) = session.check(outcome, step)?;
             node_losses = losses;
             opt_time += t;
