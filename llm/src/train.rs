@@ -468,12 +468,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         }
         if let Some(value) = non_finite {
             // The replicas found it: the same stop as the sequential path's.
-            let outcome: pisa_core::Result<()> = Err(pisa_core::Error::NonFiniteLoss {
-                node: 0,
-                value,
-                iteration: opt.iteration(),
-            });
-            session.check(outcome, step)?;
+            return Err(session.stop_non_finite(step, value).into());
         }
         let dt = t0.elapsed().as_secs_f64();
         train_loss = node_losses

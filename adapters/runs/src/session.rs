@@ -367,6 +367,8 @@ pub struct Session {
     total_steps: u64,
     checkpoint_every: u64,
     last_checkpoint: Option<PathBuf>,
+    /// The optimizer's number of nodes m, once its configuration is known.
+    nodes: usize,
 }
 
 /// Checkpoints kept per run (the newest ones).
@@ -433,6 +435,7 @@ impl Session {
             step_unit: domain.step_unit.clone(),
             checkpoint_dirs,
             last_checkpoint: resume_from.as_ref().map(|r| r.0.clone()),
+            nodes: 1,
             device,
             dir,
             resume_from,
@@ -525,6 +528,7 @@ impl Session {
             }
         }
         self.dir.write_config(&cfg)?;
+        self.nodes = cfg.base.nodes();
         Ok(cfg)
     }
 
@@ -611,33 +615,45 @@ impl Session {
     ) -> Result<T, SessionError> {
         match outcome.map_err(Into::into) {
             Ok(value) => Ok(value),
-            Err(SessionError::Optimizer(pisa_core::Error::NonFiniteLoss { value, node, .. })) => {
-                let summary = RunSummary::<()> {
-                    status: Status::StoppedNonFinite,
-                    optimizer: self.optimizer.clone(),
-                    nodes: node + 1,
-                    seed: self.args.seed,
-                    steps: step,
-                    wall_time_s: self.recorder.wall_time(),
-                    stopped: Some(Stop {
-                        reason: "non-finite loss".into(),
-                        step,
-                        value: value.to_string(),
-                        last_good_checkpoint: self.last_checkpoint.clone(),
-                    }),
-                    figures: None,
-                };
-                self.dir.write_summary(&summary)?;
-                self.recorder.flush()?;
-                Err(SessionError::NonFinite {
-                    name: self.name.clone(),
-                    unit: self.step_unit.clone(),
-                    step,
-                    value,
-                    checkpoint: self.last_checkpoint.clone(),
-                })
+            Err(SessionError::Optimizer(pisa_core::Error::NonFiniteLoss { value, .. })) => {
+                Err(self.stop_non_finite(step, value))
             }
             Err(e) => Err(e),
+        }
+    }
+
+    /// Ends the run on a non-finite loss `value` at `step` found outside the optimizer (GPT-2's
+    /// replicas compute their losses themselves): `summary.json` records the stop and the last
+    /// good checkpoint, the metrics are flushed, and the error to return is
+    /// [`SessionError::NonFinite`] (or the I/O error that prevented writing the record).
+    pub fn stop_non_finite(&mut self, step: u64, value: f64) -> SessionError {
+        let summary = RunSummary::<()> {
+            status: Status::StoppedNonFinite,
+            optimizer: self.optimizer.clone(),
+            nodes: self.nodes,
+            seed: self.args.seed,
+            steps: step,
+            wall_time_s: self.recorder.wall_time(),
+            stopped: Some(Stop {
+                reason: "non-finite loss".into(),
+                step,
+                value: value.to_string(),
+                last_good_checkpoint: self.last_checkpoint.clone(),
+            }),
+            figures: None,
+        };
+        if let Err(e) = self.dir.write_summary(&summary) {
+            return e.into();
+        }
+        if let Err(e) = self.recorder.flush() {
+            return e.into();
+        }
+        SessionError::NonFinite {
+            name: self.name.clone(),
+            unit: self.step_unit.clone(),
+            step,
+            value,
+            checkpoint: self.last_checkpoint.clone(),
         }
     }
 
