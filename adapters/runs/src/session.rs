@@ -471,11 +471,6 @@ impl Session {
         &self.dir
     }
 
-    /// The step the run continues from: the resumed checkpoint's, else 0.
-    pub fn start_step(&self) -> u64 {
-        self.resume_from.as_ref().map_or(0, |r| r.1)
-    }
-
     /// The optimizer's configuration: the registry's presets for the domain (see
     /// [`Domain::presets()`]), overridden by
     /// `--config`; written to the run's `config.toml`.
@@ -490,22 +485,6 @@ impl Session {
             None => registry.resolve(&self.presets, &self.optimizer, &toml::Table::new())?,
         };
         self.use_optimizer_config(cfg)
-    }
-
-    /// The optimizer name `--optimizer` asked for (or the domain's default).
-    pub fn optimizer_name(&self) -> &str {
-        &self.optimizer
-    }
-
-    /// The registry domain whose presets apply (`--presets`, else the domain's).
-    pub fn presets(&self) -> &str {
-        &self.presets
-    }
-
-    /// `--config`, for a domain that assembles its optimizer configuration itself (GPT-2's
-    /// parameter groups) before [`Session::use_optimizer_config`].
-    pub fn config_file(&self) -> Option<&Path> {
-        self.args.config.as_deref()
     }
 
     /// Adopts a configuration the domain assembled itself: checks a resumed run trained with
