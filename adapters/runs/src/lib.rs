@@ -10,6 +10,7 @@
 //!   `summary.json`; [`metrics`] logs every metric to the CSV and to TensorBoard ([`tfevents`]);
 //! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
 //! - [`image`]: image batches tiled into a grid and encoded as PNG (sample grids);
+//! - [`cli`]: range-checked flag parsers, usage errors and exit codes; [`signal`]: Ctrl-C;
 //! - [`progress`]: progress bars with ETA, plain lines off a terminal;
 //! - [`device`]: `cpu` / `cuda` / `cuda:N` / `auto` from the command line;
 //! - [`data`]: the data directory, the IDX format, and seedable, resumable mini-batches.
@@ -18,6 +19,7 @@
 #![warn(missing_docs)]
 
 pub mod checkpoint;
+pub mod cli;
 pub mod data;
 pub mod device;
 pub mod image;
@@ -27,3 +29,4 @@ pub mod progress;
 pub mod registry;
 pub mod run;
 pub mod session;
+pub mod signal;

@@ -1,0 +1,136 @@
+//! What every binary's command line shares besides [`RunArgs`](crate::session::RunArgs): value
+//! parsers that reject out-of-range numbers where they are parsed (clap then prints the flag's
+//! name and the allowed range and exits with code 2), a [`UsageError`] for checks that need more
+//! than one flag or the data, and [`exit`], which turns a binary's result into its exit code.
+//!
+//! Exit codes: 0 success, 1 a failed run, 2 bad input (a flag, a config key, data too small for
+//! the settings), 130 a run stopped by Ctrl-C / SIGTERM after writing its checkpoint.
+//!
+//! ```
+//! use clap::Parser;
+//! use runs::cli::{in_range, positive};
+//!
+//! #[derive(Parser)]
+//! struct Args {
+//!     /// Steps to train, 1 to 10⁹.
+//!     #[arg(long, value_parser = in_range(1u64, 1_000_000_000))]
+//!     steps: u64,
+//!     /// Learning rate (> 0, finite).
+//!     #[arg(long, value_parser = positive)]
+//!     lr: f64,
+//! }
+//! assert!(Args::try_parse_from(["x", "--steps", "10", "--lr", "0.1"]).is_ok());
+//! let err = Args::try_parse_from(["x", "--steps", "0", "--lr", "0.1"]).err().unwrap();
+//! assert!(err.to_string().contains("--steps"));
+//! assert_eq!(err.exit_code(), 2);
+//! assert!(Args::try_parse_from(["x", "--steps", "1", "--lr", "-1"]).is_err());
+//! ```
+
+use std::fmt::Display;
+use std::process::ExitCode;
+use std::str::FromStr;
+
+/// Bad input found after parsing (a combination of flags, a config key, data too small for the
+/// settings): the binary exits with code 2, as clap does for a bad flag.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{flag}: {message}")]
+pub struct UsageError {
+    /// The flag or config key at fault, as the user wrote it (`--bptt`, `optimizer.nodes`).
+    pub flag: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl UsageError {
+    /// `flag` is wrong because of `message`.
+    pub fn new(flag: impl Into<String>, message: impl Into<String>) -> Self {
+        UsageError {
+            flag: flag.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A clap value parser accepting numbers of type `T` in `min..=max`: the error names the range.
+pub fn in_range<T>(min: T, max: T) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync + 'static
+where
+    T: FromStr + PartialOrd + Display + Copy + Send + Sync + 'static,
+    T::Err: Display,
+{
+    move |text: &str| {
+        let value: T = text.trim().parse().map_err(|e| format!("{e}"))?;
+        // `!(a <= b)` rather than `a > b`: NaN is out of every range.
+        if !(min <= value && value <= max) {
+            return Err(format!("{value} is not in {min}..={max}"));
+        }
+        Ok(value)
+    }
+}
+
+/// A clap value parser for a finite number greater than zero (learning rates, scales).
+///
+/// # Errors
+/// A message naming the accepted range.
+pub fn positive(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    match value.is_finite() && value > 0.0 {
+        true => Ok(value),
+        false => Err(format!("{value} is not a finite number > 0")),
+    }
+}
+
+/// A clap value parser for a finite number ≥ 0 (weight decay, clipping thresholds where 0 turns
+/// the feature off).
+///
+/// # Errors
+/// A message naming the accepted range.
+pub fn non_negative(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    match value.is_finite() && value >= 0.0 {
+        true => Ok(value),
+        false => Err(format!("{value} is not a finite number >= 0")),
+    }
+}
+
+/// The exit code for a binary's `result`: 0 on success; otherwise the error is printed with its
+/// causes and the code is 130 when a Ctrl-C / SIGTERM stopped the run
+/// ([`crate::signal::requested`]), 2 when a [`UsageError`] is among the causes, else 1.
+pub fn exit(result: anyhow::Result<()>) -> ExitCode {
+    let Err(error) = result else {
+        return ExitCode::SUCCESS;
+    };
+    eprintln!("error: {error:#}");
+    if crate::signal::requested() {
+        return ExitCode::from(130);
+    }
+    match error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some()) {
+        true => ExitCode::from(2),
+        false => ExitCode::FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_reject_out_of_range_nan_and_garbage() {
+        let steps = in_range(1u64, 100);
+        assert_eq!(steps("5"), Ok(5));
+        assert!(steps("0").unwrap_err().contains("1..=100"));
+        assert!(steps("101").is_err() && steps("-1").is_err() && steps("x").is_err());
+        let p = in_range(0.0f64, 1.0);
+        assert!(p("NaN").is_err() && p("1.5").is_err() && p("0.5").is_ok());
+        assert!(positive("0").is_err() && positive("inf").is_err() && positive("1e-3").is_ok());
+        assert!(non_negative("-0.1").is_err() && non_negative("0").is_ok());
+    }
+
+    #[test]
+    fn usage_errors_exit_with_2_and_others_with_1() {
+        let usage: anyhow::Result<()> =
+            Err(anyhow::Error::new(UsageError::new("--bptt", "longer than the data")).context("lstm"));
+        assert_eq!(exit(usage), ExitCode::from(2));
+        assert_eq!(exit(Err(anyhow::anyhow!("disk full"))), ExitCode::FAILURE);
+        assert_eq!(exit(Ok(())), ExitCode::SUCCESS);
+    }
+}
