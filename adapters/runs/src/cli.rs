@@ -92,6 +92,25 @@ pub fn non_negative(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A clap value parser for a run or folder name: plain (no path separator, not `.` or `..`,
+/// not empty, no leading `-`), so a run can never be written outside `--runs`.
+///
+/// # Errors
+/// A message saying what a plain name is.
+pub fn plain_name(text: &str) -> Result<String, String> {
+    let plain = !text.is_empty()
+        && text != "."
+        && text != ".."
+        && !text.starts_with('-')
+        && !text.contains(['/', '\\', '\0']);
+    match plain {
+        true => Ok(text.to_string()),
+        false => Err(format!(
+            "`{text}` is not a plain name (no `/`, `\\`, `..`, leading `-` or empty name)"
+        )),
+    }
+}
+
 /// The exit code for a binary's `result`: 0 on success; otherwise the error is printed with its
 /// causes and the code is 130 when a Ctrl-C / SIGTERM stopped the run
 /// ([`crate::signal::requested`]), 2 when a [`UsageError`] is among the causes, else 1.
@@ -123,6 +142,10 @@ mod tests {
         assert!(p("NaN").is_err() && p("1.5").is_err() && p("0.5").is_ok());
         assert!(positive("0").is_err() && positive("inf").is_err() && positive("1e-3").is_ok());
         assert!(non_negative("-0.1").is_err() && non_negative("0").is_ok());
+        assert!(plain_name("sisa-seed1").is_ok());
+        for bad in ["../../x", "a/b", "..", ".", "", "-x", "a\\b"] {
+            assert!(plain_name(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

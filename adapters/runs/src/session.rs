@@ -72,15 +72,15 @@ pub struct RunArgs {
     /// Where run folders go.
     #[arg(long, default_value = "runs")]
     pub runs: PathBuf,
-    /// Domain folder under `--runs` [default: the domain's].
-    #[arg(long)]
+    /// Domain folder under `--runs`, a plain name [default: the domain's].
+    #[arg(long, value_parser = crate::cli::plain_name)]
     pub domain: Option<String>,
     /// The registry domain whose optimizer presets apply [default: the domain's presets, else
     /// the domain folder's name].
     #[arg(long)]
     pub presets: Option<String>,
-    /// Run name [default: the optimizer's name].
-    #[arg(long)]
+    /// Run name: a plain folder name, no `/` or `..` [default: the optimizer's name].
+    #[arg(long, value_parser = crate::cli::plain_name)]
     pub name: Option<String>,
     /// Seed of the initialization, data order and dropout.
     #[arg(long, default_value_t = 0)]
@@ -92,12 +92,12 @@ pub struct RunArgs {
     /// cpu, cuda, or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// Torch intra-op threads [default: torch's].
-    #[arg(long)]
+    /// Torch intra-op threads, 1 to 1024 [default: torch's].
+    #[arg(long, value_parser = crate::cli::in_range(1usize, 1024))]
     pub threads: Option<usize>,
-    /// Checkpoint every this many steps (0: only at the end) [default: the domain's, 200 for
-    /// most]; epoch-based domains checkpoint at the end of every epoch instead.
-    #[arg(long)]
+    /// Checkpoint every this many steps, 0 to 10⁹ (0: only at the end) [default: the domain's,
+    /// 200 for most]; epoch-based domains checkpoint at the end of every epoch instead.
+    #[arg(long, value_parser = crate::cli::in_range(0u64, 1_000_000_000))]
     pub checkpoint_every: Option<u64>,
 }
 
