@@ -215,6 +215,15 @@ impl SummaryWriter {
         self.events.path()
     }
 
+    /// Appends a prebuilt event as it is (step and wall time included): for carrying events
+    /// over from another event file, e.g. when a resumed run rewrites its log.
+    ///
+    /// # Errors
+    /// [`Error::Io`] with the file's path.
+    pub fn write_event(&mut self, event: &Event) -> Result<()> {
+        self.events.write_event(event)
+    }
+
     /// Writes a prebuilt summary (see [`summaries`]) as one event.
     ///
     /// # Errors

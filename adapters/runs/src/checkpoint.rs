@@ -1,9 +1,15 @@
 //! Checkpoints: model, optimizer state, RNG state and step, written atomically.
 //!
 //! A checkpoint is a folder `checkpoints/step-NNNNNNNNNN/` holding `model.safetensors`,
-//! `optimizer.safetensors` + `optimizer.json` and `meta.json`. It is written as
+//! `optimizer.safetensors` + `optimizer.json`, `meta.json` and `manifest.json`. It is written as
 //! `step-NNNNNNNNNN.tmp/` and renamed only when complete, so a crash mid-write leaves a `.tmp`
 //! folder that [`latest`] ignores, never a checkpoint that loads wrong.
+//!
+//! Integrity: `manifest.json`, written last before the rename, holds the SHA-256 and size of
+//! every other file. [`load`] verifies it before reading a tensor, and [`latest_verified`] skips
+//! (with a warning naming the file) a checkpoint whose bytes changed since it was written, so a
+//! resume falls back to the previous good one. [`save`] keeps the newest `keep` checkpoints plus
+//! every [`pin`]ned one.
 //!
 //! RNG state: libtorch's generator state is not reachable through `tch`, so training loops
 //! re-seed it at the start of every step with [`step_seed`] (a pure function of the run's seed
@@ -14,7 +20,10 @@
 use crate::run::{io, write_atomic, RunError};
 use pisa_core::{Optimizer, OptimizerState};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::fs;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use tch::nn::VarStore;
 
@@ -54,6 +63,15 @@ pub enum CheckpointError {
         path: PathBuf,
         /// pisa-core's error.
         source: pisa_core::Error,
+    },
+    /// A file's bytes differ from what `manifest.json` recorded when the checkpoint was written
+    /// (or the file, or the manifest, is missing).
+    #[error("{path}: {message}; the checkpoint is corrupt")]
+    Corrupt {
+        /// The checkpoint file at fault.
+        path: PathBuf,
+        /// What differs.
+        message: String,
     },
     /// `meta.json` is malformed.
     #[error("{path}: {message}")]
@@ -115,17 +133,121 @@ pub fn save(
         message: e.to_string(),
     })?;
     write_atomic(&tmp.join("meta.json"), &meta_json)?;
+    write_manifest(&tmp)?;
     if done.exists() {
         fs::remove_dir_all(&done).map_err(io(&done))?;
     }
     fs::rename(&tmp, &done).map_err(io(&done))?;
     if keep > 0 {
-        let all = complete(dir)?;
+        let all: Vec<_> = complete(dir)?
+            .into_iter()
+            .filter(|(_, path)| !path.join(PINNED).exists())
+            .collect();
         for (_, old) in all.iter().take(all.len().saturating_sub(keep)) {
             fs::remove_dir_all(old).map_err(io(old))?;
         }
     }
     Ok(done)
+}
+
+/// The file naming every other file's digest.
+const MANIFEST: &str = "manifest.json";
+/// The marker of a checkpoint that pruning keeps.
+const PINNED: &str = "pinned";
+
+/// What `manifest.json` records of one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct FileDigest {
+    bytes: u64,
+    sha256: String,
+}
+
+fn digest(path: &Path) -> Result<FileDigest, RunError> {
+    let mut file = fs::File::open(path).map_err(io(path))?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut bytes = 0u64;
+    loop {
+        let n = file.read(&mut buffer).map_err(io(path))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
+    }
+    let sha256 = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    Ok(FileDigest { bytes, sha256 })
+}
+
+/// The files of a checkpoint folder the manifest covers, by name.
+fn covered_files(folder: &Path) -> Result<Vec<String>, RunError> {
+    let mut names = Vec::new();
+    for entry in fs::read_dir(folder).map_err(io(folder))? {
+        let entry = entry.map_err(io(folder))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.path().is_file() && name != MANIFEST && name != PINNED {
+            names.push(name);
+        }
+    }
+    names.sort();
+    Ok(names)
+}
+
+fn write_manifest(folder: &Path) -> Result<(), CheckpointError> {
+    let mut files = BTreeMap::new();
+    for name in covered_files(folder)? {
+        files.insert(name.clone(), digest(&folder.join(&name))?);
+    }
+    let json = serde_json::to_vec_pretty(&files).map_err(|e| CheckpointError::Meta {
+        path: folder.join(MANIFEST),
+        message: e.to_string(),
+    })?;
+    Ok(write_atomic(&folder.join(MANIFEST), &json)?)
+}
+
+/// Checks every file of the checkpoint at `path` against its `manifest.json`: same files, same
+/// sizes, same SHA-256.
+///
+/// # Errors
+/// [`CheckpointError::Corrupt`] naming the first file that differs (or the missing manifest).
+pub fn verify(path: &Path) -> Result<(), CheckpointError> {
+    let manifest_path = path.join(MANIFEST);
+    let corrupt = |path: &Path, message: String| CheckpointError::Corrupt {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = fs::read_to_string(&manifest_path)
+        .map_err(|e| corrupt(&manifest_path, format!("cannot read the manifest ({e})")))?;
+    let expected: BTreeMap<String, FileDigest> =
+        serde_json::from_str(&text).map_err(|e| corrupt(&manifest_path, format!("malformed manifest ({e})")))?;
+    let present = covered_files(path)?;
+    if let Some(extra) = present.iter().find(|name| !expected.contains_key(*name)) {
+        return Err(corrupt(&path.join(extra), "a file the manifest does not list".into()));
+    }
+    for (name, want) in &expected {
+        let file = path.join(name);
+        if !file.is_file() {
+            return Err(corrupt(&file, "missing".into()));
+        }
+        let got = digest(&file)?;
+        if got.bytes != want.bytes {
+            return Err(corrupt(&file, format!("{} bytes, {} when written", got.bytes, want.bytes)));
+        }
+        if got.sha256 != want.sha256 {
+            return Err(corrupt(&file, "SHA-256 differs from the manifest's".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Keeps the checkpoint at `path` when newer ones are pruned (a best-so-far or milestone
+/// checkpoint).
+///
+/// # Errors
+/// An I/O error.
+pub fn pin(path: &Path) -> Result<(), RunError> {
+    let marker = path.join(PINNED);
+    fs::write(&marker, b"kept when newer checkpoints are pruned\n").map_err(io(&marker))
 }
 
 /// Complete checkpoints under `dir`, oldest first.
@@ -147,12 +269,32 @@ fn complete(dir: &Path) -> Result<Vec<(u64, PathBuf)>, RunError> {
     Ok(found)
 }
 
-/// The newest complete checkpoint under `dir`, if any.
+/// The newest complete checkpoint under `dir`, if any (not verified: see [`latest_verified`]).
 ///
 /// # Errors
 /// An I/O error while listing `dir`.
 pub fn latest(dir: &Path) -> Result<Option<PathBuf>, RunError> {
     Ok(complete(dir)?.pop().map(|(_, p)| p))
+}
+
+/// The newest checkpoint whose folders under every one of `dirs` (one per network, each holding
+/// the same `step-N` names) pass [`verify`]; each skipped one is named in a warning on stderr.
+///
+/// # Errors
+/// An I/O error while listing the folders.
+pub fn latest_verified(dirs: &[PathBuf]) -> Result<Option<PathBuf>, RunError> {
+    let Some(last) = dirs.last() else {
+        return Ok(None);
+    };
+    for (_, path) in complete(last)?.into_iter().rev() {
+        let name = path.file_name().unwrap_or_default();
+        let failure = dirs.iter().find_map(|dir| verify(&dir.join(name)).err());
+        match failure {
+            None => return Ok(Some(path)),
+            Some(e) => eprintln!("warning: skipping checkpoint {}: {e}", path.display()),
+        }
+    }
+    Ok(None)
 }
 
 /// Reads a checkpoint's `meta.json` (its step, seed and the domain's resume state) without
@@ -169,12 +311,14 @@ pub fn read_meta(path: &Path) -> Result<Meta, CheckpointError> {
     })
 }
 
-/// Loads the checkpoint at `path` into `vs` and `optimizer` (both built like the saved ones) and
-/// returns its metadata.
+/// Verifies the checkpoint at `path` ([`verify`]), loads it into `vs` and `optimizer` (both built
+/// like the saved ones) and returns its metadata.
 ///
 /// # Errors
-/// [`CheckpointError`] naming the file that failed.
+/// [`CheckpointError`] naming the file that failed, [`CheckpointError::Corrupt`] when its bytes
+/// changed since it was written.
 pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Result<Meta, CheckpointError> {
+    verify(path)?;
     let meta = read_meta(path)?;
     let model = path.join("model.safetensors");
     vs.load(&model).map_err(|source| CheckpointError::Torch {
@@ -296,6 +440,62 @@ mod tests {
         let mut s2 = setup();
         let err = load(&newest, &mut s2.vs, s2.opt.as_mut()).unwrap_err();
         assert!(err.to_string().contains("model.safetensors"), "{err}");
+    }
+
+    /// XORs 64 bytes in the middle of `file` (inside the tensor data, past the header).
+    fn flip_bytes(file: &Path) {
+        let mut bytes = fs::read(file).unwrap();
+        let (middle, end) = (bytes.len() / 2, (bytes.len() / 2 + 64).min(bytes.len()));
+        for b in &mut bytes[middle..end] {
+            *b ^= 0x5A;
+        }
+        fs::write(file, bytes).unwrap();
+    }
+
+    #[test]
+    fn flipped_bytes_are_detected_and_the_previous_checkpoint_is_used() {
+        let dir = tempfile::tempdir().unwrap();
+        // No training here: `train` re-seeds libtorch's global generator, which the resume test
+        // running in parallel relies on.
+        let s = setup();
+        let meta = |step| Meta {
+            step,
+            seed: 9,
+            rng: serde_json::Value::Null,
+            extra: serde_json::Value::Null,
+        };
+        let older = save(dir.path(), &s.vs, s.opt.as_ref(), &meta(3), 2).unwrap();
+        let newest = save(dir.path(), &s.vs, s.opt.as_ref(), &meta(6), 2).unwrap();
+        verify(&newest).unwrap();
+        let dirs = [dir.path().to_path_buf()];
+        assert_eq!(latest_verified(&dirs).unwrap(), Some(newest.clone()));
+
+        for file in ["model.safetensors", "optimizer.safetensors"] {
+            let saved = fs::read(newest.join(file)).unwrap();
+            flip_bytes(&newest.join(file));
+            let err = verify(&newest).unwrap_err();
+            assert!(
+                matches!(&err, CheckpointError::Corrupt { path, .. } if path.ends_with(file)),
+                "{err}"
+            );
+            let mut fresh = setup();
+            assert!(matches!(
+                load(&newest, &mut fresh.vs, fresh.opt.as_mut()),
+                Err(CheckpointError::Corrupt { .. })
+            ));
+            assert_eq!(latest_verified(&dirs).unwrap(), Some(older.clone()), "falls back");
+            fs::write(newest.join(file), saved).unwrap();
+        }
+        // A deleted manifest is corrupt too; a pinned checkpoint survives pruning.
+        pin(&older).unwrap();
+        verify(&older).unwrap();
+        for step in [7, 8, 9] {
+            save(dir.path(), &s.vs, s.opt.as_ref(), &meta(step), 2).unwrap();
+        }
+        let left: Vec<u64> = complete(dir.path()).unwrap().into_iter().map(|(k, _)| k).collect();
+        assert_eq!(left, [3, 8, 9]);
+        fs::remove_file(older.join(MANIFEST)).unwrap();
+        assert!(matches!(verify(&older), Err(CheckpointError::Corrupt { .. })));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 /// Errors of the run machinery.
@@ -25,6 +26,14 @@ pub enum RunError {
     /// The run directory already holds a run.
     #[error("{0} already holds a run: pass --resume to continue it, or choose another --name")]
     Exists(PathBuf),
+    /// Another process holds the run folder's lock: it is training or resuming this run now.
+    #[error("{path} is in use by another process ({holder}); wait for it to end or choose another --name")]
+    Locked {
+        /// The run folder.
+        path: PathBuf,
+        /// What the lock file says about its holder (process id and host).
+        holder: String,
+    },
     /// A resumed run's metrics file has other columns than this run logs.
     #[error(
         "{path}: columns {found:?} differ from this run's {expected:?}; resume with the same configuration"
@@ -62,23 +71,99 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), RunError> {
     fs::rename(&tmp, path).map_err(io(path))
 }
 
-/// A run's directory.
+/// The exclusive lock on a run folder: an OS file lock on `<run>/lock` held for as long as the
+/// value lives (the OS releases it when the process dies, so a crashed run never blocks its
+/// resume). The file names the holder's process id for the message another process gets.
+#[derive(Debug)]
+pub struct RunLock {
+    file: File,
+}
+
+impl RunLock {
+    /// Takes the lock of the run folder `root`, or names who holds it.
+    ///
+    /// # Errors
+    /// [`RunError::Locked`] when another process holds it, or an I/O error.
+    pub fn acquire(root: &Path) -> Result<Self, RunError> {
+        let path = root.join("lock");
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(io(&path))?;
+        let mut previous = String::new();
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                let _ = std::io::Read::read_to_string(&mut file, &mut previous);
+                return Err(RunError::Locked {
+                    path: root.to_path_buf(),
+                    holder: previous.trim().to_string(),
+                });
+            }
+            Err(fs::TryLockError::Error(source)) => return Err(RunError::Io { path, source }),
+        }
+        std::io::Read::read_to_string(&mut file, &mut previous).map_err(io(&path))?;
+        if !previous.trim().is_empty() {
+            eprintln!(
+                "{}: taking over the lock of {} (that process is gone)",
+                root.display(),
+                previous.trim()
+            );
+        }
+        let holder = format!("process {} on {}", std::process::id(), hostname());
+        file.set_len(0).map_err(io(&path))?;
+        std::io::Seek::rewind(&mut file).map_err(io(&path))?;
+        file.write_all(holder.as_bytes()).map_err(io(&path))?;
+        file.flush().map_err(io(&path))?;
+        Ok(RunLock { file })
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        // An empty file marks a clean release; the OS drops the lock with the handle.
+        let _ = self.file.set_len(0);
+    }
+}
+
+fn hostname() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "this host".into())
+}
+
+/// A run's directory, locked for this process while any clone of it lives.
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
+    _lock: Arc<RunLock>,
 }
 
 impl RunDir {
-    /// Creates `base/<domain>/<name>/` with its sub-folders. An existing run is refused unless
-    /// `resume` is set.
+    /// Creates `base/<domain>/<name>/` with its sub-folders and takes its [`RunLock`]. An
+    /// existing run is refused unless `resume` is set; a run another process holds is refused
+    /// always.
     ///
     /// # Errors
-    /// [`RunError::Exists`] or an I/O error.
+    /// [`RunError::Exists`], [`RunError::Locked`] or an I/O error.
     pub fn create(base: &Path, domain: &str, name: &str, resume: bool) -> Result<Self, RunError> {
         let root = base.join(domain).join(name);
-        let dir = RunDir { root };
-        if dir.metrics_path().exists() && !resume {
-            return Err(RunError::Exists(dir.root));
+        let existed = root.join("metrics.csv").exists();
+        if existed && !resume {
+            return Err(RunError::Exists(root));
+        }
+        fs::create_dir_all(&root).map_err(io(&root))?;
+        let lock = RunLock::acquire(&root)?;
+        let dir = RunDir {
+            root,
+            _lock: Arc::new(lock),
+        };
+        if !existed && dir.metrics_path().exists() && !resume {
+            // Another process created the run between the check and the lock.
+            return Err(RunError::Exists(dir.root.clone()));
         }
         for sub in [dir.checkpoints(), dir.plots(), dir.tensorboard()] {
             fs::create_dir_all(&sub).map_err(io(&sub))?;
@@ -265,6 +350,12 @@ mod tests {
             RunDir::create(base.path(), "mnist", "sisa", false),
             Err(RunError::Exists(_))
         ));
+        // While `dir` lives its folder is locked: a resume is refused and told who holds it.
+        let err = RunDir::create(base.path(), "mnist", "sisa", true).unwrap_err();
+        assert!(matches!(err, RunError::Locked { .. }), "{err}");
+        assert!(err.to_string().contains(&format!("process {}", std::process::id())), "{err}");
+        drop(dir);
+        let dir = RunDir::create(base.path(), "mnist", "sisa", true).unwrap();
 
         // Resume from step 2: rows 3 and 4 go, the header stays, new rows append.
         let mut log = MetricsLog::open(&dir.metrics_path(), &["loss", "acc"], Some(2)).unwrap();
