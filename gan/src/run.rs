@@ -355,6 +355,14 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         .step_unit("generator step")
         .networks(&["generator", "critic"]);
     let mut session = Session::open(run, &domain, &columns, steps)?;
+    // What shapes the trajectory besides the seed and the optimizers (--epochs / --max-steps
+    // only say how far to go; the FID settings only what is measured).
+    session.pin_settings(&serde_json::json!({
+        "model": args.model, "dataset": args.dataset, "image_size": args.image_size,
+        "base": args.base, "z_dim": args.z_dim, "batch": args.batch,
+        "train_images": args.train_images, "n_critic": args.n_critic, "clip": args.clip,
+        "gp_weight": args.gp_weight,
+    }))?;
     let seed = session.seed();
     eprintln!(
         "{}/{}: {n_train} images {channels}×{h}² → {size}², {} on {device:?}",
@@ -454,7 +462,10 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
             let (n_fid, due) = if last && args.final_fid_samples > 0 {
                 (args.final_fid_samples, true)
             } else {
-                (args.fid_samples, args.fid_every > 0 && e % args.fid_every == 0)
+                (
+                    args.fid_samples,
+                    args.fid_every > 0 && e.is_multiple_of(args.fid_every),
+                )
             };
             if let (Some(net), Some(reference), true) = (&net, &reference, due) {
                 let value = generator_fid(
@@ -473,13 +484,15 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
                     fid_epoch: e,
                 });
             }
+        }
+        session.record(done, &values)?;
+        if epoch_end || session.interrupted() {
             session.checkpoint_networks(
                 &[(&gvs, opt_g.as_ref()), (&dvs, opt_d.as_ref())],
                 done,
                 &fid_figure,
             )?;
         }
-        session.record(done, &values)?;
     }
     let figures = Figures {
         model: variant.as_str().to_string(),

@@ -169,6 +169,7 @@ fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
             "--name",
             optimizer,
             "--resume",
+            "--resume-with-changes",
             "--gp-weight",
             "1e39",
         ]);
@@ -182,13 +183,14 @@ fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
             "{optimizer}: an overflowing loss must fail the run"
         );
         assert!(
-            stderr.contains("at generator step 1; stopped") && stderr.contains("checkpoints/critic/step-"),
+            stderr.contains("at generator step 2; stopped") && stderr.contains("checkpoints/critic/step-"),
             "{optimizer}: {stderr}"
         );
         let summary: serde_json::Value =
             serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
         assert_eq!(summary["status"], "stopped: non-finite loss", "{summary}");
-        assert_eq!(summary["stopped"]["step"], 1, "{summary}");
+        // Generator step 1 was the checkpoint; step 2 overflowed.
+        assert_eq!(summary["stopped"]["step"], 2, "{summary}");
         let kept = summary["stopped"]["last_good_checkpoint"].as_str().unwrap();
         assert!(kept.contains("checkpoints/critic/step-"), "{kept}");
         assert!(

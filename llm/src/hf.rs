@@ -202,7 +202,7 @@ pub fn write_safetensors(path: &Path, tensors: &[(String, Tensor)]) -> Result<()
     let mut head = serde_json::to_string(&header)
         .expect("a JSON map serializes")
         .into_bytes();
-    while head.len() % 8 != 0 {
+    while !head.len().is_multiple_of(8) {
         head.push(b' ');
     }
     let tmp = path.with_extension("safetensors.tmp");

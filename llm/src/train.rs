@@ -295,7 +295,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
     };
     // m is needed for the step count with --epochs: read it from the settings first.
     let m = optim::settings(&registry, &setup)?["nodes"].as_u64().unwrap_or(1) as usize;
-    if args.batch % m != 0 || args.batch == 0 {
+    if !args.batch.is_multiple_of(m) || args.batch == 0 {
         return Err(LlmError::Setting(format!(
             "--batch {} must be a positive multiple of the {m} nodes",
             args.batch
@@ -386,6 +386,14 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
     ];
     let mut session = Session::open(&args.run, &domain, &columns, steps)?;
     let opt_cfg = session.use_optimizer_config(opt_cfg)?;
+    // What shapes the trajectory besides the seed and the optimizer (the step count too: the
+    // warm-down is measured from the end; --stop-after only pauses).
+    session.pin_settings(&serde_json::json!({
+        "preset": args.preset, "from": args.from, "no_groups": args.no_groups,
+        "val_fraction": args.val_fraction, "nodes": args.nodes, "batch": args.batch,
+        "seq": args.seq, "accum": args.accum, "steps": steps, "warmup": args.warmup,
+        "warmdown": args.warmdown, "clip": args.clip, "dropout": args.dropout,
+    }))?;
     let mut opt = opt_cfg.build(&vs)?;
     let start = session
         .restore(&mut vs, opt.as_mut())?
@@ -468,7 +476,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         }
         if let Some(value) = non_finite {
             // The replicas found it: the same stop as the sequential path's.
-            return Err(session.stop_non_finite(step, value).into());
+            return Err(session.stop_non_finite(step + 1, value).into());
         }
         let dt = t0.elapsed().as_secs_f64();
         train_loss = node_losses

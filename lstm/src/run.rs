@@ -123,6 +123,13 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
     ];
     let domain = Domain::new(&format!("lstm-{}", args.layers), "sisa");
     let mut session = Session::open(run, &domain, &columns, per_epoch * args.epochs)?;
+    // What shapes the trajectory besides the seed and the optimizer (--epochs only says how far
+    // to go; the evaluation batches only what is measured).
+    session.pin_settings(&serde_json::json!({
+        "layers": args.layers, "emb": args.emb, "hidden": args.hidden,
+        "dropout_scale": args.dropout_scale, "batch": args.batch, "bptt": args.bptt,
+        "max_windows": args.max_windows, "split": args.split,
+    }))?;
     let seed = session.seed();
 
     // model → optimizer → resume
@@ -205,6 +212,11 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         while start < rows - 1 - min_len && (args.max_windows == 0 || windows < args.max_windows) {
             let len = seq_len(&mut rng, args.bptt, min_len);
             let (x, y) = window(&train_data, start, len);
+            if session.interrupted() {
+                // Checkpoints come at epoch ends (the carried hidden state is not saved): the
+                // resume restarts this epoch from the last one.
+                return Err(session.stop_interrupted(step).into());
+            }
             session.seed_step(step);
             let (ce, next) = session.check(trainer.step(opt.as_mut(), &x, &y, &hidden), step)?;
             hidden = next;

@@ -133,7 +133,13 @@ fn node_weights_set_between_iterations_act_like_built_in_ones() {
             "{cfg}"
         );
         // Weights that change per iteration change the result.
-        let varying = |k: usize| if k % 2 == 0 { [0.3, 0.7] } else { [0.8, 0.2] };
+        let varying = |k: usize| {
+            if k.is_multiple_of(2) {
+                [0.3, 0.7]
+            } else {
+                [0.8, 0.2]
+            }
+        };
         assert_ne!(
             run_weighted(cfg, &varying, true, 3),
             run_weighted(cfg, &fixed, true, 3),

@@ -92,6 +92,9 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     let steps = (config.examples / config.batch) as u64;
     let columns = ["train/loss", "test/loss", "test/accuracy"];
     let mut session = Session::open(run, &Domain::new("mnist", "sisa"), &columns, steps)?;
+    // What shapes the trajectory besides the seed and the optimizer (--examples only says how
+    // far to go).
+    session.pin_settings(&serde_json::json!({ "batch": config.batch }))?;
     let seed = session.seed();
 
     // model → optimizer → resume

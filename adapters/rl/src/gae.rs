@@ -139,7 +139,7 @@ pub fn gae(
 /// When the layout is wrong (a programming error of the caller).
 fn check_layout(what: &str, len: usize, n: usize, others: &[(&str, usize)]) {
     assert!(
-        n > 0 && len % n == 0,
+        n > 0 && len.is_multiple_of(n),
         "{what} has {len} entries, not a multiple of N = {n}"
     );
     for (name, l) in others {

@@ -100,6 +100,8 @@ pub fn run_one(
         device: place.device.clone(),
         threads: place.threads,
         checkpoint_every: None,
+        resume_with_changes: false,
+        divergence_factor: RunArgs::for_tests(&place.runs).divergence_factor,
     };
     let mut session = Session::open(&run_args, &domain, &COLUMNS, cfg.total_steps as u64)?;
     let resolved = Registry::builtin()
@@ -109,6 +111,18 @@ pub fn run_one(
             reason: e.to_string(),
         })?;
     let opt_cfg = session.use_optimizer_config(resolved)?;
+    // Everything in the RL settings shapes the trajectory except the evaluation and checkpoint
+    // cadence (the total steps too: the learning rate and clip range decay over them).
+    let mut pinned = serde_json::to_value(cfg).map_err(|e| RlError::Config {
+        name: "rl",
+        reason: e.to_string(),
+    })?;
+    if let Some(map) = pinned.as_object_mut() {
+        for cadence in ["eval_every", "eval_episodes", "checkpoint_every"] {
+            map.remove(cadence);
+        }
+    }
+    session.pin_settings(&pinned)?;
     let mut rl_config = serde_json::json!({ "rl": cfg });
     strip_nulls(&mut rl_config);
     let rl_toml = toml::to_string_pretty(&rl_config).map_err(|e| RlError::Config {
@@ -151,9 +165,9 @@ pub fn run_one(
             values.extend([("test/return", e.mean()), ("test/return_std", e.std())]);
         }
         session.record(step as u64, &values)?;
-        if crossed(before, step, cfg.checkpoint_every) || trainer.done() {
+        if crossed(before, step, cfg.checkpoint_every) || trainer.done() || session.interrupted() {
             let path = trainer.save(&session.dir().checkpoints(), 2)?;
-            session.adopt_checkpoint(path);
+            session.adopt_checkpoint(path, step as u64)?;
         }
     }
     let figures = Figures {

@@ -218,11 +218,14 @@ pub fn verify(path: &Path) -> Result<(), CheckpointError> {
     };
     let text = fs::read_to_string(&manifest_path)
         .map_err(|e| corrupt(&manifest_path, format!("cannot read the manifest ({e})")))?;
-    let expected: BTreeMap<String, FileDigest> =
-        serde_json::from_str(&text).map_err(|e| corrupt(&manifest_path, format!("malformed manifest ({e})")))?;
+    let expected: BTreeMap<String, FileDigest> = serde_json::from_str(&text)
+        .map_err(|e| corrupt(&manifest_path, format!("malformed manifest ({e})")))?;
     let present = covered_files(path)?;
     if let Some(extra) = present.iter().find(|name| !expected.contains_key(*name)) {
-        return Err(corrupt(&path.join(extra), "a file the manifest does not list".into()));
+        return Err(corrupt(
+            &path.join(extra),
+            "a file the manifest does not list".into(),
+        ));
     }
     for (name, want) in &expected {
         let file = path.join(name);
@@ -231,7 +234,10 @@ pub fn verify(path: &Path) -> Result<(), CheckpointError> {
         }
         let got = digest(&file)?;
         if got.bytes != want.bytes {
-            return Err(corrupt(&file, format!("{} bytes, {} when written", got.bytes, want.bytes)));
+            return Err(corrupt(
+                &file,
+                format!("{} bytes, {} when written", got.bytes, want.bytes),
+            ));
         }
         if got.sha256 != want.sha256 {
             return Err(corrupt(&file, "SHA-256 differs from the manifest's".into()));
@@ -492,7 +498,11 @@ mod tests {
         for step in [7, 8, 9] {
             save(dir.path(), &s.vs, s.opt.as_ref(), &meta(step), 2).unwrap();
         }
-        let left: Vec<u64> = complete(dir.path()).unwrap().into_iter().map(|(k, _)| k).collect();
+        let left: Vec<u64> = complete(dir.path())
+            .unwrap()
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
         assert_eq!(left, [3, 8, 9]);
         fs::remove_file(older.join(MANIFEST)).unwrap();
         assert!(matches!(verify(&older), Err(CheckpointError::Corrupt { .. })));

@@ -122,7 +122,10 @@ pub fn exit(result: anyhow::Result<()>) -> ExitCode {
     if crate::signal::requested() {
         return ExitCode::from(130);
     }
-    match error.chain().any(|cause| cause.downcast_ref::<UsageError>().is_some()) {
+    match error
+        .chain()
+        .any(|cause| cause.downcast_ref::<UsageError>().is_some())
+    {
         true => ExitCode::from(2),
         false => ExitCode::FAILURE,
     }

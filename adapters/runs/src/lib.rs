@@ -9,6 +9,8 @@
 //! - [`run`]: run directories `runs/<domain>/<name>/` with `config.toml`, `metrics.csv`,
 //!   `summary.json`; [`metrics`] logs every metric to the CSV and to TensorBoard ([`tfevents`]);
 //! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
+//! - [`guard`]: the divergence guard (a loss far above its running median, exploding weights);
+//! - [`toy`]: the smallest domain on the skeleton (what the reliability tests run);
 //! - [`image`]: image batches tiled into a grid and encoded as PNG (sample grids);
 //! - [`cli`]: range-checked flag parsers, usage errors and exit codes; [`signal`]: Ctrl-C;
 //! - [`progress`]: progress bars with ETA, plain lines off a terminal;
@@ -22,6 +24,7 @@ pub mod checkpoint;
 pub mod cli;
 pub mod data;
 pub mod device;
+pub mod guard;
 pub mod image;
 pub mod metrics;
 pub mod nodes;
@@ -30,3 +33,4 @@ pub mod registry;
 pub mod run;
 pub mod session;
 pub mod signal;
+pub mod toy;

@@ -102,7 +102,10 @@ impl Recorder {
 fn carry_events(file: &Path, last_step: u64, into: &mut SummaryWriter) -> Result<(), MetricsError> {
     for event in EventReader::open(file)? {
         let Ok(event) = event else {
-            eprintln!("{}: stopped at a partial record (a crash mid-write)", file.display());
+            eprintln!(
+                "{}: stopped at a partial record (a crash mid-write)",
+                file.display()
+            );
             break;
         };
         let header = matches!(event.what, Some(What::FileVersion(_)));
@@ -143,7 +146,13 @@ mod tests {
 
         // Without a flush or a drop, both records are on disk (a `kill -9` loses nothing).
         rec.record(3, &[("train/loss", 0.125)]).unwrap();
-        assert_eq!(std::fs::read_to_string(run.metrics_path()).unwrap().lines().count(), 4);
+        assert_eq!(
+            std::fs::read_to_string(run.metrics_path())
+                .unwrap()
+                .lines()
+                .count(),
+            4
+        );
         assert_eq!(steps_logged(&run), [1, 2, 3]);
         std::mem::forget(rec);
 

@@ -353,7 +353,11 @@ mod tests {
         // While `dir` lives its folder is locked: a resume is refused and told who holds it.
         let err = RunDir::create(base.path(), "mnist", "sisa", true).unwrap_err();
         assert!(matches!(err, RunError::Locked { .. }), "{err}");
-        assert!(err.to_string().contains(&format!("process {}", std::process::id())), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("process {}", std::process::id())),
+            "{err}"
+        );
         drop(dir);
         let dir = RunDir::create(base.path(), "mnist", "sisa", true).unwrap();
 

@@ -53,14 +53,16 @@ use tch::Device;
 
 use crate::checkpoint::{self, step_seed, CheckpointError, Meta};
 use crate::device::{parse_device, DeviceError};
+use crate::guard::{norm_is_sane, GuardConfig, LossGuard, Verdict, NORM_GROWTH};
 use crate::metrics::{MetricsError, Recorder};
 use crate::progress::Progress;
 use crate::registry::{Registry, RegistryError};
 use crate::run::{RunDir, RunError};
+use crate::signal;
 
 /// The flags every training binary takes (`#[command(flatten)]`): where the run goes, what it
 /// trains with, and how it starts.
-#[derive(clap::Args, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(clap::Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunArgs {
     /// Optimizer name (sisa, nsisa, pisa, adam, adamw, rmsprop, adabelief, sgd, lamb, muon)
     /// [default: the domain's].
@@ -85,10 +87,20 @@ pub struct RunArgs {
     /// Seed of the initialization, data order and dropout.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Continue the run from its latest checkpoint.
+    /// Continue the run from its latest checkpoint that verifies.
     #[arg(long)]
     #[serde(skip)]
     pub resume: bool,
+    /// With --resume: continue even though settings that change the trajectory (seed, batch,
+    /// nodes, optimizer settings, model shape) differ from the run's; they are listed.
+    #[arg(long, requires = "resume")]
+    #[serde(skip)]
+    pub resume_with_changes: bool,
+    /// Stop when the training loss stays above this multiple of its lowest running median (and
+    /// above its first value) for 3 steps in a row, 0 to 10⁶ (0: off); see `runs::guard`.
+    #[arg(long, default_value_t = 10.0, value_parser = crate::cli::in_range(0.0f64, 1e6))]
+    #[serde(default = "default_divergence_factor")]
+    pub divergence_factor: f64,
     /// cpu, cuda, or auto (CUDA when available).
     #[arg(long, default_value = "auto")]
     pub device: String,
@@ -99,6 +111,10 @@ pub struct RunArgs {
     /// 200 for most]; epoch-based domains checkpoint at the end of every epoch instead.
     #[arg(long, value_parser = crate::cli::in_range(0u64, 1_000_000_000))]
     pub checkpoint_every: Option<u64>,
+}
+
+fn default_divergence_factor() -> f64 {
+    GuardConfig::default().factor
 }
 
 impl RunArgs {
@@ -122,6 +138,8 @@ impl RunArgs {
             name: None,
             seed: 0,
             resume: false,
+            resume_with_changes: false,
+            divergence_factor: default_divergence_factor(),
             device: "cpu".into(),
             threads: None,
             checkpoint_every: None,
@@ -147,6 +165,8 @@ pub struct Domain {
     pub networks: Vec<String>,
     /// Steps between checkpoints when `--checkpoint-every` is not given.
     pub checkpoint_every: u64,
+    /// The logged metric the divergence guard watches (`train/loss` unless told otherwise).
+    pub loss_metric: String,
 }
 
 impl Domain {
@@ -160,7 +180,14 @@ impl Domain {
             step_unit: "step".into(),
             networks: vec![],
             checkpoint_every: 200,
+            loss_metric: "train/loss".into(),
         }
+    }
+
+    /// The same domain whose divergence guard watches the logged metric `name`.
+    pub fn loss_metric(mut self, name: &str) -> Self {
+        self.loss_metric = name.into();
+        self
     }
 
     /// The same domain taking its optimizer presets from the registry's domain `presets`
@@ -225,6 +252,17 @@ pub enum SessionError {
         /// The optimizer asked for now.
         asked: String,
     },
+    /// A resumed run was started with settings that change its trajectory.
+    #[error(
+        "{run}: these settings differ from the run's: {}; resume with the run's settings, pass --resume-with-changes to continue anyway, or choose another --name",
+        changes.join("; ")
+    )]
+    SettingsChanged {
+        /// The run folder.
+        run: PathBuf,
+        /// `key: saved → now`, one per differing key.
+        changes: Vec<String>,
+    },
     /// A checkpoint call passed another number of networks than the domain declared.
     #[error("the domain checkpoints {expected} network(s), but {given} were passed")]
     Networks {
@@ -232,6 +270,40 @@ pub enum SessionError {
         expected: usize,
         /// Networks passed.
         given: usize,
+    },
+    /// The training loss stayed far above its running median, or the weights exploded: the run
+    /// stopped, `summary.json` says so.
+    #[error(
+        "{name}: diverged at {unit} {step}: {reason}; stopped. Last good checkpoint: {}",
+        checkpoint.as_deref().map_or_else(|| "none".to_string(), |p| p.display().to_string())
+    )]
+    Diverged {
+        /// The run's name.
+        name: String,
+        /// What a step is called.
+        unit: String,
+        /// The step at which the guard stopped the run.
+        step: u64,
+        /// What the guard saw.
+        reason: String,
+        /// The newest checkpoint written before the divergence began.
+        checkpoint: Option<PathBuf>,
+    },
+    /// Ctrl-C or SIGTERM: the run stopped after a step, with a checkpoint where the domain can
+    /// write one there; `summary.json` says `"interrupted"`.
+    #[error(
+        "{name}: interrupted after {unit} {step}; resume with --resume. Checkpoint: {}",
+        checkpoint.as_deref().map_or_else(|| "none".to_string(), |p| p.display().to_string())
+    )]
+    Interrupted {
+        /// The run's name.
+        name: String,
+        /// What a step is called.
+        unit: String,
+        /// Steps done.
+        step: u64,
+        /// The checkpoint a resume continues from.
+        checkpoint: Option<PathBuf>,
     },
     /// The training loss became NaN or infinite: the run stopped, `summary.json` says so.
     #[error(
@@ -290,6 +362,12 @@ pub enum Status {
     /// A loss was NaN or infinite; see [`RunSummary::stopped`].
     #[serde(rename = "stopped: non-finite loss")]
     StoppedNonFinite,
+    /// The divergence guard stopped it; see [`RunSummary::stopped`].
+    #[serde(rename = "stopped: diverged")]
+    StoppedDiverged,
+    /// Ctrl-C or SIGTERM stopped it after a step; resume it.
+    #[serde(rename = "interrupted")]
+    Interrupted,
     /// It ended before its last step by request (a step budget for this invocation); resume it.
     #[serde(rename = "stopped")]
     Paused,
@@ -298,13 +376,13 @@ pub enum Status {
 /// Why and where a run stopped early.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Stop {
-    /// `"non-finite loss"`.
+    /// `"non-finite loss"`, `"diverged: ..."` or `"interrupted"`.
     pub reason: String,
-    /// The step whose loss was not finite.
+    /// The step at which the run stopped (the row of `metrics.csv` it would have had).
     pub step: u64,
-    /// The loss, as text (JSON has no NaN).
+    /// The loss (or parameter norm) that stopped it, as text (JSON has no NaN).
     pub value: String,
-    /// The newest checkpoint written before the stop, if any.
+    /// The newest good checkpoint (finite loss, within the divergence guard) before the stop.
     pub last_good_checkpoint: Option<PathBuf>,
 }
 
@@ -369,6 +447,10 @@ pub struct Session {
     last_checkpoint: Option<PathBuf>,
     /// The optimizer's number of nodes m, once its configuration is known.
     nodes: usize,
+    loss_metric: String,
+    guard: LossGuard,
+    /// The parameter norm when training started (or resumed), for the weight rule.
+    start_norm: Option<f64>,
 }
 
 /// Checkpoints kept per run (the newest ones).
@@ -389,6 +471,7 @@ impl Session {
         total_steps: u64,
     ) -> Result<Self, SessionError> {
         let device = parse_device(&args.device)?;
+        signal::install();
         if let Some(n) = args.threads.filter(|&n| n > 0) {
             tch::set_num_threads(n as i32);
         }
@@ -409,13 +492,13 @@ impl Session {
             .cloned()
             .unwrap_or_else(|| dir.checkpoints());
         let resume_from = match args.resume {
-            true => match checkpoint::latest(&last_dir)? {
+            true => match checkpoint::latest_verified(&checkpoint_dirs)? {
                 Some(path) => {
                     let step = checkpoint::read_meta(&path)?.step;
                     Some((path, step))
                 }
                 None => {
-                    eprintln!("no checkpoint in {}: starting afresh", last_dir.display());
+                    eprintln!("no usable checkpoint in {}: starting afresh", last_dir.display());
                     None
                 }
             },
@@ -436,6 +519,12 @@ impl Session {
             checkpoint_dirs,
             last_checkpoint: resume_from.as_ref().map(|r| r.0.clone()),
             nodes: 1,
+            loss_metric: domain.loss_metric.clone(),
+            guard: LossGuard::new(GuardConfig {
+                factor: args.divergence_factor,
+                ..GuardConfig::default()
+            }),
+            start_norm: None,
             device,
             dir,
             resume_from,
@@ -506,9 +595,72 @@ impl Session {
                 }
             }
         }
+        let settings = serde_json::to_value(&cfg).map_err(|e| RunError::Serialize {
+            what: "the optimizer's settings",
+            message: e.to_string(),
+        })?;
+        self.pin_section("optimizer", settings)?;
         self.dir.write_config(&cfg)?;
         self.nodes = cfg.base.nodes();
         Ok(cfg)
+    }
+
+    /// Records the domain's settings that change the trajectory (batch, model shape, data, node
+    /// split, ...: not the step count or logging cadence) in the run's `settings.json`, with the
+    /// seed. A resumed run must come with the same ones: every differing key is named in
+    /// [`SessionError::SettingsChanged`] unless `--resume-with-changes` was given (then they are
+    /// listed on stderr and the new ones recorded). The optimizer's settings are pinned the same
+    /// way by [`Session::use_optimizer_config`].
+    ///
+    /// # Errors
+    /// [`SessionError::SettingsChanged`], or an I/O or serialization error.
+    pub fn pin_settings(&mut self, settings: &impl Serialize) -> Result<(), SessionError> {
+        let value = serde_json::to_value(settings).map_err(|e| RunError::Serialize {
+            what: "the run's settings",
+            message: e.to_string(),
+        })?;
+        self.pin_section("domain", value)
+    }
+
+    /// Compares `value` with section `section` of the run's `settings.json` when resuming, then
+    /// writes it there (with the seed).
+    fn pin_section(&mut self, section: &str, value: serde_json::Value) -> Result<(), SessionError> {
+        let path = self.dir.path().join("settings.json");
+        let mut saved: serde_json::Map<String, serde_json::Value> = match path.exists() {
+            true => {
+                let text = std::fs::read_to_string(&path).map_err(crate::run::io(&path))?;
+                serde_json::from_str(&text).map_err(|e| RunError::Serialize {
+                    what: "settings.json",
+                    message: format!("{}: {e}", path.display()),
+                })?
+            }
+            false => serde_json::Map::new(),
+        };
+        let now = serde_json::json!({ "seed": self.args.seed, section: value });
+        if self.resume_from.is_some() {
+            let before = serde_json::json!({
+                "seed": saved.get("seed").cloned().unwrap_or(serde_json::Value::Null),
+                section: saved.get(section).cloned().unwrap_or(serde_json::Value::Null),
+            });
+            let changes = differences(&before, &now);
+            if !changes.is_empty() {
+                if !self.args.resume_with_changes {
+                    return Err(SessionError::SettingsChanged {
+                        run: self.dir.path().to_path_buf(),
+                        changes,
+                    });
+                }
+                eprintln!("resuming with changed settings: {}", changes.join("; "));
+            }
+        }
+        saved.insert("seed".into(), self.args.seed.into());
+        saved.insert(section.into(), value);
+        let text = serde_json::to_vec_pretty(&saved).map_err(|e| RunError::Serialize {
+            what: "settings.json",
+            message: e.to_string(),
+        })?;
+        crate::run::write_atomic(&path, &text)?;
+        Ok(())
     }
 
     /// Loads the checkpoint a `--resume` continues from into `vs` and `optimizer` (built like
@@ -517,7 +669,7 @@ impl Session {
     /// # Errors
     /// [`SessionError::Checkpoint`] naming the file that failed.
     pub fn restore(
-        &self,
+        &mut self,
         vs: &mut VarStore,
         optimizer: &mut dyn Optimizer,
     ) -> Result<Option<Meta>, SessionError> {
@@ -531,11 +683,12 @@ impl Session {
     /// [`SessionError::Networks`] for another number of networks, else as
     /// [`Session::restore`].
     pub fn restore_networks(
-        &self,
+        &mut self,
         networks: &mut [(&mut VarStore, &mut dyn Optimizer)],
     ) -> Result<Option<Meta>, SessionError> {
         self.expect_networks(networks.len())?;
         let Some((path, _)) = &self.resume_from else {
+            self.start_norm = Some(parameter_norm(networks.iter().map(|(vs, _)| &**vs)));
             return Ok(None);
         };
         let folder = path.file_name().unwrap_or_default();
@@ -543,6 +696,7 @@ impl Session {
         for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
             meta = Some(checkpoint::load(&dir.join(folder), vs, &mut **optimizer)?);
         }
+        self.start_norm = Some(parameter_norm(networks.iter().map(|(vs, _)| &**vs)));
         if let Some(meta) = &meta {
             eprintln!(
                 "resuming {} from {} {}",
@@ -570,9 +724,67 @@ impl Session {
     }
 
     /// Records a checkpoint the domain wrote itself under [`RunDir::checkpoints`] as the last
-    /// good one (named by the non-finite stop).
-    pub fn adopt_checkpoint(&mut self, path: PathBuf) {
+    /// good one (named by the non-finite stop), and ends the run there when Ctrl-C was pressed.
+    ///
+    /// # Errors
+    /// [`SessionError::Interrupted`] after Ctrl-C / SIGTERM (the summary is written).
+    pub fn adopt_checkpoint(&mut self, path: PathBuf, done: u64) -> Result<(), SessionError> {
         self.last_checkpoint = Some(path);
+        match self.interrupted() {
+            true => Err(self.stop_interrupted(done)),
+            false => Ok(()),
+        }
+    }
+
+    /// Whether Ctrl-C or SIGTERM asked the run to stop: domains whose checkpoints come at epoch
+    /// ends check it inside the epoch and call [`Session::stop_interrupted`];
+    /// [`Session::checkpoint_due`] is true once it is.
+    pub fn interrupted(&self) -> bool {
+        signal::requested()
+    }
+
+    /// Ends the run after Ctrl-C / SIGTERM at `done` steps: `summary.json` gets status
+    /// `"interrupted"` and names the checkpoint a resume continues from; the error to return is
+    /// [`SessionError::Interrupted`] (the binary then exits with code 130, see
+    /// [`crate::cli::exit`]).
+    pub fn stop_interrupted(&mut self, done: u64) -> SessionError {
+        let checkpoint = self.last_checkpoint.clone();
+        let record = self.write_stop(Status::Interrupted, "interrupted".into(), done, String::new());
+        record.err().unwrap_or(SessionError::Interrupted {
+            name: self.name.clone(),
+            unit: self.step_unit.clone(),
+            step: done,
+            checkpoint,
+        })
+    }
+
+    /// Writes `summary.json` for a run stopped early at `step` and flushes the metrics.
+    fn write_stop(
+        &mut self,
+        status: Status,
+        reason: String,
+        step: u64,
+        value: String,
+    ) -> Result<(), SessionError> {
+        self.progress.finish();
+        let summary = RunSummary::<()> {
+            status,
+            optimizer: self.optimizer.clone(),
+            nodes: self.nodes,
+            seed: self.args.seed,
+            steps: step,
+            wall_time_s: self.recorder.wall_time(),
+            stopped: Some(Stop {
+                reason,
+                step,
+                value,
+                last_good_checkpoint: self.last_checkpoint.clone(),
+            }),
+            figures: None,
+        };
+        self.dir.write_summary(&summary)?;
+        self.recorder.flush()?;
+        Ok(())
     }
 
     /// Seeds libtorch's generator for `step` (a function of the run's seed and the step).
@@ -580,9 +792,10 @@ impl Session {
         tch::manual_seed(step_seed(self.args.seed, step));
     }
 
-    /// Passes a training step's result through, except a non-finite loss: that ends the run
-    /// with `summary.json` recording the stop at `step` and the last good checkpoint, and the
-    /// metrics flushed. A domain whose step has its own error type converts it into
+    /// Passes the result of training step `step` (counted from 0) through, except a non-finite
+    /// loss: that ends the run with `summary.json` recording the stop at step `step + 1` (the
+    /// `metrics.csv` row that step would have had) and the last good checkpoint, and the metrics
+    /// flushed. A domain whose step has its own error type converts it into
     /// [`SessionError`], keeping pisa-core's errors as [`SessionError::Optimizer`].
     ///
     /// # Errors
@@ -595,37 +808,21 @@ impl Session {
         match outcome.map_err(Into::into) {
             Ok(value) => Ok(value),
             Err(SessionError::Optimizer(pisa_core::Error::NonFiniteLoss { value, .. })) => {
-                Err(self.stop_non_finite(step, value))
+                Err(self.stop_non_finite(step + 1, value))
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Ends the run on a non-finite loss `value` at `step` found outside the optimizer (GPT-2's
-    /// replicas compute their losses themselves): `summary.json` records the stop and the last
-    /// good checkpoint, the metrics are flushed, and the error to return is
-    /// [`SessionError::NonFinite`] (or the I/O error that prevented writing the record).
+    /// Ends the run on a non-finite loss `value` at step `step` (counted from 1, as in
+    /// `metrics.csv`) found outside the optimizer (GPT-2's replicas compute their losses
+    /// themselves): `summary.json` records the stop and the last good checkpoint, the metrics
+    /// are flushed, and the error to return is [`SessionError::NonFinite`] (or the I/O error
+    /// that prevented writing the record).
     pub fn stop_non_finite(&mut self, step: u64, value: f64) -> SessionError {
-        let summary = RunSummary::<()> {
-            status: Status::StoppedNonFinite,
-            optimizer: self.optimizer.clone(),
-            nodes: self.nodes,
-            seed: self.args.seed,
-            steps: step,
-            wall_time_s: self.recorder.wall_time(),
-            stopped: Some(Stop {
-                reason: "non-finite loss".into(),
-                step,
-                value: value.to_string(),
-                last_good_checkpoint: self.last_checkpoint.clone(),
-            }),
-            figures: None,
-        };
-        if let Err(e) = self.dir.write_summary(&summary) {
-            return e.into();
-        }
-        if let Err(e) = self.recorder.flush() {
-            return e.into();
+        let status = Status::StoppedNonFinite;
+        if let Err(e) = self.write_stop(status, "non-finite loss".into(), step, value.to_string()) {
+            return e;
         }
         SessionError::NonFinite {
             name: self.name.clone(),
@@ -636,14 +833,42 @@ impl Session {
         }
     }
 
-    /// Logs `values` at `step` to the metrics (CSV + TensorBoard) and the progress display.
+    /// Logs `values` at `step` to the metrics (CSV + TensorBoard) and the progress display,
+    /// and passes the domain's [loss metric](Domain::loss_metric()) through the divergence guard
+    /// ([`crate::guard`]).
     ///
     /// # Errors
-    /// [`SessionError::Metrics`] when a write fails.
+    /// [`SessionError::Metrics`] when a write fails, [`SessionError::Diverged`] when the guard
+    /// stops the run (`summary.json` then names the step and the last good checkpoint).
     pub fn record(&mut self, step: u64, values: &[(&str, f64)]) -> Result<(), SessionError> {
         self.recorder.record(step, values)?;
         self.progress.update(step, values);
+        let loss = values.iter().find(|(name, _)| *name == self.loss_metric);
+        if let Some(&(_, loss)) = loss {
+            if let Verdict::Diverged { since, bound } = self.guard.observe(step, loss) {
+                let reason = format!(
+                    "{} = {loss:e} has been above {bound:e} ({} × its lowest running median, and above its first value) since {} {since}",
+                    self.loss_metric, self.args.divergence_factor, self.step_unit
+                );
+                return Err(self.stop_diverged(step, reason, loss.to_string()));
+            }
+        }
         Ok(())
+    }
+
+    /// Writes the divergence stop and returns [`SessionError::Diverged`].
+    fn stop_diverged(&mut self, step: u64, reason: String, value: String) -> SessionError {
+        let summary_reason = format!("diverged: {reason}");
+        if let Err(e) = self.write_stop(Status::StoppedDiverged, summary_reason, step, value) {
+            return e;
+        }
+        SessionError::Diverged {
+            name: self.name.clone(),
+            unit: self.step_unit.clone(),
+            step,
+            reason,
+            checkpoint: self.last_checkpoint.clone(),
+        }
     }
 
     /// Shows `values` at `step` on the progress display only (not logged).
@@ -656,26 +881,30 @@ impl Session {
         self.recorder.tensorboard()
     }
 
-    /// Whether a checkpoint is due after `done` steps: every `--checkpoint-every` steps and at
-    /// the last step.
+    /// Whether a checkpoint is due after `done` steps: every `--checkpoint-every` steps, at
+    /// the last step, and after Ctrl-C / SIGTERM (the checkpoint then ends the run).
     pub fn checkpoint_due(&self, done: u64) -> bool {
         let every = self.checkpoint_every;
-        (every > 0 && done % every == 0) || done == self.total_steps
+        (every > 0 && done.is_multiple_of(every)) || done == self.total_steps || self.interrupted()
     }
 
     /// Saves a checkpoint after `done` steps with the domain's own resume state `state` (epoch,
     /// data position, best figures, ...; read back from [`Meta::extra`] after
-    /// [`Session::restore`]), keeping the newest two; it becomes the last good checkpoint.
+    /// [`Session::restore`]), keeping the newest two; it becomes the last good checkpoint and is
+    /// returned. No checkpoint is written while the divergence guard finds the loss suspect
+    /// (the last good one is returned). After Ctrl-C / SIGTERM the run ends here.
     ///
     /// # Errors
-    /// [`SessionError::Checkpoint`] naming the file that failed.
+    /// [`SessionError::Checkpoint`] naming the file that failed; [`SessionError::Diverged`]
+    /// when the parameters are no longer finite or their norm grew more than
+    /// [`crate::guard::NORM_GROWTH`]-fold; [`SessionError::Interrupted`] after Ctrl-C.
     pub fn checkpoint(
         &mut self,
         vs: &VarStore,
         optimizer: &dyn Optimizer,
         done: u64,
         state: &impl Serialize,
-    ) -> Result<PathBuf, SessionError> {
+    ) -> Result<Option<PathBuf>, SessionError> {
         self.checkpoint_networks(&[(vs, optimizer)], done, state)
     }
 
@@ -690,8 +919,24 @@ impl Session {
         networks: &[(&VarStore, &dyn Optimizer)],
         done: u64,
         state: &impl Serialize,
-    ) -> Result<PathBuf, SessionError> {
+    ) -> Result<Option<PathBuf>, SessionError> {
         self.expect_networks(networks.len())?;
+        let norm = parameter_norm(networks.iter().map(|(vs, _)| *vs));
+        let start = *self.start_norm.get_or_insert(norm);
+        if !norm_is_sane(norm, start) {
+            let reason =
+                format!("the parameter norm is {norm:e}, more than {NORM_GROWTH:e} × its start {start:e}");
+            return Err(self.stop_diverged(done, reason, norm.to_string()));
+        }
+        if self.guard.suspect() {
+            eprintln!(
+                "no checkpoint at {} {done}: {} is above the divergence bound {:e}",
+                self.step_unit,
+                self.loss_metric,
+                self.guard.bound()
+            );
+            return self.after_checkpoint(done);
+        }
         let extra = serde_json::to_value(state).map_err(|e| RunError::Serialize {
             what: "the checkpoint's resume state",
             message: e.to_string(),
@@ -702,12 +947,18 @@ impl Session {
             rng: serde_json::Value::Null,
             extra,
         };
-        let mut last = None;
         for ((vs, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
-            last = Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
+            self.last_checkpoint = Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
         }
-        self.last_checkpoint = last.clone();
-        Ok(last.unwrap_or_default())
+        self.after_checkpoint(done)
+    }
+
+    /// The last good checkpoint, or the interrupted stop when Ctrl-C was pressed.
+    fn after_checkpoint(&mut self, done: u64) -> Result<Option<PathBuf>, SessionError> {
+        match self.interrupted() {
+            true => Err(self.stop_interrupted(done)),
+            false => Ok(self.last_checkpoint.clone()),
+        }
     }
 
     /// Ends the run after `steps` steps: writes `summary.json` with the domain's `figures`,
@@ -754,6 +1005,50 @@ impl Session {
     }
 }
 
+/// The L2 norm of every parameter of `stores` together, in float64.
+fn parameter_norm<'a>(stores: impl Iterator<Item = &'a VarStore>) -> f64 {
+    let mut squares = 0.0;
+    for vs in stores {
+        for t in vs.trainable_variables() {
+            squares += tch::no_grad(|| t.to_kind(tch::Kind::Double).square().sum(tch::Kind::Double))
+                .double_value(&[]);
+        }
+    }
+    squares.sqrt()
+}
+
+/// `key: before → now` for every leaf key (dotted path) whose value differs between `before`
+/// and `now`.
+fn differences(before: &serde_json::Value, now: &serde_json::Value) -> Vec<String> {
+    fn leaves(prefix: &str, value: &serde_json::Value, out: &mut std::collections::BTreeMap<String, String>) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, v) in map {
+                    let path = match prefix.is_empty() {
+                        true => key.clone(),
+                        false => format!("{prefix}.{key}"),
+                    };
+                    leaves(&path, v, out);
+                }
+            }
+            other => {
+                out.insert(prefix.to_string(), other.to_string());
+            }
+        }
+    }
+    let (mut old, mut new) = (Default::default(), Default::default());
+    leaves("", before, &mut old);
+    leaves("", now, &mut new);
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let absent = "(absent)".to_string();
+    keys.into_iter()
+        .filter_map(|key| {
+            let (a, b) = (old.get(key).unwrap_or(&absent), new.get(key).unwrap_or(&absent));
+            (a != b).then(|| format!("{key}: {a} → {b}"))
+        })
+        .collect()
+}
+
 /// The optimizer named in a run folder's `config.toml`, if it has one.
 fn saved_optimizer(dir: &RunDir) -> Option<String> {
     let text = std::fs::read_to_string(dir.path().join("config.toml")).ok()?;
@@ -764,62 +1059,26 @@ fn saved_optimizer(dir: &RunDir) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tch::nn::{self, Module};
-    use tch::{Kind, Tensor};
-
-    /// A tiny regression y = 2x trained with SGD through a session; `blow_up_at` makes the loss
-    /// NaN from that step on. Returns the session's result and the final weight.
-    fn train(args: &RunArgs, steps: u64, blow_up_at: Option<u64>) -> (Result<(), SessionError>, f64) {
-        let mut session = Session::open(args, &Domain::new("toy", "sgd"), &["train/loss"], steps).unwrap();
-        let mut vs = VarStore::new(session.device());
-        let mut net = nn::linear(vs.root(), 1, 1, Default::default());
-        // A fixed start, not libtorch's global generator (tests run in parallel threads).
-        tch::no_grad(|| {
-            let _ = net.ws.fill_(0.0);
-            if let Some(b) = net.bs.as_mut() {
-                let _ = b.fill_(0.0);
-            }
-        });
-        let mut opt = session.optimizer_config().unwrap().build(&vs).unwrap();
-        let start = session
-            .restore(&mut vs, opt.as_mut())
-            .unwrap()
-            .map_or(0, |m| m.step);
-        let result = (|| {
-            for step in start..steps {
-                session.seed_step(step);
-                // Inputs from the step alone: libtorch's generator is global and tests run in
-                // parallel threads.
-                let x = (Tensor::arange(16, (Kind::Float, Device::Cpu)).view([16, 1]) * 0.1
-                    + step as f64 * 0.01)
-                    .sin();
-                let poison = if blow_up_at.is_some_and(|b| step >= b) {
-                    f64::NAN
-                } else {
-                    0.0
-                };
-                let outcome = opt.step(&mut |_| (net.forward(&x) - &x * 2.0).square().mean(None) + poison);
-                let report = session.check(outcome, step)?;
-                let done = step + 1;
-                session.record(done, &[("train/loss", report.weighted_loss(opt.node_weights()))])?;
-                if session.checkpoint_due(done) {
-                    session.checkpoint(&vs, opt.as_ref(), done, &done)?;
-                }
-            }
-            Ok(())
-        })();
-        let weight = net.ws.double_value(&[0, 0]);
-        match result {
-            Ok(()) => {
-                session.finish(opt.as_ref(), steps, ()).unwrap();
-                (Ok(()), weight)
-            }
-            Err(e) => (Err(e), weight),
-        }
-    }
+    use crate::toy::{self, Fault, ToyConfig};
 
     fn summary(args: &RunArgs, name: &str) -> RunSummary<serde_json::Value> {
         RunSummary::read(&args.runs.join("toy").join(name).join("summary.json")).unwrap()
+    }
+
+    fn weight(args: &RunArgs) -> f64 {
+        toy::train(&ToyConfig::new(12), args)
+            .unwrap()
+            .figures
+            .unwrap()
+            .weight
+    }
+
+    fn metric_steps(args: &RunArgs, name: &str) -> Vec<u64> {
+        let csv = std::fs::read_to_string(args.runs.join("toy").join(name).join("metrics.csv")).unwrap();
+        csv.lines()
+            .skip(1)
+            .map(|l| l.split(',').next().unwrap().parse().unwrap())
+            .collect()
     }
 
     #[test]
@@ -828,8 +1087,7 @@ mod tests {
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(5);
         args.name = Some("straight".into());
-        let (ok, straight) = train(&args, 12, None);
-        ok.unwrap();
+        let straight = weight(&args);
         let s = summary(&args, "straight");
         assert_eq!(
             (s.status, s.steps, s.optimizer.as_str(), s.nodes),
@@ -842,23 +1100,19 @@ mod tests {
 
         // Interrupted after 7 steps (checkpoint at 5), then resumed to 12.
         args.name = Some("resumed".into());
-        let _ = train(&args, 7, None);
+        toy::train(&ToyConfig::new(7), &args).unwrap();
         args.resume = true;
-        let (ok, resumed) = train(&args, 12, None);
-        ok.unwrap();
+        let resumed = weight(&args);
         assert_eq!(
             resumed.to_bits(),
             straight.to_bits(),
             "bit-identical after resume"
         );
-        let csv = std::fs::read_to_string(base.path().join("toy/resumed/metrics.csv")).unwrap();
-        let steps: Vec<&str> = csv
-            .lines()
-            .skip(1)
-            .map(|l| l.split(',').next().unwrap())
-            .collect();
-        let expected: Vec<String> = (1..=12).map(|s| s.to_string()).collect();
-        assert_eq!(steps, expected, "rows after the checkpoint are logged once");
+        assert_eq!(
+            metric_steps(&args, "resumed"),
+            (1..=12).collect::<Vec<_>>(),
+            "rows logged once"
+        );
 
         // A fresh run into the same folder is refused; a resume with another optimizer too.
         args.resume = false;
@@ -874,25 +1128,84 @@ mod tests {
     }
 
     #[test]
+    fn a_resume_with_other_settings_is_refused_with_the_keys_named() {
+        let base = tempfile::tempdir().unwrap();
+        let mut args = RunArgs::for_tests(base.path());
+        args.checkpoint_every = Some(2);
+        toy::train(&ToyConfig::new(4), &args).unwrap();
+        args.resume = true;
+        let mut other = ToyConfig::new(8);
+        other.batch = 32;
+        args.seed = 5;
+        let err = toy::train(&other, &args).unwrap_err();
+        let SessionError::SettingsChanged { changes, .. } = &err else {
+            panic!("{err}");
+        };
+        assert_eq!(changes, &["domain.batch: 16 → 32", "seed: 0 → 5"], "{err}");
+        // Changed optimizer settings are named too.
+        args.seed = 0;
+        let config = base.path().join("lr.toml");
+        std::fs::write(&config, "lr = 0.5\n").unwrap();
+        args.config = Some(config);
+        let err = toy::train(&ToyConfig::new(8), &args).unwrap_err();
+        assert!(err.to_string().contains("optimizer.lr: 0.01 → 0.5"), "{err}");
+        // --resume-with-changes accepts them.
+        args.resume_with_changes = true;
+        toy::train(&other, &args).unwrap();
+    }
+
+    #[test]
     fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(4);
         args.name = Some("diverged".into());
-        let (result, _) = train(&args, 20, Some(9));
-        let err = result.unwrap_err();
+        let mut config = ToyConfig::new(20);
+        config.fault = Some(Fault::Nan(9));
+        let err = toy::train(&config, &args).unwrap_err();
         let message = err.to_string();
+        // Step index 9 is the 10th step: metrics.csv has rows 1..=9, the stop names step 10.
         assert!(
-            matches!(err, SessionError::NonFinite { step: 9, .. }),
+            matches!(err, SessionError::NonFinite { step: 10, .. }),
             "{message}"
         );
         assert!(message.contains("step-0000000008"), "{message}");
         let s = summary(&args, "diverged");
         assert_eq!(s.status, Status::StoppedNonFinite);
         let stop = s.stopped.unwrap();
-        assert_eq!((stop.step, stop.value.as_str()), (9, "NaN"));
+        assert_eq!((stop.step, stop.value.as_str()), (10, "NaN"));
         assert!(stop.last_good_checkpoint.unwrap().ends_with("step-0000000008"));
-        let csv = std::fs::read_to_string(base.path().join("toy/diverged/metrics.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 1 + 9, "the good steps' metrics are on disk");
+        assert_eq!(metric_steps(&args, "diverged"), (1..=9).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_loss_that_blows_up_stops_at_the_guard_s_step_with_a_good_checkpoint() {
+        let base = tempfile::tempdir().unwrap();
+        let mut args = RunArgs::for_tests(base.path());
+        args.checkpoint_every = Some(1);
+        let mut config = ToyConfig::new(20);
+        // From step index 6 (the 7th step) the loss jumps by 10⁶: suspect at steps 7 and 8,
+        // diverged at 9; no checkpoint is written while suspect, so the last good one is step 6.
+        config.fault = Some(Fault::Jump(6));
+        let err = toy::train(&config, &args).unwrap_err();
+        assert!(matches!(err, SessionError::Diverged { step: 9, .. }), "{err}");
+        assert!(err.to_string().contains("since step 7"), "{err}");
+        let stop = summary(&args, "sgd").stopped.unwrap();
+        assert!(stop.last_good_checkpoint.unwrap().ends_with("step-0000000006"));
+        // The resume (without the fault) continues from step 6 and finishes finite.
+        args.resume = true;
+        let done = toy::train(&ToyConfig::new(20), &args).unwrap();
+        assert!(done.figures.unwrap().weight.is_finite());
+
+        // Exploding weights: the parameter-norm rule stops the run at the first checkpoint.
+        args.resume = false;
+        args.name = Some("explode".into());
+        args.divergence_factor = 0.0;
+        config.fault = Some(Fault::Explode(3));
+        let err = toy::train(&config, &args).unwrap_err();
+        assert!(matches!(err, SessionError::Diverged { step: 4, .. }), "{err}");
+        assert!(err.to_string().contains("parameter norm"), "{err}");
+        let stop = summary(&args, "explode").stopped.unwrap();
+        assert!(stop.last_good_checkpoint.unwrap().ends_with("step-0000000003"));
     }
 }

@@ -135,7 +135,7 @@ impl RunningMeanStd {
         if d == 0 || rows.is_empty() {
             return Ok(());
         }
-        if rows.len() % d != 0 {
+        if !rows.len().is_multiple_of(d) {
             return Err(EnvError::InvalidParameter {
                 name: "RunningMeanStd batch",
                 value: format!("{} values", rows.len()),
