@@ -284,9 +284,10 @@ pub struct Headline<'a> {
 enum Ended {
     /// `"status": "finished"`: skipped.
     Finished,
-    /// `"status": "stopped: non-finite loss"`: an outcome of the comparison, skipped too.
+    /// `"status": "stopped: non-finite loss"` or `"stopped: diverged"`: an outcome of the
+    /// comparison, skipped too.
     Diverged,
-    /// No summary, or a run paused on a step budget: (re)started.
+    /// No summary, a run paused on a step budget, or one interrupted by Ctrl-C: (re)started.
     No,
 }
 
@@ -302,7 +303,7 @@ fn ended(run: &Path) -> Ended {
         .map(|s| s.status);
     match status.as_deref() {
         Some("finished") => Ended::Finished,
-        Some(s) if s.starts_with("stopped: non-finite") => Ended::Diverged,
+        Some("stopped: non-finite loss" | "stopped: diverged") => Ended::Diverged,
         _ => Ended::No,
     }
 }
@@ -359,7 +360,7 @@ pub fn run(
             }
             Ended::Diverged => {
                 eprintln!(
-                    "xtask: {} stopped on a non-finite loss; skipped (delete it to run it again)",
+                    "xtask: {} stopped on a non-finite loss or divergence; skipped (delete it to run it again)",
                     folder.display()
                 );
                 continue;
@@ -388,7 +389,7 @@ pub fn run(
                 return Err(e.context(format!("the run {}", planned.name)));
             }
             eprintln!(
-                "xtask: {} stopped on a non-finite loss; compared as it is",
+                "xtask: {} stopped on a non-finite loss or divergence; compared as it is",
                 planned.name
             );
         }
@@ -558,6 +559,8 @@ mod tests {
         for (status, expected) in [
             ("finished", Ended::Finished),
             ("stopped: non-finite loss", Ended::Diverged),
+            ("stopped: diverged", Ended::Diverged),
+            ("interrupted", Ended::No),
             ("stopped", Ended::No),
         ] {
             let json = format!(r#"{{"status": "{status}", "steps": 3}}"#);
