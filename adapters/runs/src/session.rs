@@ -4,18 +4,21 @@
 //! A domain's binary parses its own flags with `#[command(flatten)] run: RunArgs`, opens a
 //! session, builds its model and optimizer, and runs its loop; the session does the rest:
 //!
-//! 1. [`Session::open`]: device, torch threads, run folder `runs/<domain>/<name>/` (refusing an
-//!    existing run unless `--resume`), the metrics log (CSV + TensorBoard) continued from the
-//!    latest checkpoint when resuming;
+//! 1. [`Session::open`]: device, torch threads, Ctrl-C handler, run folder
+//!    `runs/<domain>/<name>/` (locked for this process; refusing an existing run unless
+//!    `--resume`), the metrics log (CSV + TensorBoard, written through) continued from the
+//!    newest checkpoint that verifies when resuming;
 //! 2. [`Session::optimizer_config`]: the registry's settings for `--optimizer` in the domain,
-//!    with `--config` overrides, written to `config.toml`;
+//!    with `--config` overrides, written to `config.toml`; with [`Session::pin_settings`] (the
+//!    domain's trajectory settings) checked against the run's on resume;
 //! 3. [`Session::restore`]: model and optimizer state from that checkpoint, and the step to
 //!    continue from;
 //! 4. per step: [`Session::seed_step`] (libtorch's generator, a function of seed and step, so a
 //!    resumed run draws what an uninterrupted one would), [`Session::check`] on the optimizer's
 //!    result (a non-finite loss ends the run with `summary.json` naming the last good
-//!    checkpoint), [`Session::record`] (metrics + progress), [`Session::checkpoint_due`] /
-//!    [`Session::checkpoint`] (every `--checkpoint-every` steps and at the end, newest two kept);
+//!    checkpoint), [`Session::record`] (metrics + progress + the divergence guard,
+//!    [`crate::guard`]), [`Session::checkpoint_due`] / [`Session::checkpoint`] (every
+//!    `--checkpoint-every` steps, at the end and after Ctrl-C, newest two kept);
 //! 5. [`Session::finish`]: the typed [`RunSummary`] written as `summary.json` and printed as one
 //!    JSON line.
 //!
