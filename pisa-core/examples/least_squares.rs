@@ -6,6 +6,10 @@
 //!     --problem pisa-core/examples/data/t1.json --config configs/least_squares/sisa.toml --iters 100
 //! ```
 //!
+//! Over MPI (built with `--features mpi`, started by `cargo xtask launch --nproc P -- ...` or
+//! `mpirun -np P`), the m nodes are spread over the P ranks (P divides m) and rank 0 prints the
+//! same output; `--reduction ordered` makes it bit-identical to the one-process run.
+//!
 //! prints `{"objective": [F(w^1), ..., F(w^K)], "w": [w^{K+1}]}` on stdout; with
 //! `configs/least_squares/sisa.toml` (spec T2) F(w^50) − F* ≈ 3.9e-9 and F(w^100) − F* is at
 //! machine precision. `cargo xtask demo` runs every config in `configs/least_squares/`.
@@ -17,6 +21,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Parser, ValueEnum};
+use std::sync::Arc;
+
+use pisa_core::collective::{Collective, Ranks, Reduction};
 use pisa_core::problems::{LeastSquares, ProblemFile};
 use pisa_core::OptimizerConfig;
 use serde_json::{json, Map, Value};
@@ -108,6 +115,46 @@ struct Args {
     /// Where `--write-problem` writes (default stdout).
     #[arg(long, value_name = "FILE", requires = "write_problem")]
     out: Option<PathBuf>,
+    /// Under MPI: how the ranks sum the aggregation (`all-reduce`: MPI's all-reduce; `ordered`:
+    /// rank by rank in node order, bit-identical to one process).
+    #[arg(long, value_enum, default_value = "all-reduce")]
+    reduction: ReductionArg,
+}
+
+/// `--reduction`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ReductionArg {
+    /// MPI's all-reduce.
+    AllReduce,
+    /// Rank by rank in node order.
+    Ordered,
+}
+
+impl From<ReductionArg> for Reduction {
+    fn from(r: ReductionArg) -> Self {
+        match r {
+            ReductionArg::AllReduce => Reduction::AllReduce,
+            ReductionArg::Ordered => Reduction::Ordered,
+        }
+    }
+}
+
+/// The MPI world when this process was started by an MPI launcher, else `None`.
+fn mpi_world() -> Result<Option<Arc<dyn Collective>>> {
+    let launched = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
+        .iter()
+        .any(|v| std::env::var_os(v).is_some());
+    if !launched {
+        return Ok(None);
+    }
+    #[cfg(feature = "mpi")]
+    {
+        Ok(Some(Arc::new(pisa_core::collective::Mpi::init()?)))
+    }
+    #[cfg(not(feature = "mpi"))]
+    {
+        bail!("started by an MPI launcher, but built without MPI: rebuild with `--features mpi`")
+    }
 }
 
 /// The spec's reference problems (`pisa-algorithm.md` §10).
@@ -138,10 +185,16 @@ fn main() -> Result<()> {
     };
     let (problem, f_star) = read_problem(problem_path)?;
     let settings = read_settings(config_path)?;
-    let output = run(&problem, settings, args.iters)
+    let world = mpi_world()?;
+    let rank = world.as_ref().map_or(0, |w| w.rank());
+    let reduction = args.reduction.into();
+    let output = run(&problem, settings, args.iters, world.map(|w| (w, reduction)))
         .with_context(|| format!("running {} on {}", config_path.display(), problem_path.display()))?;
     let last = output.objective[output.objective.len() - 1];
     let k = output.objective.len();
+    if rank != 0 {
+        return Ok(()); // rank 0 reports
+    }
     let gap = f_star.map_or_else(String::new, |f| format!(", F(w^{k}) - F* = {:.3e}", last - f));
     eprintln!(
         "least_squares: {} on {}: F(w^1) = {:.6e}, F(w^{k}) = {last:.6e}{gap}",
@@ -156,7 +209,13 @@ fn main() -> Result<()> {
 /// Runs the optimizer configured by `settings` (plus `iters`; `iters_flag` wins) on `problem`.
 ///
 /// Phases: configuration → optimizer → iterations → output (see `--help` for the indexing).
-fn run(problem: &LeastSquares, mut settings: Map<String, Value>, iters_flag: Option<u64>) -> Result<Output> {
+/// Runs the optimizer for the iteration count; with `world`, its nodes spread over the ranks.
+fn run(
+    problem: &LeastSquares,
+    mut settings: Map<String, Value>,
+    iters_flag: Option<u64>,
+    world: Option<(Arc<dyn Collective>, Reduction)>,
+) -> Result<Output> {
     // Configuration.
     let iters = take_iters(&mut settings, iters_flag)?;
     let lambda = match settings.get("lambda") {
@@ -175,6 +234,10 @@ fn run(problem: &LeastSquares, mut settings: Map<String, Value>, iters_flag: Opt
         .build_named(vec![("w".into(), w.shallow_clone())])
         .context("cannot build the optimizer")?;
     let m = opt.node_weights().len();
+    if let Some((comm, reduction)) = world {
+        opt.distribute(Ranks::new(comm, m, reduction)?)
+            .context("cannot spread the nodes over the MPI ranks")?;
+    }
     ensure!(
         m == problem.nodes(),
         "the optimizer has {m} nodes but the problem has {}",
@@ -194,13 +257,8 @@ fn run(problem: &LeastSquares, mut settings: Map<String, Value>, iters_flag: Opt
     // before any node step changes the weights.
     let mut objective = Vec::with_capacity(iters as usize);
     for k in 1..=iters {
-        let mut f_k = f64::NAN;
-        opt.step(&mut |i| {
-            if i == 0 {
-                f_k = tch::no_grad(|| problem.objective(&w, lambda));
-            }
-            problem.node_loss(i, &w)
-        })
+        let f_k = tch::no_grad(|| problem.objective(&w, lambda));
+        opt.step(&mut |i| problem.node_loss(i, &w))
         .map_err(|e| {
             let hint = match e {
                 pisa_core::Error::NonFiniteLoss { .. } => ": the run diverged",
@@ -362,7 +420,7 @@ mod tests {
     fn objective_and_w_follow_the_spec_indexing() {
         let problem = LeastSquares::spec_t1();
         let cfg = json!({"name": "sisa", "sigma": 1.0, "rho": 10.0});
-        let out = run(&problem, settings(cfg), Some(2)).unwrap();
+        let out = run(&problem, settings(cfg), Some(2), None).unwrap();
         assert_eq!(out.objective.len(), 2);
         assert!(
             (out.objective[0] - 0.971320216858749).abs() < 1e-15,
@@ -398,7 +456,7 @@ mod tests {
         file.w0 = Some(vec![1.0; 6]);
         let problem = LeastSquares::from_file(&file).unwrap();
         let cfg = json!({"name": "sisa", "sigma": 2.0, "rho": 10.0, "lambda": 0.5, "iters": 1});
-        let out = run(&problem, settings(cfg), None).unwrap();
+        let out = run(&problem, settings(cfg), None, None).unwrap();
         let w1 = &problem.w0 * (2.0 / 2.5);
         assert_eq!(out.objective, [problem.objective(&w1, 0.5)]);
     }
@@ -421,9 +479,10 @@ mod tests {
             &problem,
             settings(json!({"name": "sisa", "rho": 1.0, "nodes": 3})),
             Some(1),
+            None,
         );
         assert!(format!("{:#}", err.unwrap_err()).contains("the problem has 4 nodes"));
-        let err = run(&problem, settings(json!({"name": "sisa", "rhoo": 1.0})), Some(1));
+        let err = run(&problem, settings(json!({"name": "sisa", "rhoo": 1.0})), Some(1), None);
         assert!(format!("{:#}", err.unwrap_err()).contains("rhoo"));
     }
 
@@ -431,7 +490,7 @@ mod tests {
     #[test]
     fn divergence_is_an_error() {
         let cfg = json!({"name": "pisa", "sigma": 0.01, "rho": 0.01, "preconditioner": {"kind": "identity"}});
-        let err = run(&LeastSquares::spec_t1(), settings(cfg), Some(3000)).unwrap_err();
+        let err = run(&LeastSquares::spec_t1(), settings(cfg), Some(3000), None).unwrap_err();
         assert!(format!("{err:#}").contains("diverged"), "{err:#}");
     }
 
@@ -444,7 +503,7 @@ mod tests {
         for entry in std::fs::read_dir(&dir).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "toml") {
-                let out = run(&problem, read_settings(&path).unwrap(), Some(3))
+                let out = run(&problem, read_settings(&path).unwrap(), Some(3), None)
                     .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
                 assert_eq!(out.objective.len(), 3);
                 count += 1;

@@ -71,6 +71,18 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A collective operation across ranks failed (see [`crate::collective`]).
+    #[error("collective: {0}")]
+    Collective(String),
+    /// Another rank failed its part of the iteration (its own error names the cause); this
+    /// rank stopped with it.
+    #[error("rank(s) {ranks:?} failed at iteration {iteration}; every rank stopped (see the failing rank's error)")]
+    RankFailed {
+        /// The ranks that failed.
+        ranks: Vec<usize>,
+        /// The iteration.
+        iteration: u64,
+    },
     /// A configuration could not be parsed.
     #[error("configuration: {0}")]
     Config(String),

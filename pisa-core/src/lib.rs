@@ -29,6 +29,7 @@
 
 pub mod baselines;
 pub mod clip;
+pub mod collective;
 pub mod composite;
 pub mod config;
 pub mod error;

@@ -19,6 +19,7 @@
 //! each node's back-propagation and its `node_step` (gradient clipping, timing), so that training
 //! loops need not hand-roll it.
 
+use crate::collective::Ranks;
 use crate::error::{Error, Result};
 use crate::state::OptimizerState;
 use serde::{Deserialize, Serialize};
@@ -284,6 +285,28 @@ pub trait Optimizer: Send {
 
     /// Abandons an open iteration without aggregating (used after a non-finite loss).
     fn abort_iteration(&mut self);
+
+    /// The ranks this optimizer's nodes are spread over ([`Optimizer::distribute`]); `None`
+    /// when all nodes are in this process.
+    fn ranks(&self) -> Option<&Ranks> {
+        None
+    }
+
+    /// Spreads the nodes over the ranks of `ranks` before the first iteration: this process then
+    /// keeps state for the nodes it owns only, steps only those, and the ranks join their
+    /// aggregation so every rank ends each iteration with the same weights (see
+    /// [`crate::collective`]). To resume, distribute first, then load the rank's state.
+    ///
+    /// # Errors
+    /// [`Error::Protocol`] for an optimizer that runs in one process only, a plan for another
+    /// number of nodes, or a call after the first iteration.
+    fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        let _ = ranks;
+        Err(Error::Protocol(format!(
+            "{} runs its nodes in one process only (ranks are supported by pisa and sisa)",
+            self.name()
+        )))
+    }
 }
 
 /// The protocol of [`Optimizer::step_with`] (and so of [`Optimizer::step`]): for each node,
@@ -313,8 +336,9 @@ fn run_nodes<O: Optimizer + ?Sized>(
     after_backward: &mut dyn FnMut(usize) -> Result<()>,
 ) -> Result<StepReport> {
     let m = opt.node_weights().len();
+    let owned = opt.ranks().map_or(0..m, Ranks::owned);
     let mut node_losses = Vec::with_capacity(m);
-    for node in 0..m {
+    for node in owned {
         opt.zero_grad()?;
         let loss = node_loss(node);
         let value = loss.f_double_value(&[])?;
@@ -331,6 +355,10 @@ fn run_nodes<O: Optimizer + ?Sized>(
         node_losses.push(value);
     }
     opt.end_iteration()?;
+    if let Some(ranks) = opt.ranks() {
+        // Every rank reports every node's loss.
+        node_losses = ranks.collective().all_gather(&node_losses)?;
+    }
     Ok(StepReport { node_losses })
 }
 

@@ -25,6 +25,7 @@ mod config;
 
 pub use config::{PisaConfig, Preconditioner, QNorm, Scheme};
 
+use crate::collective::{Ranks, Reduction};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Aggregation, NodeBuffers, NodeScalars};
 use crate::optimizer::{run_protocol, NodeWeights, Optimizer, ProtocolGuard, StateFootprint, StepReport};
@@ -65,6 +66,14 @@ pub struct Pisa {
     curvature: Option<Tensor>,
     /// Whether the first point σ₀w⁰/(σ₀ + λ) was set (once, even if iteration 0 is retried).
     started: bool,
+    /// The ranks the nodes are spread over (`None`: all nodes in this process); `nodes` then
+    /// holds this rank's nodes only.
+    ranks: Option<Ranks>,
+    /// [`Reduction::Ordered`]: the gradients of this rank's nodes, stepped at the iteration's
+    /// end in node order once the accumulator arrives from the previous rank.
+    stash: Vec<Tensor>,
+    /// Whether this rank has told the others how its iteration went.
+    voted: bool,
 }
 
 impl Pisa {
@@ -133,6 +142,9 @@ impl Pisa {
             fused,
             curvature: None,
             started: false,
+            ranks: None,
+            stash: Vec::new(),
+            voted: false,
             cfg,
         })
     }
@@ -142,14 +154,34 @@ impl Pisa {
         (self.sigma, self.rho)
     }
 
-    /// Node `i`'s multiplier π_i (flat).
+    /// Node `i`'s multiplier π_i (flat). Panics when another rank owns node `i`.
     pub fn multiplier(&self, node: usize) -> &Tensor {
-        &self.nodes[node].pi
+        &self.nodes[node - self.first_node()].pi
     }
 
-    /// Node `i`'s second moment v_i (flat), for SISA.
+    /// Node `i`'s second moment v_i (flat), for SISA. Panics when another rank owns node `i`.
     pub fn second_moment(&self, node: usize) -> Option<&Tensor> {
-        self.nodes[node].v.as_ref()
+        self.nodes[node - self.first_node()].v.as_ref()
+    }
+
+    /// The first node this process owns (0 unless the nodes are spread over ranks).
+    fn first_node(&self) -> usize {
+        self.ranks.as_ref().map_or(0, |r| r.owned().start)
+    }
+
+    /// Where `node`'s state is in `nodes`.
+    fn local_index(&self, node: usize) -> Result<usize> {
+        match &self.ranks {
+            None if node < self.nodes.len() => Ok(node),
+            None => Err(Error::Protocol(format!("node {node} out of range (m = {})", self.nodes.len()))),
+            Some(r) if r.owned().contains(&node) => Ok(node - r.owned().start),
+            Some(r) => Err(Error::Protocol(format!(
+                "node {node} belongs to rank {}, not to this rank {} (nodes {:?})",
+                r.owner(node),
+                r.rank(),
+                r.owned()
+            ))),
+        }
     }
 
     /// The parameters.
@@ -194,7 +226,7 @@ impl Pisa {
         }
     }
 
-    fn scalars(&self, node: usize, position: usize) -> NodeScalars {
+    fn scalars(&self, node: usize, aggregation: Aggregation) -> NodeScalars {
         let second_moment = match self.cfg.preconditioner {
             Preconditioner::SecondMoment { scheme, beta } => {
                 let inv_bc = match scheme {
@@ -213,7 +245,7 @@ impl Pisa {
             second_moment,
             weight_decay: self.cfg.weight_decay,
             anchor_scale: 1.0 - self.cfg.decoupled_weight_decay / (self.sigma + self.rho),
-            aggregation: self.aggregation(position),
+            aggregation,
         }
     }
 
@@ -347,11 +379,31 @@ impl Pisa {
     }
 
     fn node_step_from(&mut self, node: usize, g: &Tensor) -> Result<()> {
-        let position = self.guard.node(node)?;
-        let s = self.scalars(node, position);
+        let local = self.local_index(node)?;
+        let position = self.guard.node(local)?;
+        let aggregation = match self.ranks.as_ref().map(Ranks::reduction) {
+            None => self.aggregation(position),
+            // This rank's part of the sum; the ranks' parts are added at the iteration's end.
+            Some(Reduction::AllReduce) if self.alpha.len() > 1 => match position {
+                0 => Aggregation::First,
+                _ => Aggregation::Middle,
+            },
+            Some(Reduction::AllReduce) => self.aggregation(0),
+            Some(Reduction::Ordered) => {
+                self.stash.push(tch::no_grad(|| g.f_detach_copy())?);
+                return Ok(());
+            }
+        };
+        self.apply_node_step(node, local, g, aggregation)
+    }
+
+    /// Node `node`'s local and dual steps from its gradient `g` (its state at `local` in
+    /// `nodes`), its contribution going where `aggregation` says.
+    fn apply_node_step(&mut self, node: usize, local: usize, g: &Tensor, aggregation: Aggregation) -> Result<()> {
+        let s = self.scalars(node, aggregation);
         tch::no_grad(|| {
             if self.fused {
-                let n = &self.nodes[node];
+                let n = &self.nodes[local];
                 let buffers = NodeBuffers {
                     w: self.params.flat(),
                     g,
@@ -361,9 +413,43 @@ impl Pisa {
                 };
                 kernels::sisa_node_step(&buffers, &s)
             } else {
-                self.tensor_node_step(node, g, &s)
+                self.tensor_node_step(local, g, &s)
             }
         })
+    }
+
+    /// Adds the ranks' parts of the aggregation and writes the global weights on every rank.
+    fn reduce_over_ranks(&mut self, ranks: &Ranks) -> Result<()> {
+        let mut w = self.params.flat().shallow_clone();
+        match ranks.reduction() {
+            Reduction::AllReduce => {
+                let Some(acc) = self.acc.as_mut() else {
+                    return Ok(()); // m = 1: one rank, and the weights are written already
+                };
+                ranks.all_reduce_sum(acc)?;
+                let inv_denominator = 1.0 / (self.sigma + self.cfg.lambda);
+                w.f_copy_(&(&*acc * inv_denominator))?;
+            }
+            Reduction::Ordered => {
+                let (rank, world) = (ranks.rank(), ranks.world());
+                if rank > 0 {
+                    let acc = self.acc.as_mut().ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
+                    ranks.receive(acc, rank - 1)?;
+                }
+                // The same node steps, in the same order, as the one-process run.
+                let stash = std::mem::take(&mut self.stash);
+                for (local, (node, g)) in ranks.owned().zip(&stash).enumerate() {
+                    let aggregation = self.aggregation(node);
+                    self.apply_node_step(node, local, g, aggregation)?;
+                }
+                if rank + 1 < world {
+                    let acc = self.acc.as_mut().ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
+                    ranks.send(acc, rank + 1)?;
+                }
+                ranks.broadcast(&mut w, world - 1)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -387,7 +473,9 @@ impl Optimizer for Pisa {
     fn begin_iteration(&mut self) -> Result<()> {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
         crate::schedule::check_range(self.params.kind(), sigma, rho, self.iteration)?;
-        self.guard.begin(self.alpha.len())?;
+        self.guard.begin(self.nodes.len())?;
+        self.voted = false;
+        self.stash.clear();
         (self.sigma, self.rho) = (sigma, rho);
         if !self.started && self.cfg.lambda != 0.0 {
             // w¹ = σ w⁰ / (σ + λ): the aggregate of w_i = w⁰, π_i = 0 (spec §2.2).
@@ -405,7 +493,50 @@ impl Optimizer for Pisa {
 
     fn end_iteration(&mut self) -> Result<()> {
         self.guard.end()?;
+        if let Some(ranks) = self.ranks.clone() {
+            self.voted = true;
+            let failed = ranks.agree(true)?;
+            if !failed.is_empty() {
+                self.stash.clear();
+                return Err(Error::RankFailed {
+                    ranks: failed,
+                    iteration: self.iteration,
+                });
+            }
+            tch::no_grad(|| self.reduce_over_ranks(&ranks))?;
+        }
         self.iteration += 1;
+        Ok(())
+    }
+
+    fn ranks(&self) -> Option<&Ranks> {
+        self.ranks.as_ref()
+    }
+
+    fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        let m = self.alpha.len();
+        if ranks.nodes() != m {
+            return Err(Error::Protocol(format!(
+                "the rank plan is for {} nodes, the optimizer has {m}",
+                ranks.nodes()
+            )));
+        }
+        if self.needs_hessian() {
+            return Err(Error::Protocol(
+                "the Hessian preconditioners run in one process only".into(),
+            ));
+        }
+        if self.started || self.ranks.is_some() {
+            return Err(Error::Protocol(
+                "distribute the nodes before the first iteration (then load a checkpoint's state)".into(),
+            ));
+        }
+        // Keep this rank's nodes only, and start every rank from rank 0's weights.
+        let owned = ranks.owned();
+        self.nodes = self.nodes.drain(owned).collect();
+        let mut w = self.params.flat().shallow_clone();
+        tch::no_grad(|| ranks.broadcast(&mut w, 0))?;
+        self.ranks = Some(ranks);
         Ok(())
     }
 
@@ -423,7 +554,7 @@ impl Optimizer for Pisa {
 
     fn state(&self) -> Result<OptimizerState> {
         let mut tensors = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
+        for (i, n) in (self.first_node()..).zip(&self.nodes) {
             tensors.push((format!("pi.{i}"), n.pi.f_detach_copy()?));
             if let Some(v) = &n.v {
                 tensors.push((format!("v.{i}"), v.f_detach_copy()?));
@@ -447,7 +578,8 @@ impl Optimizer for Pisa {
         state.expect_optimizer(self.name)?;
         state.expect_same("nodes", json!(self.alpha.len()))?;
         state.expect_same("preconditioner", json!(format!("{:?}", self.cfg.preconditioner)))?;
-        for (i, n) in self.nodes.iter_mut().enumerate() {
+        let first = self.first_node();
+        for (i, n) in (first..).zip(self.nodes.iter_mut()) {
             state.restore_into(&format!("pi.{i}"), &mut n.pi)?;
             if let Some(v) = &mut n.v {
                 state.restore_into(&format!("v.{i}"), v)?;
@@ -488,6 +620,12 @@ impl Optimizer for Pisa {
 
     fn abort_iteration(&mut self) {
         self.guard.abort();
+        self.stash.clear();
+        if let (Some(ranks), false) = (&self.ranks, self.voted) {
+            // Tell the other ranks, which wait for this vote at their iteration's end.
+            self.voted = true;
+            let _ = ranks.agree(false);
+        }
     }
 }
 

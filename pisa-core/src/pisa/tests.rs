@@ -640,3 +640,32 @@ fn lr_linked_schedule_scales_sigma_and_rho() {
         run.step();
     }
 }
+
+/// Spread over the one rank of a local run, SISA takes the same steps as without ranks, bit for
+/// bit, with either reduction (the multi-process runs are tested under `mpirun`, see
+/// `pisa-core/tests/mpi.rs`); misuse is an error.
+#[test]
+fn a_one_rank_plan_equals_the_plain_run() {
+    use crate::collective::{Local, Ranks, Reduction};
+    use std::sync::Arc;
+    let plain = {
+        let mut run = Run::new(LeastSquares::spec_t1(), sisa(0.5, 1.0, 0.999));
+        run.run_to(20);
+        run.w()
+    };
+    for reduction in [Reduction::Ordered, Reduction::AllReduce] {
+        let mut run = Run::new(LeastSquares::spec_t1(), sisa(0.5, 1.0, 0.999));
+        let ranks = Ranks::new(Arc::new(Local), 4, reduction).unwrap();
+        run.opt.distribute(ranks.clone()).unwrap();
+        assert_eq!(run.opt.ranks().map(Ranks::owned), Some(0..4));
+        run.run_to(20);
+        let bits = |w: &[f64]| w.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&run.w()), bits(&plain), "{reduction:?}");
+        // Too late to distribute, and never twice.
+        assert!(run.opt.distribute(ranks).is_err());
+    }
+    let mut run = Run::new(LeastSquares::spec_t1(), sisa(0.5, 1.0, 0.999));
+    let wrong = Ranks::new(Arc::new(Local), 3, Reduction::AllReduce).unwrap();
+    let err = run.opt.distribute(wrong).unwrap_err();
+    assert!(err.to_string().contains("3 nodes"), "{err}");
+}

@@ -1,0 +1,388 @@
+//! Nodes in several processes: the collectives an optimizer needs when its m nodes are spread
+//! over ranks (processes on one or many machines), and the plan of which rank owns which nodes.
+//!
+//! PISA's iteration is consensus: every node i keeps its own dual π_i (and preconditioner
+//! state) and only the aggregate Σ α_i(σ w_i + π_i) crosses the network. With [`Ranks`] an
+//! optimizer keeps state for the nodes its rank owns only, and sums the aggregation
+//! accumulator over ranks, so every rank forms the same global weights.
+//!
+//! Engines behind [`Collective`]:
+//! - [`Local`]: one process (world size 1), today's behaviour and the default;
+//! - `Mpi` (feature `mpi`): MPI through the `mpi` crate (rsmpi) over the system's MPI library
+//!   (Debian's OpenMPI: `openmpi-bin libopenmpi-dev`); CUDA tensors go through host buffers, as
+//!   that OpenMPI is not CUDA-aware.
+//!
+//! Two ways to sum the accumulator ([`Reduction`]): `AllReduce` (MPI's all-reduce: fast, its
+//! summation order is the library's, so results differ from the one-process run in the last
+//! bits) and `Ordered` (the accumulator passes from rank to rank in node order and the last
+//! rank broadcasts the weights: the same floating-point operations in the same order as the
+//! one-process run, so the result is bit-identical to it).
+
+#[cfg(feature = "mpi")]
+mod mpi;
+
+#[cfg(feature = "mpi")]
+pub use self::mpi::Mpi;
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use tch::{Device, Kind, Tensor};
+
+use crate::error::{Error, Result};
+
+/// A flat buffer of one of the element types the collectives move.
+#[derive(Debug)]
+pub enum FlatMut<'a> {
+    /// 32-bit floats.
+    F32(&'a mut [f32]),
+    /// 64-bit floats.
+    F64(&'a mut [f64]),
+}
+
+impl FlatMut<'_> {
+    /// Number of elements.
+    pub fn len(&self) -> usize {
+        match self {
+            FlatMut::F32(s) => s.len(),
+            FlatMut::F64(s) => s.len(),
+        }
+    }
+
+    /// Whether the buffer is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The collective operations over a fixed group of ranks (processes). Every rank must call the
+/// same operations in the same order with buffers of the same length.
+pub trait Collective: Send + Sync {
+    /// This process's rank, `0..world()`.
+    fn rank(&self) -> usize;
+
+    /// The number of ranks.
+    fn world(&self) -> usize;
+
+    /// Replaces `buf` on every rank by the element-wise sum over ranks.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn all_reduce_sum(&self, buf: FlatMut<'_>) -> Result<()>;
+
+    /// Replaces `buf` on every rank by `root`'s.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn broadcast(&self, buf: FlatMut<'_>, root: usize) -> Result<()>;
+
+    /// Sends `buf` to rank `to` (which calls [`Collective::receive`]).
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn send(&self, buf: FlatMut<'_>, to: usize) -> Result<()>;
+
+    /// Receives into `buf` what rank `from` sends.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn receive(&self, buf: FlatMut<'_>, from: usize) -> Result<()>;
+
+    /// Every rank's `local` values, concatenated in rank order (every rank passes as many).
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn all_gather(&self, local: &[f64]) -> Result<Vec<f64>>;
+
+    /// Waits until every rank has called it.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    fn barrier(&self) -> Result<()>;
+}
+
+/// One process: world size 1. Reductions and broadcasts leave the buffer as it is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Local;
+
+impl Collective for Local {
+    fn rank(&self) -> usize {
+        0
+    }
+
+    fn world(&self) -> usize {
+        1
+    }
+
+    fn all_reduce_sum(&self, _buf: FlatMut<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    fn broadcast(&self, _buf: FlatMut<'_>, root: usize) -> Result<()> {
+        expect_rank(root, 1)
+    }
+
+    fn send(&self, _buf: FlatMut<'_>, to: usize) -> Result<()> {
+        Err(Error::Collective(format!("send to rank {to}: a local run has no other rank")))
+    }
+
+    fn receive(&self, _buf: FlatMut<'_>, from: usize) -> Result<()> {
+        Err(Error::Collective(format!("receive from rank {from}: a local run has no other rank")))
+    }
+
+    fn all_gather(&self, local: &[f64]) -> Result<Vec<f64>> {
+        Ok(local.to_vec())
+    }
+
+    fn barrier(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+fn expect_rank(rank: usize, world: usize) -> Result<()> {
+    match rank < world {
+        true => Ok(()),
+        false => Err(Error::Collective(format!("rank {rank} does not exist (world size {world})"))),
+    }
+}
+
+/// How the aggregation accumulator is summed over ranks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// The engine's all-reduce: fast; the summation order is the engine's.
+    #[default]
+    AllReduce,
+    /// Rank by rank in node order, then a broadcast: bit-identical to the one-process run of
+    /// the same m nodes; its ranks step their nodes one after another.
+    Ordered,
+}
+
+/// Which nodes this rank owns, and the collective that joins the ranks. Rank r owns the
+/// contiguous block `r·m/P .. (r+1)·m/P` of the m nodes (P = world size, which must divide m).
+#[derive(Clone)]
+pub struct Ranks {
+    comm: Arc<dyn Collective>,
+    nodes: usize,
+    reduction: Reduction,
+}
+
+impl std::fmt::Debug for Ranks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranks")
+            .field("rank", &self.rank())
+            .field("world", &self.world())
+            .field("nodes", &self.nodes)
+            .field("reduction", &self.reduction)
+            .finish()
+    }
+}
+
+impl Ranks {
+    /// The plan for `nodes` nodes over the ranks of `comm`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSetting`] when the world size does not divide the number of nodes.
+    pub fn new(comm: Arc<dyn Collective>, nodes: usize, reduction: Reduction) -> Result<Self> {
+        let world = comm.world();
+        if world == 0 || nodes % world != 0 {
+            return Err(Error::InvalidSetting {
+                name: "nodes".into(),
+                value: nodes.to_string(),
+                reason: format!(
+                    "{world} ranks must each own the same number of nodes: use a multiple of {world} nodes, or {world} ranks that divide {nodes}"
+                ),
+            });
+        }
+        Ok(Ranks {
+            comm,
+            nodes,
+            reduction,
+        })
+    }
+
+    /// This process's rank.
+    pub fn rank(&self) -> usize {
+        self.comm.rank()
+    }
+
+    /// The number of ranks.
+    pub fn world(&self) -> usize {
+        self.comm.world()
+    }
+
+    /// The number of nodes m over all ranks.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// How the accumulator is summed.
+    pub fn reduction(&self) -> Reduction {
+        self.reduction
+    }
+
+    /// The nodes this rank owns.
+    pub fn owned(&self) -> Range<usize> {
+        self.owned_by(self.rank())
+    }
+
+    /// The nodes rank `rank` owns.
+    pub fn owned_by(&self, rank: usize) -> Range<usize> {
+        let per = self.nodes / self.world();
+        rank * per..(rank + 1) * per
+    }
+
+    /// The rank that owns `node`.
+    pub fn owner(&self, node: usize) -> usize {
+        node / (self.nodes / self.world())
+    }
+
+    /// The collective.
+    pub fn collective(&self) -> &dyn Collective {
+        self.comm.as_ref()
+    }
+
+    /// Every rank says whether its part of the iteration went well; returns the ranks that
+    /// failed (empty when none did). Every rank must call it once per iteration, failed or not,
+    /// so that no rank waits forever for one that gave up.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when the engine fails.
+    pub fn agree(&self, ok: bool) -> Result<Vec<usize>> {
+        let votes = self.comm.all_gather(&[if ok { 1.0 } else { 0.0 }])?;
+        Ok((0..votes.len()).filter(|&r| votes[r] != 1.0).collect())
+    }
+
+    /// Sums `t` over ranks in place (any device: CUDA tensors go through a host copy).
+    ///
+    /// # Errors
+    /// [`Error::Collective`], or a tensor of another kind than f32/f64.
+    pub fn all_reduce_sum(&self, t: &mut Tensor) -> Result<()> {
+        on_host(t, |buf| self.comm.all_reduce_sum(buf))
+    }
+
+    /// Replaces `t` by rank `root`'s.
+    ///
+    /// # Errors
+    /// As [`Ranks::all_reduce_sum`].
+    pub fn broadcast(&self, t: &mut Tensor, root: usize) -> Result<()> {
+        on_host(t, |buf| self.comm.broadcast(buf, root))
+    }
+
+    /// Sends `t` to rank `to`.
+    ///
+    /// # Errors
+    /// As [`Ranks::all_reduce_sum`].
+    pub fn send(&self, t: &mut Tensor, to: usize) -> Result<()> {
+        on_host(t, |buf| self.comm.send(buf, to))
+    }
+
+    /// Receives `t` from rank `from`.
+    ///
+    /// # Errors
+    /// As [`Ranks::all_reduce_sum`].
+    pub fn receive(&self, t: &mut Tensor, from: usize) -> Result<()> {
+        on_host(t, |buf| self.comm.receive(buf, from))
+    }
+}
+
+/// Runs `op` on `t`'s elements as a host slice: in place for a contiguous CPU tensor, through a
+/// host copy (written back) otherwise.
+fn on_host(t: &mut Tensor, op: impl FnOnce(FlatMut<'_>) -> Result<()>) -> Result<()> {
+    let kind = t.kind();
+    if !matches!(kind, Kind::Float | Kind::Double) {
+        return Err(Error::Collective(format!("collectives move f32 and f64 tensors, not {kind:?}")));
+    }
+    if t.device() == Device::Cpu && t.is_contiguous() {
+        return with_slice(t, op);
+    }
+    let mut host = t.f_to_device(Device::Cpu)?.f_contiguous()?;
+    with_slice(&mut host, op)?;
+    tch::no_grad(|| t.f_copy_(&host))?;
+    Ok(())
+}
+
+fn with_slice(t: &mut Tensor, op: impl FnOnce(FlatMut<'_>) -> Result<()>) -> Result<()> {
+    let n = t.numel();
+    let ptr = t.data_ptr();
+    // SAFETY: `t` is a contiguous CPU tensor of `n` elements of the matched kind, so its storage
+    // holds `n` properly aligned elements from `data_ptr`; the exclusive borrow of `t` keeps
+    // other safe code from touching it while the slice lives, and the slice ends with `op`.
+    match t.kind() {
+        Kind::Float => op(FlatMut::F32(unsafe { std::slice::from_raw_parts_mut(ptr as *mut f32, n) })),
+        Kind::Double => op(FlatMut::F64(unsafe { std::slice::from_raw_parts_mut(ptr as *mut f64, n) })),
+        other => Err(Error::Collective(format!("collectives move f32 and f64 tensors, not {other:?}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_plan_splits_nodes_into_equal_blocks_and_refuses_uneven_ones() {
+        let ranks = Ranks::new(Arc::new(Local), 4, Reduction::AllReduce).unwrap();
+        assert_eq!((ranks.rank(), ranks.world(), ranks.owned()), (0, 1, 0..4));
+        assert_eq!(ranks.owner(3), 0);
+        assert!(ranks.agree(true).unwrap().is_empty());
+        assert_eq!(ranks.agree(false).unwrap(), [0]);
+
+        /// A world of 3 seen from rank 1, for the arithmetic only.
+        struct Three;
+        impl Collective for Three {
+            fn rank(&self) -> usize {
+                1
+            }
+            fn world(&self) -> usize {
+                3
+            }
+            fn all_reduce_sum(&self, _: FlatMut<'_>) -> Result<()> {
+                Ok(())
+            }
+            fn broadcast(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn send(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn receive(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn all_gather(&self, local: &[f64]) -> Result<Vec<f64>> {
+                Ok(local.repeat(3))
+            }
+            fn barrier(&self) -> Result<()> {
+                Ok(())
+            }
+        }
+        let three = Ranks::new(Arc::new(Three), 6, Reduction::Ordered).unwrap();
+        assert_eq!((three.owned(), three.owned_by(2), three.owner(5)), (2..4, 4..6, 2));
+        let err = Ranks::new(Arc::new(Three), 4, Reduction::AllReduce).unwrap_err();
+        assert!(err.to_string().contains("multiple of 3"), "{err}");
+    }
+
+    #[test]
+    fn host_slices_see_cpu_tensors_in_place_and_others_through_a_copy() {
+        let mut t = Tensor::from_slice(&[1.0f32, 2.0, 3.0]);
+        on_host(&mut t, |buf| {
+            if let FlatMut::F32(s) = buf {
+                s[1] = 5.0;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(Vec::<f32>::try_from(&t).unwrap(), [1.0, 5.0, 3.0]);
+        // A non-contiguous view goes through a copy that is written back.
+        let base = Tensor::from_slice(&[1.0f64, 2.0, 3.0, 4.0]).view([2, 2]);
+        let mut col = base.tr();
+        on_host(&mut col, |buf| {
+            if let FlatMut::F64(s) = buf {
+                s[0] = 9.0;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(Vec::<f64>::try_from(base.reshape([-1])).unwrap(), [9.0, 2.0, 3.0, 4.0]);
+        let mut ints = Tensor::from_slice(&[1i64]);
+        assert!(on_host(&mut ints, |_| Ok(())).is_err());
+    }
+}
