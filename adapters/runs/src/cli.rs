@@ -3,6 +3,11 @@
 //! name and the allowed range and exits with code 2), a [`UsageError`] for checks that need more
 //! than one flag or the data, and [`exit`], which turns a binary's result into its exit code.
 //!
+//! A domain's error enum carries a [`UsageError`] as a variant with a message of its own and the
+//! usage error as its source, `#[error("invalid input")] Usage(#[from] UsageError)`, so that
+//! [`exit`] finds it in the error chain: an `#[error(transparent)]` variant forwards `source()`
+//! past the usage error and hides it (exit code 1 instead of 2).
+//!
 //! Exit codes: 0 success, 1 a failed run, 2 bad input (a flag, a config key, data too small for
 //! the settings), 130 a run stopped by Ctrl-C / SIGTERM after writing its checkpoint.
 //!
@@ -64,6 +69,47 @@ where
             return Err(format!("{value} is not in {min}..={max}"));
         }
         Ok(value)
+    }
+}
+
+/// A clap value parser accepting numbers in `min..max` (`max` excluded: a dropout rate below 1).
+pub fn in_half_open(
+    min: f64,
+    max: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+        match min <= value && value < max {
+            true => Ok(value),
+            false => Err(format!("{value} is not in [{min}, {max})")),
+        }
+    }
+}
+
+/// A clap value parser accepting numbers strictly between `min` and `max` (a held-out share in
+/// (0, 1)).
+pub fn in_open_range(
+    min: f64,
+    max: f64,
+) -> impl Fn(&str) -> Result<f64, String> + Clone + Send + Sync + 'static {
+    move |text: &str| {
+        let value: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+        match min < value && value < max {
+            true => Ok(value),
+            false => Err(format!("{value} is not in ({min}, {max})")),
+        }
+    }
+}
+
+/// A clap value parser for a probability mass in (0, 1] (nucleus sampling's top-p).
+///
+/// # Errors
+/// A message naming the accepted range.
+pub fn probability(text: &str) -> Result<f64, String> {
+    let value: f64 = text.trim().parse().map_err(|e| format!("{e}"))?;
+    match value > 0.0 && value <= 1.0 {
+        true => Ok(value),
+        false => Err(format!("{value} is not in (0, 1]")),
     }
 }
 
@@ -145,6 +191,18 @@ mod tests {
         assert!(p("NaN").is_err() && p("1.5").is_err() && p("0.5").is_ok());
         assert!(positive("0").is_err() && positive("inf").is_err() && positive("1e-3").is_ok());
         assert!(non_negative("-0.1").is_err() && non_negative("0").is_ok());
+        let dropout = in_half_open(0.0, 1.0);
+        assert!(dropout("0").is_ok() && dropout("0.99").is_ok());
+        assert!(
+            dropout("1").unwrap_err().contains("[0, 1)")
+                && dropout("-0.1").is_err()
+                && dropout("NaN").is_err()
+        );
+        let share = in_open_range(0.0, 1.0);
+        assert!(share("0.1").is_ok() && share("0").is_err() && share("1").is_err() && share("NaN").is_err());
+        assert!(probability("1").is_ok() && probability("0.9").is_ok());
+        assert!(probability("0").is_err() && probability("2").unwrap_err().contains("(0, 1]"));
+        assert!(probability("NaN").is_err() && probability("-1").is_err());
         assert!(plain_name("sisa-seed1").is_ok());
         for bad in ["../../x", "a/b", "..", ".", "", "-x", "a\\b"] {
             assert!(plain_name(bad).is_err(), "{bad}");
@@ -158,5 +216,28 @@ mod tests {
         assert_eq!(exit(usage), ExitCode::from(2));
         assert_eq!(exit(Err(anyhow::anyhow!("disk full"))), ExitCode::FAILURE);
         assert_eq!(exit(Ok(())), ExitCode::SUCCESS);
+    }
+
+    /// The variant the module docs prescribe is found through a transparent wrapper (a
+    /// domain's boxed session error); a transparent usage variant is not.
+    #[test]
+    fn a_usage_variant_is_found_through_transparent_wrappers() {
+        #[derive(Debug, thiserror::Error)]
+        enum Domain {
+            #[error("invalid input")]
+            Usage(#[from] UsageError),
+            #[error(transparent)]
+            Hidden(UsageError),
+            #[error(transparent)]
+            Wrapped(Box<Domain>),
+        }
+        let found = |e: Domain| exit(Err(anyhow::Error::new(e).context("lstm train")));
+        let usage = || UsageError::new("--bptt", "0 is not in 1..=10000");
+        assert_eq!(found(Domain::Usage(usage())), ExitCode::from(2));
+        assert_eq!(
+            found(Domain::Wrapped(Box::new(usage().into()))),
+            ExitCode::from(2)
+        );
+        assert_eq!(found(Domain::Hidden(usage())), ExitCode::FAILURE);
     }
 }

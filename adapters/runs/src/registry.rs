@@ -13,8 +13,10 @@
 //! assert_eq!(cfg.base.nodes(), 2); // Table A.1: WGAN-GP runs SISA on m = 2 nodes
 //! ```
 
-use pisa_core::OptimizerConfig;
+use pisa_core::{NodeWeights, OptimizerConfig, OptimizerKind};
 use serde_json::{Map, Value};
+
+use crate::cli::UsageError;
 use std::path::Path;
 
 /// Every optimizer name the registry knows.
@@ -50,16 +52,34 @@ pub enum RegistryError {
         /// What went wrong.
         message: String,
     },
-    /// The merged settings are not a valid optimizer configuration.
-    #[error("optimizer `{name}` for domain `{domain}`: {source}")]
+    /// The merged settings are not a valid optimizer configuration (an unknown key, a value out
+    /// of range such as `nodes = 0`): bad input, so binaries exit with code 2.
+    #[error("optimizer `{name}` for domain `{domain}`")]
     Invalid {
         /// The optimizer.
         name: String,
         /// The domain.
         domain: String,
-        /// pisa-core's error (boxed: it is large).
-        source: Box<pisa_core::Error>,
+        /// The key at fault as `optimizer.<key>` (`optimizer` when pisa-core names none) and
+        /// pisa-core's message.
+        source: UsageError,
     },
+}
+
+impl RegistryError {
+    /// An [`RegistryError::Invalid`] for pisa-core's `error` about `name` in `domain`.
+    fn invalid(name: &str, domain: &str, error: &pisa_core::Error) -> Self {
+        let key = match error {
+            pisa_core::Error::InvalidSetting { name, .. } => format!("optimizer.{name}"),
+            pisa_core::Error::InvalidNodeWeights { .. } => "optimizer.alpha".to_string(),
+            _ => "optimizer".to_string(),
+        };
+        RegistryError::Invalid {
+            name: name.into(),
+            domain: domain.into(),
+            source: UsageError::new(key, error.to_string()),
+        }
+    }
 }
 
 /// Per-domain optimizer defaults.
@@ -131,7 +151,9 @@ impl Registry {
         Ok(Value::Object(merged))
     }
 
-    /// The optimizer configuration for `optimizer` in `domain` with `overrides` applied.
+    /// The optimizer configuration for `optimizer` in `domain` with `overrides` applied, every
+    /// setting validated (of the main optimizer and of each group), so that a domain never
+    /// divides by `nodes = 0` or trains with a negative learning rate before building it.
     ///
     /// # Errors
     /// [`RegistryError::UnknownOptimizer`] or [`RegistryError::Invalid`] (unknown keys, invalid
@@ -144,11 +166,13 @@ impl Registry {
     ) -> Result<OptimizerConfig, RegistryError> {
         let settings = self.settings(domain, optimizer, overrides)?;
         let name = settings["name"].as_str().unwrap_or(optimizer).to_string();
-        OptimizerConfig::from_value(settings).map_err(|source| RegistryError::Invalid {
-            name,
-            domain: domain.into(),
-            source: Box::new(source),
-        })
+        let invalid = |e: pisa_core::Error| RegistryError::invalid(&name, domain, &e);
+        let cfg = OptimizerConfig::from_value(settings).map_err(invalid)?;
+        validate(&cfg.base).map_err(invalid)?;
+        for group in &cfg.groups {
+            validate(&group.optimizer).map_err(invalid)?;
+        }
+        Ok(cfg)
     }
 
     /// As [`Self::resolve`], with the overrides read from a TOML file.
@@ -170,6 +194,35 @@ impl Registry {
             .parse()
             .map_err(|e: toml::de::Error| file_err(e.to_string()))?;
         self.resolve(domain, optimizer, &table)
+    }
+}
+
+/// Checks every setting of `kind` the way building it would, without parameters.
+fn validate(kind: &OptimizerKind) -> pisa_core::Result<()> {
+    /// A baseline's node count, node weights and schedule.
+    fn nodes_and_schedule<S>(c: &pisa_core::config::BaselineConfig<S>) -> pisa_core::Result<()> {
+        if c.nodes == 0 {
+            return Err(pisa_core::Error::InvalidSetting {
+                name: "nodes",
+                value: "0".into(),
+                reason: "m must be >= 1".into(),
+            });
+        }
+        NodeWeights::from_config(c.nodes, &c.alpha)?;
+        c.schedule.validate()
+    }
+    match kind {
+        OptimizerKind::Pisa(c) => c.validate(false),
+        OptimizerKind::Sisa(c) => c.validate(true),
+        OptimizerKind::Nsisa(c) => c.validate(),
+        OptimizerKind::Adam(c) | OptimizerKind::Adamw(c) => {
+            nodes_and_schedule(c).and_then(|()| c.settings.validate())
+        }
+        OptimizerKind::Sgd(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Rmsprop(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Adabelief(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Lamb(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Muon(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
     }
 }
 
@@ -260,7 +313,45 @@ mod tests {
         ));
         let bad: toml::Table = "sigmaa = 1.0".parse().unwrap();
         let err = registry.resolve("wgan", "sisa", &bad).unwrap_err();
-        assert!(err.to_string().contains("sigmaa"), "{err}");
+        let RegistryError::Invalid { source, .. } = &err else {
+            panic!("{err}")
+        };
+        assert!(source.to_string().contains("sigmaa"), "{source}");
+    }
+
+    /// Out-of-range values are refused when the settings are resolved, naming the key, for the
+    /// PISA family and the baselines alike, in the main optimizer and in a group.
+    #[test]
+    fn invalid_values_are_usage_errors_naming_the_key() {
+        let registry = Registry::builtin();
+        let cases = [
+            ("sisa", "nodes = 0", "optimizer.nodes"),
+            ("nsisa", "nodes = 0", "optimizer.nodes"),
+            ("adam", "nodes = 0", "optimizer.nodes"),
+            ("adam", "nodes = 2\nalpha = [1.0]", "optimizer.alpha"),
+            ("sisa", "lr = -1.0", "optimizer.lr"),
+            ("adamw", "lr = -1.0", "optimizer.lr"),
+            ("sgd", "lr = -1.0", "optimizer.lr"),
+            ("sisa", "sigma = 0.0", "optimizer.sigma"),
+            (
+                "adam",
+                "[[groups]]\nname = \"g\"\nparams = [\"*\"]\noptimizer = \"adam\"\nlr = -1.0",
+                "optimizer.lr",
+            ),
+        ];
+        for (name, text, key) in cases {
+            let overrides: toml::Table = text.parse().unwrap();
+            let err = registry.resolve("default", name, &overrides).unwrap_err();
+            let usage = std::error::Error::source(&err)
+                .and_then(|s| s.downcast_ref::<UsageError>())
+                .unwrap_or_else(|| panic!("{name} {text}: {err} has no usage error"));
+            assert_eq!(usage.flag, key, "{name} {text}: {usage}");
+        }
+        // Through anyhow, as a binary sees it: exit code 2.
+        let err = registry
+            .resolve("default", "sisa", &"nodes = 0".parse().unwrap())
+            .unwrap_err();
+        assert_eq!(crate::cli::exit(Err(err.into())), std::process::ExitCode::from(2));
     }
 
     /// A resolved configuration behaves exactly like the optimizer built directly.
