@@ -37,6 +37,10 @@ pub enum LstmError {
         /// Columns requested.
         batch: usize,
     },
+    /// A flag out of range or data too small for the settings (exit code 2); not transparent,
+    /// so that the binary finds it in the error chain.
+    #[error("invalid input")]
+    Usage(#[from] runs::cli::UsageError),
     /// An invalid model or training setting.
     #[error("invalid setting: {0}")]
     Config(String),

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use runs::cli::{check_range, in_half_open, in_range, UsageError};
 use runs::run::write_atomic;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use tch::nn::VarStore;
@@ -15,48 +16,104 @@ use crate::model::{AwdConfig, AwdLstm};
 use crate::train::{evaluate, seq_len, Regularization, SplitMix, SplitMode, WindowTrainer};
 use crate::LstmError;
 
-/// What an LSTM run trains and how (the `lstm train` flags besides the common ones).
+/// What an LSTM run trains and how (the `lstm train` flags besides the common ones). Every
+/// number is range-checked by clap when parsed and again by [`TrainConfig::validate`].
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct TrainConfig {
     /// Folder with ptb.train.txt, ptb.valid.txt, ptb.test.txt [default: $PISA_DATA_DIR/ptb-like or data/ptb-like].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// LSTM layers (1-3).
-    #[arg(long, default_value_t = 3)]
+    /// LSTM layers, 1 to 3.
+    #[arg(long, default_value_t = 3, value_parser = in_range(LAYERS.0, LAYERS.1))]
     pub layers: usize,
-    /// Embedding size (also the last layer's size: tied weights).
-    #[arg(long, default_value_t = 400)]
+    /// Embedding size (also the last layer's size: tied weights), 1 to 16384.
+    #[arg(long, default_value_t = 400, value_parser = in_range(WIDTH.0, WIDTH.1))]
     pub emb: usize,
-    /// Hidden size of the other layers.
-    #[arg(long, default_value_t = 1150)]
+    /// Hidden size of the other layers, 1 to 16384.
+    #[arg(long, default_value_t = 1150, value_parser = in_range(WIDTH.0, WIDTH.1))]
     pub hidden: usize,
-    /// Scale all dropouts (0.4/0.25/0.4/0.1 and weight-drop 0.5) by this factor.
-    #[arg(long, default_value_t = 1.0)]
+    /// Scale all dropouts (0.4/0.25/0.4/0.1 and weight-drop 0.5) by this factor, in [0, 2)
+    /// (every rate stays below 1).
+    #[arg(long, default_value_t = 1.0, value_parser = in_half_open(0.0, DROPOUT_SCALE_MAX))]
     pub dropout_scale: f64,
-    /// Training streams (batch columns).
-    #[arg(long, default_value_t = 20)]
+    /// Training streams (batch columns), 1 to 10⁵.
+    #[arg(long, default_value_t = 20, value_parser = in_range(BATCH.0, BATCH.1))]
     pub batch: usize,
-    /// Validation batch.
-    #[arg(long, default_value_t = 10)]
+    /// Validation batch, 1 to 10⁵.
+    #[arg(long, default_value_t = 10, value_parser = in_range(BATCH.0, BATCH.1))]
     pub eval_batch: usize,
-    /// Test batch.
-    #[arg(long, default_value_t = 1)]
+    /// Test batch, 1 to 10⁵.
+    #[arg(long, default_value_t = 1, value_parser = in_range(BATCH.0, BATCH.1))]
     pub test_batch: usize,
-    /// Mean BPTT length.
-    #[arg(long, default_value_t = 70.0)]
+    /// Mean BPTT length, 1 to 10⁵ (and shorter than the training stream).
+    #[arg(long, default_value_t = 70.0, value_parser = in_range(BPTT.0, BPTT.1))]
     pub bptt: f64,
-    /// Epochs.
-    #[arg(long, default_value_t = 200)]
+    /// Epochs, 1 to 10⁶.
+    #[arg(long, default_value_t = 200, value_parser = in_range(EPOCHS.0, EPOCHS.1))]
     pub epochs: u64,
-    /// Training windows per epoch at most (0: the whole training stream).
-    #[arg(long, default_value_t = 0)]
+    /// Training windows per epoch at most, 0 to 10⁹ (0: the whole training stream).
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, MAX_COUNT))]
     pub max_windows: u64,
-    /// Evaluate on at most this many validation/test tokens (0: all).
-    #[arg(long, default_value_t = 0)]
+    /// Evaluate on at most this many validation/test tokens, 0 to 10⁹ (0: all).
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, MAX_COUNT as usize))]
     pub eval_tokens: usize,
     /// How the nodes divide a window: time (the paper's runs) or batch.
     #[arg(long, default_value = "time")]
     pub split: String,
+}
+
+/// `--layers`: AWD-LSTM's 1 to 3.
+const LAYERS: (usize, usize) = (1, 3);
+/// `--emb`, `--hidden`.
+const WIDTH: (usize, usize) = (1, 16_384);
+/// `--dropout-scale` (excluded): the largest rate, weight-drop 0.5, stays below 1.
+const DROPOUT_SCALE_MAX: f64 = 2.0;
+/// `--batch`, `--eval-batch`, `--test-batch`.
+const BATCH: (usize, usize) = (1, 100_000);
+/// `--bptt`.
+const BPTT: (f64, f64) = (1.0, 100_000.0);
+/// `--epochs`.
+const EPOCHS: (u64, u64) = (1, 1_000_000);
+/// `--max-windows`, `--eval-tokens`.
+const MAX_COUNT: u64 = 1_000_000_000;
+
+impl TrainConfig {
+    /// Checks every number against the range its flag accepts (for a configuration built in
+    /// code rather than parsed by clap) and `--split`.
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag and the allowed range.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        check_range("--layers", self.layers, LAYERS.0, LAYERS.1)?;
+        check_range("--emb", self.emb, WIDTH.0, WIDTH.1)?;
+        check_range("--hidden", self.hidden, WIDTH.0, WIDTH.1)?;
+        if !(0.0..DROPOUT_SCALE_MAX).contains(&self.dropout_scale) {
+            return Err(UsageError::new(
+                "--dropout-scale",
+                format!("{} is not in [0, {DROPOUT_SCALE_MAX})", self.dropout_scale),
+            ));
+        }
+        check_range("--batch", self.batch, BATCH.0, BATCH.1)?;
+        check_range("--eval-batch", self.eval_batch, BATCH.0, BATCH.1)?;
+        check_range("--test-batch", self.test_batch, BATCH.0, BATCH.1)?;
+        check_range("--bptt", self.bptt, BPTT.0, BPTT.1)?;
+        check_range("--epochs", self.epochs, EPOCHS.0, EPOCHS.1)?;
+        check_range("--max-windows", self.max_windows, 0, MAX_COUNT)?;
+        check_range("--eval-tokens", self.eval_tokens as u64, 0, MAX_COUNT)?;
+        self.split_mode().map(drop)
+    }
+
+    /// `--split` as a [`SplitMode`].
+    fn split_mode(&self) -> Result<SplitMode, UsageError> {
+        match self.split.as_str() {
+            "time" => Ok(SplitMode::Time),
+            "batch" => Ok(SplitMode::Batch),
+            other => Err(UsageError::new(
+                "--split",
+                format!("`{other}`: expected time or batch"),
+            )),
+        }
+    }
 }
 
 /// Trains an AWD-LSTM as `args` and `run` say: the corpus is loaded first (a missing corpus
@@ -67,21 +124,9 @@ pub struct TrainConfig {
 /// [`LstmError`]: bad settings, a missing or unusable corpus, a non-finite loss
 /// ([`LstmError::Session`] with [`SessionError::NonFinite`]), or an I/O error.
 pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, LstmError> {
+    args.validate()?;
+    let split_mode = args.split_mode()?;
     let device = run.device().map_err(SessionError::from)?;
-    let split_mode = match args.split.as_str() {
-        "time" => SplitMode::Time,
-        "batch" => SplitMode::Batch,
-        other => {
-            return Err(LstmError::Config(format!(
-                "--split {other}: expected time or batch"
-            )))
-        }
-    };
-    if args.bptt < 1.0 || args.batch == 0 || args.eval_batch == 0 || args.test_batch == 0 {
-        return Err(LstmError::Config(
-            "--bptt must be at least 1 and --batch, --eval-batch, --test-batch at least 1".into(),
-        ));
-    }
 
     // corpus (before the run folder: a missing corpus leaves nothing behind)
     let data_dir = args
@@ -98,9 +143,37 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         };
         ids[..n].to_vec()
     };
-    let train_data = batchify(&corpus.train, args.batch, device)?;
-    let valid_data = batchify(&cut(&corpus.valid), args.eval_batch, device)?;
-    let test_data = batchify(&cut(&corpus.test), args.test_batch, device)?;
+    // Data too small for one training window or one evaluation window is bad input, found
+    // here, before the run folder exists (a window needs an input row and the row after it).
+    let streams = |ids: &[i64], batch: usize, flag: &str, split: &str, rows: usize| {
+        let have = ids.len() / batch;
+        match have >= rows {
+            true => batchify(ids, batch, device),
+            false => Err(UsageError::new(
+                flag,
+                format!(
+                    "{batch} leaves {have} token(s) per column of the {} {split} tokens in {}; \
+                     at least {rows} are needed (a smaller {flag} or a longer file)",
+                    ids.len(),
+                    data_dir.display()
+                ),
+            )
+            .into()),
+        }
+    };
+    let train_data = streams(&corpus.train, args.batch, "--batch", "training", 3)?;
+    let eval_flag = if args.eval_tokens > 0 {
+        "--eval-tokens"
+    } else {
+        "--eval-batch"
+    };
+    let valid_data = streams(&cut(&corpus.valid), args.eval_batch, eval_flag, "validation", 2)?;
+    let eval_flag = if args.eval_tokens > 0 {
+        "--eval-tokens"
+    } else {
+        "--test-batch"
+    };
+    let test_data = streams(&cut(&corpus.test), args.test_batch, eval_flag, "test", 2)?;
     eprintln!(
         "corpus: {label}; {} words, {} / {} / {} tokens",
         corpus.vocab.len(),
@@ -109,6 +182,18 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         corpus.test.len()
     );
     let rows = train_data.size()[0];
+    if args.bptt > (rows - 1) as f64 {
+        return Err(UsageError::new(
+            "--bptt",
+            format!(
+                "{} is longer than the training stream ({} rows per column at --batch {})",
+                args.bptt,
+                rows - 1,
+                args.batch
+            ),
+        )
+        .into());
+    }
     let per_epoch = if args.max_windows > 0 {
         args.max_windows
     } else {
@@ -165,10 +250,11 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         split_mode
     );
     if split_mode == SplitMode::Batch && args.batch < m {
-        return Err(LstmError::Config(format!(
-            "--batch {} is smaller than the optimizer's {m} nodes",
-            args.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
+        )
+        .into());
     }
     let vars = vs.trainable_variables();
     let trainer = WindowTrainer {
@@ -197,10 +283,15 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         1
     };
     if rows - 1 - min_len <= 0 {
-        return Err(LstmError::Config(format!(
-            "the training stream has {rows} rows per column at --batch {}: too short for one window of {min_len} tokens",
-            args.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!(
+                "{}: the training stream has {rows} rows per column, too short for one window of \
+                 {min_len} tokens (one per node)",
+                args.batch
+            ),
+        )
+        .into());
     }
 
     for epoch in state.epoch..args.epochs {

@@ -201,6 +201,7 @@ fn bad_input_fails_naming_the_problem() {
     let mut args = train_args(data.to_str().unwrap(), runs_s, "y", "1");
     args.extend(["--split", "diagonal"]);
     let out = lstm(&args);
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("--split diagonal"));
+    assert_eq!(out.status.code(), Some(2), "bad input");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--split") && err.contains("diagonal"), "{err}");
 }

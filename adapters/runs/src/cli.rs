@@ -72,6 +72,19 @@ where
     }
 }
 
+/// Checks a setting that does not come through clap (a TOML key, a struct built in code)
+/// against `min..=max`, as [`in_range`] does for a flag.
+///
+/// # Errors
+/// A [`UsageError`] naming `flag` and the range.
+pub fn check_range<T: PartialOrd + Display>(flag: &str, value: T, min: T, max: T) -> Result<(), UsageError> {
+    // `!(a <= b)` rather than `a > b`: NaN is out of every range.
+    match min <= value && value <= max {
+        true => Ok(()),
+        false => Err(UsageError::new(flag, format!("{value} is not in {min}..={max}"))),
+    }
+}
+
 /// A clap value parser accepting numbers in `min..max` (`max` excluded: a dropout rate below 1).
 pub fn in_half_open(
     min: f64,
@@ -191,6 +204,13 @@ mod tests {
         assert!(p("NaN").is_err() && p("1.5").is_err() && p("0.5").is_ok());
         assert!(positive("0").is_err() && positive("inf").is_err() && positive("1e-3").is_ok());
         assert!(non_negative("-0.1").is_err() && non_negative("0").is_ok());
+        assert_eq!(check_range("ppo.epochs", 3usize, 1, 100), Ok(()));
+        let err = check_range("ppo.epochs", 0usize, 1, 100).unwrap_err();
+        assert_eq!(
+            (err.flag.as_str(), err.message.as_str()),
+            ("ppo.epochs", "0 is not in 1..=100")
+        );
+        assert!(check_range("clip", f64::NAN, 0.0, 1.0).is_err());
         let dropout = in_half_open(0.0, 1.0);
         assert!(dropout("0").is_ok() && dropout("0.99").is_ok());
         assert!(

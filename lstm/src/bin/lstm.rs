@@ -24,12 +24,14 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lstm::corpus::{Vocab, EOS};
 use lstm::model::{AwdConfig, AwdLstm};
 use lstm::run::TrainConfig;
+use runs::cli::in_range;
 use runs::session::RunArgs;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
@@ -77,18 +79,22 @@ struct SampleArgs {
     /// A checkpoint folder (`runs/<domain>/<name>/checkpoints/step-N`).
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Words to generate.
-    #[arg(long, default_value_t = 100)]
+    /// Words to generate, 1 to 10⁶.
+    #[arg(long, default_value_t = 100, value_parser = in_range(1usize, 1_000_000))]
     words: usize,
-    /// Softmax temperature.
-    #[arg(long, default_value_t = 1.0)]
+    /// Softmax temperature, 0 to 100 (0: greedy).
+    #[arg(long, default_value_t = 1.0, value_parser = in_range(0.0f64, 100.0))]
     temperature: f64,
     /// Seed of the sampling.
     #[arg(long, default_value_t = 0)]
     seed: u64,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    runs::cli::exit(run())
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Sample(args)) => sample(&args),
