@@ -29,6 +29,10 @@ pub enum GanError {
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A flag out of range or data too small for the settings (exit code 2); not transparent,
+    /// so that the binary finds it in the error chain.
+    #[error("invalid input")]
+    Usage(#[from] runs::cli::UsageError),
     /// A setting is invalid.
     #[error("invalid setting: {0}")]
     Config(String),

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use clap::ValueEnum;
 use runs::checkpoint::step_seed;
+use runs::cli::{check_range, in_range, non_negative, positive, UsageError};
 use runs::run::write_atomic;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use serde::{Deserialize, Serialize};
@@ -56,60 +57,115 @@ pub struct TrainConfig {
     /// Dataset location [default: DATA_DIR/cifar10 or DATA_DIR/mnist].
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Image side: 64 (the paper's upsampled CIFAR-10) or 32 (native; the MNIST default).
-    #[arg(long)]
+    /// Image side, a power of two in 8..=256: 64 (the paper's upsampled CIFAR-10) or 32
+    /// (native; the MNIST default).
+    #[arg(long, value_parser = in_range(IMAGE_SIZE.0, IMAGE_SIZE.1))]
     pub image_size: Option<i64>,
-    /// Base channel width of both networks (64 in the paper).
-    #[arg(long, default_value_t = 64)]
+    /// Base channel width of both networks (64 in the paper), 1 to 4096.
+    #[arg(long, default_value_t = 64, value_parser = in_range(WIDTH.0, WIDTH.1))]
     pub base: i64,
-    /// Noise dimension.
-    #[arg(long, default_value_t = 100)]
+    /// Noise dimension, 1 to 4096.
+    #[arg(long, default_value_t = 100, value_parser = in_range(WIDTH.0, WIDTH.1))]
     pub z_dim: i64,
-    /// Images per critic iteration (split over the optimizer's nodes).
-    #[arg(long, default_value_t = 64)]
+    /// Images per critic iteration (split over the optimizer's nodes), 1 to 10⁵.
+    #[arg(long, default_value_t = 64, value_parser = in_range(BATCH.0, BATCH.1))]
     pub batch: usize,
-    /// Epochs (one epoch = the training set once through the critic).
-    #[arg(long, default_value_t = 100)]
+    /// Epochs (one epoch = the training set once through the critic), 1 to 10⁶.
+    #[arg(long, default_value_t = 100, value_parser = in_range(EPOCHS.0, EPOCHS.1))]
     pub epochs: u64,
-    /// Use only the first N training images (0: all); makes epochs short on a CPU.
-    #[arg(long, default_value_t = 0)]
+    /// Use only the first N training images, 0 to 10⁹ (0: all); makes epochs short on a CPU.
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, COUNT as usize))]
     pub train_images: usize,
-    /// Stop after this many generator iterations (0: no limit).
-    #[arg(long, default_value_t = 0)]
+    /// Stop after this many generator iterations, 0 to 10⁹ (0: no limit).
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, COUNT))]
     pub max_steps: u64,
-    /// Critic iterations per generator iteration (5 in the WGAN papers, 1 in the PISA code).
-    #[arg(long, default_value_t = 5)]
+    /// Critic iterations per generator iteration (5 in the WGAN papers, 1 in the PISA code),
+    /// 1 to 1000.
+    #[arg(long, default_value_t = 5, value_parser = in_range(N_CRITIC.0, N_CRITIC.1))]
     pub n_critic: u64,
-    /// WGAN weight-clipping bound.
-    #[arg(long, default_value_t = 0.01)]
+    /// WGAN weight-clipping bound (> 0).
+    #[arg(long, default_value_t = 0.01, value_parser = positive)]
     pub clip: f64,
-    /// WGAN-GP penalty weight.
-    #[arg(long, default_value_t = 10.0)]
+    /// WGAN-GP penalty weight (≥ 0).
+    #[arg(long, default_value_t = 10.0, value_parser = non_negative)]
     pub gp_weight: f64,
-    /// FID every this many epochs (0: only the final FID).
-    #[arg(long, default_value_t = 10)]
+    /// FID every this many epochs, 0 to 10⁶ (0: only the final FID).
+    #[arg(long, default_value_t = 10, value_parser = in_range(0, EPOCHS.1))]
     pub fid_every: u64,
-    /// Generated images per FID during training (paper: 6,400).
-    #[arg(long, default_value_t = 6400)]
+    /// Generated images per FID during training (paper: 6,400), 2 to 10⁷.
+    #[arg(long, default_value_t = 6400, value_parser = in_range(FID_SAMPLES.0, FID_SAMPLES.1))]
     pub fid_samples: usize,
-    /// Generated images for the final FID (paper: 64,000; common: 50,000; 0: none).
-    #[arg(long, default_value_t = 64000)]
+    /// Generated images for the final FID (paper: 64,000; common: 50,000; 0: none), 0 or 2 to
+    /// 10⁷.
+    #[arg(long, default_value_t = 64000, value_parser = in_range(0, FID_SAMPLES.1))]
     pub final_fid_samples: usize,
-    /// Real images of the reference statistics (0: the whole reference split).
-    #[arg(long, default_value_t = 0)]
+    /// Real images of the reference statistics, 0 to 10⁷ (0: the whole reference split).
+    #[arg(long, default_value_t = 0, value_parser = in_range(0, FID_SAMPLES.1))]
     pub fid_real_samples: usize,
     /// Reference split of the FID: train (the paper's "real set" and the common protocol) or test.
     #[arg(long, default_value = "train")]
     pub fid_reference: String,
-    /// Images per Inception forward pass.
-    #[arg(long, default_value_t = 50)]
+    /// Images per Inception forward pass, 1 to 10⁵.
+    #[arg(long, default_value_t = 50, value_parser = in_range(BATCH.0, BATCH.1))]
     pub fid_batch: usize,
     /// The TorchScript FID Inception [default: DATA_DIR/fid-inception/default_1.pt].
     #[arg(long)]
     pub inception: Option<PathBuf>,
-    /// Images in the per-epoch sample grid.
-    #[arg(long, default_value_t = 64)]
+    /// Images in the per-epoch sample grid, 1 to 1024.
+    #[arg(long, default_value_t = 64, value_parser = in_range(1, GRID_MAX))]
     pub grid: usize,
+}
+
+/// `--image-size` (a power of two besides).
+const IMAGE_SIZE: (i64, i64) = (8, 256);
+/// `--base`, `--z-dim`.
+const WIDTH: (i64, i64) = (1, 4096);
+/// `--batch`, `--fid-batch`.
+const BATCH: (usize, usize) = (1, 100_000);
+/// `--epochs`, `--fid-every` (from 0).
+const EPOCHS: (u64, u64) = (1, 1_000_000);
+/// `--train-images`, `--max-steps` (from 0).
+const COUNT: u64 = 1_000_000_000;
+/// `--n-critic`.
+const N_CRITIC: (u64, u64) = (1, 1000);
+/// `--fid-samples`; the final and real counts from 0 (a covariance needs 2 samples).
+const FID_SAMPLES: (usize, usize) = (2, 10_000_000);
+/// `--grid`.
+const GRID_MAX: usize = 1024;
+
+impl TrainConfig {
+    /// Checks every number against the range its flag accepts (for a configuration built in
+    /// code or read back from `args.json`, not parsed by clap).
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag and the allowed range.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        if let Some(size) = self.image_size {
+            check_range("--image-size", size, IMAGE_SIZE.0, IMAGE_SIZE.1)?;
+        }
+        check_range("--base", self.base, WIDTH.0, WIDTH.1)?;
+        check_range("--z-dim", self.z_dim, WIDTH.0, WIDTH.1)?;
+        check_range("--batch", self.batch, BATCH.0, BATCH.1)?;
+        check_range("--epochs", self.epochs, EPOCHS.0, EPOCHS.1)?;
+        check_range("--train-images", self.train_images as u64, 0, COUNT)?;
+        check_range("--max-steps", self.max_steps, 0, COUNT)?;
+        check_range("--n-critic", self.n_critic, N_CRITIC.0, N_CRITIC.1)?;
+        check_range("--clip", self.clip, f64::MIN_POSITIVE, f64::MAX)?;
+        check_range("--gp-weight", self.gp_weight, 0.0, f64::MAX)?;
+        check_range("--fid-every", self.fid_every, 0, EPOCHS.1)?;
+        check_range("--fid-samples", self.fid_samples, FID_SAMPLES.0, FID_SAMPLES.1)?;
+        if self.final_fid_samples != 0 {
+            check_range(
+                "--final-fid-samples",
+                self.final_fid_samples,
+                FID_SAMPLES.0,
+                FID_SAMPLES.1,
+            )?;
+        }
+        check_range("--fid-real-samples", self.fid_real_samples, 0, FID_SAMPLES.1)?;
+        check_range("--fid-batch", self.fid_batch, BATCH.0, BATCH.1)?;
+        check_range("--grid", self.grid, 1, GRID_MAX)
+    }
 }
 
 /// What a run stores next to its checkpoints to rebuild its networks (`gan.json`).
@@ -289,12 +345,8 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         ModelName::Wgan => Variant::Wgan,
         ModelName::WganGp => Variant::WganGp,
     };
+    args.validate()?;
     let device = run.device().map_err(SessionError::from)?;
-    if args.n_critic == 0 || args.batch == 0 {
-        return Err(GanError::Config(
-            "--n-critic and --batch must be at least 1".into(),
-        ));
-    }
 
     // data (before the run folder: missing data leaves nothing behind)
     let train_set = load_split(args, Split::Train)?;
@@ -323,7 +375,7 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
             CriticNorm::None
         },
     };
-    cfg.validate().map_err(GanError::Config)?;
+    cfg.validate().map_err(|e| UsageError::new("--image-size", e))?;
     let settings = GanSettings {
         variant,
         clip: args.clip,
@@ -331,16 +383,30 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
     };
     let n_train = train_set.len();
     if n_train < args.batch {
-        return Err(GanError::Config(format!(
-            "{n_train} training images are fewer than one batch of {}",
-            args.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!(
+                "{}: the {n_train} training images are fewer than one batch",
+                args.batch
+            ),
+        )
+        .into());
     }
     let batches_per_epoch = (n_train / args.batch) as u64;
     let mut steps = (args.epochs * batches_per_epoch).div_ceil(args.n_critic);
     if args.max_steps > 0 {
         steps = steps.min(args.max_steps);
     }
+    // The Inception network before the run folder: a missing weight file leaves nothing behind,
+    // so the same command can simply be rerun once it is fetched.
+    let wants_fid = args.fid_every > 0 || args.final_fid_samples > 0;
+    let net = match wants_fid {
+        true => Some(Inception::load(
+            &args.inception.clone().unwrap_or_else(inception::default_path),
+            device,
+        )?),
+        false => None,
+    };
     let columns = [
         "epoch",
         "train/critic_loss",
@@ -382,10 +448,11 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
     let mut opt_d = opt_cfg.build(&dvs)?;
     let m = opt_d.node_weights().len();
     if args.batch < m {
-        return Err(GanError::Config(format!(
-            "--batch {} is smaller than the optimizer's {m} nodes",
-            args.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
+        )
+        .into());
     }
     let fixed_z = {
         tch::manual_seed(step_seed(seed ^ 0x5eed_9a11, 0));
@@ -404,16 +471,9 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
     let start = resumed.as_ref().map_or(0, |meta| meta.step);
     let mut fid_figure: Option<FidFigure> = resumed.and_then(|meta| serde_json::from_value(meta.extra).ok());
 
-    let wants_fid = args.fid_every > 0 || args.final_fid_samples > 0;
-    let (net, reference) = if wants_fid {
-        let net = Inception::load(
-            &args.inception.clone().unwrap_or_else(inception::default_path),
-            device,
-        )?;
-        let reference = reference_stats(args, &net, size, pad)?;
-        (Some(net), Some(reference))
-    } else {
-        (None, None)
+    let reference = match &net {
+        Some(net) => Some(reference_stats(args, net, size, pad)?),
+        None => None,
     };
     let mut order = Tensor::new();
     let mut order_epoch = u64::MAX;

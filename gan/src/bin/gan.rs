@@ -22,8 +22,10 @@ use clap::{Args, Parser, Subcommand};
 use gan::model::Generator;
 use gan::run::{save_grid, RunSpec, TrainConfig};
 use runs::checkpoint;
+use runs::cli::in_range;
 use runs::session::RunArgs;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use tch::nn::VarStore;
 use tch::{Device, Kind, Tensor};
 
@@ -52,8 +54,8 @@ struct CompareArgs {
     /// Comma-separated optimizers [default: every `<group>-seed<k>` run in --dir].
     #[arg(long, value_delimiter = ',')]
     optimizers: Vec<String>,
-    /// Runs (seeds 0..N) per optimizer.
-    #[arg(long, default_value_t = 1)]
+    /// Runs (seeds 0..N) per optimizer, 1 to 10⁴.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1u64, 10_000))]
     runs: u64,
 }
 
@@ -75,8 +77,8 @@ struct SampleArgs {
     /// A checkpoint folder `runs/<domain>/<name>/checkpoints/generator/step-N`.
     #[arg(long)]
     checkpoint: Option<PathBuf>,
-    /// Number of images.
-    #[arg(long, default_value_t = 64)]
+    /// Number of images, 1 to 10⁴.
+    #[arg(long, default_value_t = 64, value_parser = in_range(1usize, 10_000))]
     n: usize,
     /// Output PNG [default: <run>/plots/samples-step-N.png].
     #[arg(long)]
@@ -151,7 +153,11 @@ fn compare(args: CompareArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    runs::cli::exit(run())
+}
+
+fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Train(args) => {
             gan::run::train(&args.config, &args.run)?;

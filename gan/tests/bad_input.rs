@@ -1,0 +1,214 @@
+//! Bad input to the `gan` binary is refused at once with exit code 2 and a message naming the
+//! flag: every numeric flag of every subcommand at 0, -1 and a huge value (and the values its
+//! help excludes), before any data is read or a run folder created; a dataset smaller than one
+//! batch is refused before the run folder exists, and so is a missing FID Inception file (so the
+//! same command can be rerun once it is fetched).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_gan");
+
+/// 10¹⁵: steps, epochs or sizes no run can reach.
+const HUGE: &str = "1000000000000000";
+/// 2⁶⁴: beyond any u64 (for flags where every u64 is legal, such as `--seed`).
+const BEYOND_U64: &str = "18446744073709551616";
+
+fn run(args: &[String]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// What a refusal must not look like: a Rust panic or a libtorch (C++) trace.
+fn assert_clean(stderr: &str, what: &str) {
+    for trace in ["panicked", "RUST_BACKTRACE", "Exception raised from"] {
+        assert!(!stderr.contains(trace), "{what}: `{trace}` in stderr:\n{stderr}");
+    }
+}
+
+/// Runs every `(subcommand, flag, values)` of `table` as `subcommand <prefix> --flag=value`
+/// (`=`, so that `-1` reaches the value parser rather than being read as a flag), four at a
+/// time, and asserts each exits with code 2 naming the flag, without a trace, and that nothing
+/// was created under `runs`.
+fn assert_all_refused(table: &[(&str, &str, &[&str])], prefix: impl Fn(&str) -> Vec<String>, runs: &Path) {
+    let cases: Vec<(String, Vec<String>)> = table
+        .iter()
+        .flat_map(|&(sub, flag, values)| values.iter().map(move |value| (sub, flag, *value)))
+        .map(|(sub, flag, value)| {
+            let mut args: Vec<String> = sub.split_whitespace().map(String::from).collect();
+            args.extend(prefix(sub));
+            args.push(format!("{flag}={value}"));
+            (flag.to_string(), args)
+        })
+        .collect();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = cases
+            .chunks(cases.len().div_ceil(4))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (flag, args) in chunk {
+                        let out = run(args);
+                        let err = String::from_utf8_lossy(&out.stderr);
+                        assert_clean(&err, &format!("{args:?}"));
+                        if out.status.code() != Some(2) || !err.contains(flag.as_str()) {
+                            failures.push(format!("{args:?}: {:?}\n{err}", out.status.code()));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        jobs.into_iter().flat_map(|j| j.join().unwrap()).collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "not refused with exit code 2 naming the flag:\n{}",
+        failures.join("\n")
+    );
+    assert!(!runs.exists(), "a refused command created {}", runs.display());
+}
+
+/// Refused with exit code 2, `flag` named, no trace, no run folder under `runs`.
+fn assert_refused_before_the_run(out: &Output, flag: &str, runs: &Path) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(flag), "{flag} not named: {err}");
+    assert_clean(&err, flag);
+    assert!(!runs.exists(), "a run folder was created: {err}");
+}
+
+/// `(subcommand, flag, refused values)`. Legal values are left out: `--train-images 0`,
+/// `--max-steps 0`, `--fid-every 0`, `--final-fid-samples 0`, `--fid-real-samples 0`,
+/// `--gp-weight 0`, `--checkpoint-every 0` (each means "all" / "no limit" / "off") and every
+/// `--seed` below 2⁶⁴; `--clip` and `--gp-weight` have no upper bound (finite).
+const TABLE: &[(&str, &str, &[&str])] = &[
+    ("train", "--image-size", &["0", "-1", "4", "512", HUGE]),
+    ("train", "--base", &["0", "-1", HUGE]),
+    ("train", "--z-dim", &["0", "-1", HUGE]),
+    ("train", "--batch", &["0", "-1", HUGE]),
+    ("train", "--epochs", &["0", "-1", HUGE]),
+    ("train", "--train-images", &["-1", HUGE]),
+    ("train", "--max-steps", &["-1", HUGE]),
+    ("train", "--n-critic", &["0", "-1", HUGE]),
+    ("train", "--clip", &["0", "-1", "inf", "NaN"]),
+    ("train", "--gp-weight", &["-1", "inf", "NaN"]),
+    ("train", "--fid-every", &["-1", HUGE]),
+    ("train", "--fid-samples", &["0", "1", "-1", HUGE]),
+    ("train", "--final-fid-samples", &["-1", HUGE]),
+    ("train", "--fid-real-samples", &["-1", HUGE]),
+    ("train", "--fid-batch", &["0", "-1", HUGE]),
+    ("train", "--grid", &["0", "-1", HUGE]),
+    ("train", "--threads", &["0", "-1", HUGE]),
+    ("train", "--checkpoint-every", &["-1", HUGE]),
+    ("train", "--seed", &["-1", BEYOND_U64]),
+    ("sample", "--n", &["0", "-1", HUGE]),
+    ("sample", "--seed", &["-1", BEYOND_U64]),
+    ("compare", "--runs", &["0", "-1", HUGE]),
+];
+
+#[test]
+fn every_numeric_flag_is_range_checked_at_parse_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let missing = tmp.path().join("nothing").display().to_string();
+    let prefix = |sub: &str| -> Vec<String> {
+        let args = match sub {
+            "train" => vec![
+                "--runs",
+                runs.to_str().unwrap(),
+                "--dataset",
+                "folder",
+                "--data",
+                &missing,
+            ],
+            "sample" => vec!["--run", &missing],
+            _ => vec!["--dir", &missing],
+        };
+        args.into_iter().map(String::from).collect()
+    };
+    assert_all_refused(TABLE, prefix, &runs);
+}
+
+/// `n` RGB 8×8 PNG images in two classes.
+fn dataset(dir: &Path, n: u32) -> PathBuf {
+    let root = dir.join("images");
+    for k in 0..n {
+        let class = root.join(if k % 2 == 0 { "a" } else { "b" });
+        fs::create_dir_all(&class).unwrap();
+        let rgb: Vec<u8> = (0..8 * 8 * 3u32)
+            .map(|i| ((i * 7 + k * 31) % 256) as u8)
+            .collect();
+        let file = fs::File::create(class.join(format!("{k:04}.png"))).unwrap();
+        let mut enc = png::Encoder::new(file, 8, 8);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
+    }
+    root
+}
+
+/// A tiny CPU run's arguments on the folder dataset `data`, plus `extra`.
+fn tiny(data: &Path, runs: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "train",
+        "--dataset",
+        "folder",
+        "--data",
+        data.to_str().unwrap(),
+        "--runs",
+        runs.to_str().unwrap(),
+        "--image-size",
+        "8",
+        "--base",
+        "4",
+        "--z-dim",
+        "8",
+        "--epochs",
+        "1",
+        "--grid",
+        "4",
+        "--device",
+        "cpu",
+        "--threads",
+        "1",
+        "--optimizer",
+        "adam",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
+#[test]
+fn too_few_images_and_a_missing_inception_are_refused_before_the_run_folder_exists() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let data = dataset(tmp.path(), 6);
+    let no_fid = ["--fid-every", "0", "--final-fid-samples", "0"];
+    let out = run(&tiny(&data, &runs, &[&["--batch", "8"][..], &no_fid].concat()));
+    assert_refused_before_the_run(&out, "--batch", &runs);
+
+    // The FID network is loaded before the session opens: a failed run, not bad input, but no
+    // folder is left behind.
+    let inception = tmp.path().join("missing-inception.pt");
+    let out = run(&tiny(
+        &data,
+        &runs,
+        &[
+            "--batch",
+            "2",
+            "--fid-every",
+            "1",
+            "--inception",
+            inception.to_str().unwrap(),
+        ],
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("missing-inception.pt"), "{err}");
+    assert_clean(&err, "missing inception");
+    assert!(!runs.exists(), "a run folder was created: {err}");
+}
