@@ -60,6 +60,13 @@ pub enum LlmError {
     /// The optimizer's configuration or a step.
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
+    /// A flag out of range or data too small for the settings (exit code 2); not transparent,
+    /// so that the binary finds it in the error chain.
+    #[error("invalid input")]
+    Usage(#[from] runs::cli::UsageError),
+    /// The optimizer's settings (an unknown optimizer, an invalid value such as `nodes = 0`).
+    #[error(transparent)]
+    Registry(#[from] runs::registry::RegistryError),
     /// A training setting that cannot work (batch, sequence length, data size).
     #[error("{0}")]
     Setting(String),

@@ -88,7 +88,7 @@ pub fn settings(registry: &Registry, s: &OptimSetup) -> Result<Value, LlmError> 
 /// # Errors
 /// An unknown optimizer, malformed overrides or invalid values.
 pub fn build_config(registry: &Registry, s: &OptimSetup) -> Result<OptimizerConfig, LlmError> {
-    let registry_err = |e: runs::registry::RegistryError| LlmError::Config(e.to_string());
+    let registry_err = LlmError::Registry;
     let mut top = registry
         .settings(&s.domain, &s.optimizer, &s.overrides)
         .map_err(registry_err)?;
@@ -129,6 +129,7 @@ pub fn build_config(registry: &Registry, s: &OptimSetup) -> Result<OptimizerConf
         obj.insert("groups".into(), json!([group]));
     }
     let mut cfg = OptimizerConfig::from_value(top)?;
+    runs::registry::validate_config(&cfg, &s.domain)?;
     let lr = trapezoid(s);
     cfg.base.set_lr_schedule(&lr, ScheduleOverride::Always);
     if default_group {

@@ -25,6 +25,7 @@ use crate::replicas::{device_name, NodeDevices, NodeOutcome, NodeWork, ReplicaSe
 use crate::shards::{self, mean_loss, Batch, TokenData};
 use crate::tokenizer::Tokenizer;
 use pisa_core::{ClipArithmetic, Optimizer};
+use runs::cli::{check_range, in_half_open, in_open_range, in_range, non_negative, positive, UsageError};
 use runs::registry::Registry;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError, Status};
 use serde::{Deserialize, Serialize};
@@ -56,43 +57,44 @@ pub struct TrainArgs {
     /// last `val_fraction` held out).
     #[arg(long)]
     pub data: PathBuf,
-    /// Held-out share of a text file given as `--data`.
-    #[arg(long, default_value_t = 0.1)]
+    /// Held-out share of a text file given as `--data`, in (0, 1).
+    #[arg(long, default_value_t = 0.1, value_parser = in_open_range(0.0, 1.0))]
     pub val_fraction: f64,
-    /// Number of PISA nodes m (all groups) [default: the preset's].
-    #[arg(long)]
+    /// Number of PISA nodes m (all groups), 1 to 1024 [default: the preset's].
+    #[arg(long, value_parser = in_range(1usize, 1024))]
     pub nodes: Option<usize>,
-    /// Sequences per step over all nodes and one micro-batch (a multiple of m).
-    #[arg(long, default_value_t = 16)]
+    /// Sequences per step over all nodes and one micro-batch (a multiple of m), 1 to 10⁵.
+    #[arg(long, default_value_t = 16, value_parser = in_range(1usize, 100_000))]
     pub batch: usize,
-    /// Sequence length [default: min(128, n_positions)].
-    #[arg(long)]
+    /// Sequence length, 1 to the model's n_positions [default: min(128, n_positions)].
+    #[arg(long, value_parser = in_range(1usize, 1_000_000))]
     pub seq: Option<usize>,
-    /// Gradient accumulation: micro-batches per node and step.
-    #[arg(long, default_value_t = 1)]
+    /// Gradient accumulation: micro-batches per node and step, 1 to 10⁴.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1, ACCUM_MAX))]
     pub accum: usize,
-    /// Training steps (with --epochs: computed from the data instead).
-    #[arg(long, default_value_t = 300)]
+    /// Training steps, 1 to 10⁹ (with --epochs: computed from the data instead).
+    #[arg(long, default_value_t = 300, value_parser = in_range(1u64, STEPS_MAX))]
     pub steps: u64,
-    /// Train for this many passes over the training tokens (fine-tuning); overrides --steps.
-    #[arg(long)]
+    /// Train for this many passes over the training tokens (fine-tuning), over 0 and at most
+    /// 10⁴; overrides --steps.
+    #[arg(long, value_parser = in_range(f64::MIN_POSITIVE, 10_000.0))]
     pub epochs: Option<f64>,
     /// Linear warm-up steps [default: 0; fine-tuning: 5 % of the steps, the recipe script's
     /// 100 of 2000].
-    #[arg(long)]
+    #[arg(long, value_parser = in_range(0u64, STEPS_MAX))]
     pub warmup: Option<u64>,
     /// Linear warm-down steps at the end [default: 28 % of the steps, NSISA's 1450/5100;
     /// fine-tuning: all steps after the warm-up, a linear decay to 0 as the recipe script].
-    #[arg(long)]
+    #[arg(long, value_parser = in_range(0u64, STEPS_MAX))]
     pub warmdown: Option<u64>,
-    /// Clip each node's gradient to this global norm (0: no clipping).
-    #[arg(long, default_value_t = 1.0)]
+    /// Clip each node's gradient to this global norm, ≥ 0 (0: no clipping).
+    #[arg(long, default_value_t = 1.0, value_parser = non_negative)]
     pub clip: f64,
-    /// Validation every this many steps (and at the end).
-    #[arg(long, default_value_t = 50)]
+    /// Validation every this many steps (and at the end), 1 to 10⁹.
+    #[arg(long, default_value_t = 50, value_parser = in_range(1u64, STEPS_MAX))]
     pub eval_every: u64,
-    /// Validation tokens (a fixed prefix of the validation split).
-    #[arg(long, default_value_t = 32_768)]
+    /// Validation tokens (a fixed prefix of the validation split), 1 to 10⁹.
+    #[arg(long, default_value_t = 32_768, value_parser = in_range(1usize, 1_000_000_000))]
     pub val_tokens: usize,
     /// Where the m nodes run: `auto` = one node per CUDA device (node i on device i mod d)
     /// when the run is on CUDA and libtorch sees several, else all nodes one after another on
@@ -103,17 +105,22 @@ pub struct TrainArgs {
     /// Matrix products in bf16 (autocast-like; f32 master weights).
     #[arg(long)]
     pub bf16: bool,
-    /// Override every dropout rate of the model.
-    #[arg(long)]
+    /// Override every dropout rate of the model, in [0, 1).
+    #[arg(long, value_parser = in_half_open(0.0, 1.0))]
     pub dropout: Option<f64>,
-    /// Peak FLOP/s of the device for the MFU [default: 989e12 on CUDA with --bf16 (H100), else
-    /// none].
-    #[arg(long)]
+    /// Peak FLOP/s of the device for the MFU, > 0 [default: 989e12 on CUDA with --bf16 (H100),
+    /// else none].
+    #[arg(long, value_parser = positive)]
     pub peak_flops: Option<f64>,
-    /// Stop after this many steps of this invocation (to test resuming).
-    #[arg(long, hide = true)]
+    /// Stop after this many steps of this invocation (to test resuming), 1 to 10⁹.
+    #[arg(long, hide = true, value_parser = in_range(1u64, STEPS_MAX))]
     pub stop_after: Option<u64>,
 }
+
+/// `--steps`, `--warmup`, `--warmdown`, `--eval-every`, `--stop-after`.
+const STEPS_MAX: u64 = 1_000_000_000;
+/// `--accum`.
+const ACCUM_MAX: usize = 10_000;
 
 /// Train and validation tokens from a shard directory or a text file.
 ///
@@ -128,9 +135,7 @@ pub fn load_data(path: &Path, val_fraction: f64) -> Result<(TokenData, TokenData
     let text = std::fs::read_to_string(path).map_err(|e| LlmError::io(path, e))?;
     let ids = Tokenizer::gpt2().encode(&text);
     if !(0.0..1.0).contains(&val_fraction) || val_fraction == 0.0 {
-        return Err(LlmError::Setting(format!(
-            "--val-fraction {val_fraction} must be in (0, 1)"
-        )));
+        return Err(UsageError::new("--val-fraction", format!("{val_fraction} is not in (0, 1)")).into());
     }
     let cut = ((1.0 - val_fraction) * ids.len() as f64) as usize;
     let to16 = |s: &[u32]| s.iter().map(|&t| t as u16).collect::<Vec<u16>>();
@@ -240,20 +245,29 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
     }
     let seq = args.seq.unwrap_or(128.min(config.n_positions as usize));
     if seq == 0 || seq as i64 > config.n_positions {
-        return Err(LlmError::Setting(format!(
-            "--seq {seq} must be in 1..={} (the model's n_positions)",
-            config.n_positions
-        )));
+        return Err(UsageError::new(
+            "--seq",
+            format!(
+                "{seq} is not in 1..={} (the model's n_positions)",
+                config.n_positions
+            ),
+        )
+        .into());
     }
 
     // data
     let (train_data, val_data) = load_data(&args.data, args.val_fraction)?;
     for (split, d) in [("train", &train_data), ("val", &val_data)] {
         if d.len() <= seq {
-            return Err(LlmError::Setting(format!(
-                "the {split} split has {} tokens, not enough for one window of {seq}",
-                d.len()
-            )));
+            return Err(UsageError::new(
+                "--seq",
+                format!(
+                    "{seq}: the {split} split of {} has {} tokens, not enough for one window",
+                    args.data.display(),
+                    d.len()
+                ),
+            )
+            .into());
         }
         if let Some(t) = d.max_token() {
             if i64::from(t) >= config.vocab_size {
@@ -296,14 +310,13 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
     // m is needed for the step count with --epochs: read it from the settings first.
     let m = optim::settings(&registry, &setup)?["nodes"].as_u64().unwrap_or(1) as usize;
     if !args.batch.is_multiple_of(m) || args.batch == 0 {
-        return Err(LlmError::Setting(format!(
-            "--batch {} must be a positive multiple of the {m} nodes",
-            args.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is not a positive multiple of the {m} nodes", args.batch),
+        )
+        .into());
     }
-    if args.accum == 0 {
-        return Err(LlmError::Setting("--accum must be at least 1".into()));
-    }
+    check_range("--accum", args.accum, 1, ACCUM_MAX)?;
     let tokens_per_step = (args.batch * seq * args.accum) as u64;
     let steps = match args.epochs {
         Some(e) => ((e * train_data.len() as f64 / tokens_per_step as f64).ceil() as u64).max(1),

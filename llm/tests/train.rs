@@ -99,13 +99,15 @@ fn adamw_and_muon_runs_learn_and_bad_input_is_named() {
     let mut a = args(&data, &runs, "x", &["--optimizer", "nsisa", "--nodes", "2"]);
     a.batch = 3;
     let err = train(&a).unwrap_err();
-    assert!(err.to_string().contains("multiple"), "{err}");
+    let err = anyhow::Error::from(err);
+    assert!(format!("{err:#}").contains("multiple"), "{err:#}");
     let err = train(&args(&tmp.path().join("nothing"), &runs, "y", &[])).unwrap_err();
     assert!(format!("{err:#}").contains("nothing"), "{err:#}");
     let mut a = args(&data, &runs, "z", &[]);
     a.seq = Some(65);
     let err = train(&a).unwrap_err();
-    assert!(err.to_string().contains("n_positions"), "{err}");
+    let err = anyhow::Error::from(err);
+    assert!(format!("{err:#}").contains("n_positions"), "{err:#}");
 }
 
 #[test]

@@ -166,12 +166,9 @@ impl Registry {
     ) -> Result<OptimizerConfig, RegistryError> {
         let settings = self.settings(domain, optimizer, overrides)?;
         let name = settings["name"].as_str().unwrap_or(optimizer).to_string();
-        let invalid = |e: pisa_core::Error| RegistryError::invalid(&name, domain, &e);
-        let cfg = OptimizerConfig::from_value(settings).map_err(invalid)?;
-        validate(&cfg.base).map_err(invalid)?;
-        for group in &cfg.groups {
-            validate(&group.optimizer).map_err(invalid)?;
-        }
+        let cfg = OptimizerConfig::from_value(settings)
+            .map_err(|e| RegistryError::invalid(&name, domain, &e))?;
+        validate_config(&cfg, domain)?;
         Ok(cfg)
     }
 
@@ -195,6 +192,21 @@ impl Registry {
             .map_err(|e: toml::de::Error| file_err(e.to_string()))?;
         self.resolve(domain, optimizer, &table)
     }
+}
+
+/// Checks every setting of `cfg` (the main optimizer's and each group's) the way building it
+/// would, without parameters: for configurations a domain assembles itself from
+/// [`Registry::settings`]; [`Registry::resolve`] calls it.
+///
+/// # Errors
+/// [`RegistryError::Invalid`] naming the key (`optimizer.nodes`, ...), `domain` for the message.
+pub fn validate_config(cfg: &OptimizerConfig, domain: &str) -> Result<(), RegistryError> {
+    let name = cfg.base.name();
+    validate(&cfg.base).map_err(|e| RegistryError::invalid(name, domain, &e))?;
+    for group in &cfg.groups {
+        validate(&group.optimizer).map_err(|e| RegistryError::invalid(name, domain, &e))?;
+    }
+    Ok(())
 }
 
 /// Checks every setting of `kind` the way building it would, without parameters.

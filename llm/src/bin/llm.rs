@@ -21,15 +21,17 @@ use llm::tokenizer::Tokenizer;
 use llm::train::{train, TrainArgs};
 use llm::{hf, Gpt2};
 use report::plot::{plot_curves, read_metrics_csv, Axis, PlotOptions, Run};
+use runs::cli::{in_half_open, in_range, probability, UsageError};
 use runs::device::parse_device;
 use std::path::PathBuf;
+use std::process::ExitCode;
 use tch::nn::VarStore;
 
 #[derive(Parser)]
 #[command(about = "GPT-2 in tch with PISA-family optimizers")]
 struct Cli {
-    /// Torch intra-op threads (default: libtorch's choice).
-    #[arg(long, global = true)]
+    /// Torch intra-op threads, 1 to 1024 (default: libtorch's choice).
+    #[arg(long, global = true, value_parser = in_range(1usize, 1024))]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -57,17 +59,17 @@ struct SampleArgs {
     /// The text to continue.
     #[arg(long, default_value = "")]
     prompt: String,
-    /// New tokens to generate.
-    #[arg(long, default_value_t = 64)]
+    /// New tokens to generate, 1 to the model's context (n_positions) less the prompt.
+    #[arg(long, default_value_t = 64, value_parser = in_range(1usize, 1_000_000))]
     max_new: usize,
-    /// Temperature (0: greedy).
-    #[arg(long, default_value_t = 0.8)]
+    /// Temperature, 0 to 100 (0: greedy).
+    #[arg(long, default_value_t = 0.8, value_parser = in_range(0.0f64, 100.0))]
     temperature: f64,
-    /// Top-k filter.
-    #[arg(long)]
+    /// Top-k filter, 1 to 10⁶ (beyond the vocabulary: no filter).
+    #[arg(long, value_parser = in_range(1usize, 1_000_000))]
     top_k: Option<usize>,
-    /// Top-p (nucleus) filter.
-    #[arg(long)]
+    /// Top-p (nucleus) filter, in (0, 1].
+    #[arg(long, value_parser = probability)]
     top_p: Option<f64>,
     /// Seed of the sampling.
     #[arg(long, default_value_t = 0)]
@@ -88,11 +90,11 @@ struct TokenizeArgs {
     /// Shard name prefix.
     #[arg(long, default_value = "text")]
     prefix: String,
-    /// Share of each file's tokens held out for validation.
-    #[arg(long, default_value_t = 0.1)]
+    /// Share of each file's tokens held out for validation, in [0, 1).
+    #[arg(long, default_value_t = 0.1, value_parser = in_half_open(0.0, 1.0))]
     val_fraction: f64,
-    /// Tokens per shard.
-    #[arg(long, default_value_t = 100_000_000)]
+    /// Tokens per shard, 1 to 4·10⁹.
+    #[arg(long, default_value_t = 100_000_000, value_parser = in_range(1usize, 4_000_000_000))]
     shard_tokens: usize,
 }
 
@@ -106,7 +108,11 @@ struct CompareArgs {
     names: Vec<String>,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    runs::cli::exit(run())
+}
+
+fn run() -> Result<()> {
     let cli = Cli::parse();
     if let Some(n) = cli.threads.filter(|&n| n > 0) {
         tch::set_num_threads(n as i32);
@@ -144,6 +150,21 @@ fn sample(args: &SampleArgs) -> Result<()> {
     hf::load_weights(&dir, &mut vs, config.tie_word_embeddings)?;
     let tok = Tokenizer::gpt2();
     let prompt = tok.encode(&args.prompt);
+    // Generation past the context would slide a window one token at a time (minutes with no
+    // output): refused, naming the room left.
+    let room = (config.n_positions as usize).saturating_sub(prompt.len().max(1));
+    if args.max_new > room {
+        return Err(UsageError::new(
+            "--max-new",
+            format!(
+                "{} is beyond the model's context: {} positions, {} taken by the prompt; at most {room}",
+                args.max_new,
+                config.n_positions,
+                prompt.len().max(1)
+            ),
+        )
+        .into());
+    }
     let s = Sampling {
         temperature: args.temperature,
         top_k: args.top_k,
