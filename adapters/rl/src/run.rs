@@ -103,13 +103,10 @@ pub fn run_one(
         resume_with_changes: false,
         divergence_factor: RunArgs::for_tests(&place.runs).divergence_factor,
     };
+    // Settings before the run folder: bad input leaves nothing behind.
+    cfg.validate()?;
+    let resolved = Registry::builtin().resolve(&domain.name, optimizer, overrides)?;
     let mut session = Session::open(&run_args, &domain, &COLUMNS, cfg.total_steps as u64)?;
-    let resolved = Registry::builtin()
-        .resolve(&domain.name, optimizer, overrides)
-        .map_err(|e| RlError::Config {
-            name: "optimizer",
-            reason: e.to_string(),
-        })?;
     let opt_cfg = session.use_optimizer_config(resolved)?;
     // Everything in the RL settings shapes the trajectory except the evaluation and checkpoint
     // cadence (the total steps too: the learning rate and clip range decay over them).

@@ -66,6 +66,13 @@ pub enum RlError {
     /// The run skeleton: run folder, checkpoints, metrics, or a non-finite loss.
     #[error(transparent)]
     Session(Box<runs::session::SessionError>),
+    /// A flag or `[rl]` key out of range (exit code 2); not transparent, so that the binary
+    /// finds it in the error chain.
+    #[error("invalid input")]
+    Usage(#[from] runs::cli::UsageError),
+    /// The optimizer's settings (an unknown optimizer, an invalid value such as `nodes = 0`).
+    #[error(transparent)]
+    Registry(#[from] runs::registry::RegistryError),
     /// An invalid setting.
     #[error("invalid RL setting `{name}`: {reason}")]
     Config {
@@ -292,31 +299,35 @@ impl RlConfig {
         self.total_steps.div_ceil(self.rollout().max(1)).max(1)
     }
 
-    fn validate(&self) -> Result<(), RlError> {
-        let bad = |name, reason: &str| {
-            Err(RlError::Config {
-                name,
-                reason: reason.into(),
-            })
-        };
-        if self.num_envs == 0 {
-            return bad("num_envs", "must be >= 1");
+    /// Checks every count against its range, naming the key as in a `--config` file
+    /// (`rl.num_envs`): TOML bypasses the flags' parsers.
+    ///
+    /// # Errors
+    /// A [`UsageError`](runs::cli::UsageError) naming the key and the allowed range.
+    pub fn validate(&self) -> Result<(), runs::cli::UsageError> {
+        use runs::cli::{check_range, UsageError};
+        check_range("rl.num_envs", self.num_envs, 1, 4096)?;
+        check_range("rl.num_steps", self.num_steps, 1, 1_000_000)?;
+        check_range("rl.total_steps", self.total_steps, 1, MAX_STEPS)?;
+        check_range("rl.update_epochs", self.update_epochs, 1, 1000)?;
+        if let Some(b) = self.batch_size {
+            check_range("rl.batch_size", b, 1, 10_000_000)?;
         }
-        if self.num_steps == 0 {
-            return bad("num_steps", "must be >= 1");
+        if let Some(c) = self.max_grad_norm {
+            check_range("rl.max_grad_norm", c, 0.0, f64::MAX)?;
         }
-        if self.update_epochs == 0 {
-            return bad("update_epochs", "must be >= 1");
-        }
-        if self.batch_size == Some(0) {
-            return bad("batch_size", "must be >= 1 (or absent for the whole rollout)");
-        }
+        check_range("rl.eval_every", self.eval_every, 0, MAX_STEPS)?;
+        check_range("rl.eval_episodes", self.eval_episodes, 1, 100_000)?;
+        check_range("rl.checkpoint_every", self.checkpoint_every, 0, MAX_STEPS)?;
         if self.policy.hidden.contains(&0) {
-            return bad("policy.hidden", "layer widths must be >= 1");
+            return Err(UsageError::new("rl.policy.hidden", "layer widths must be >= 1"));
         }
         Ok(())
     }
 }
+
+/// The most environment steps a run, an evaluation period or a checkpoint period may span (10¹⁰).
+pub const MAX_STEPS: usize = 10_000_000_000;
 
 /// Diagnostics of one update: means over its optimizer iterations (node losses averaged).
 #[derive(Debug, Clone, Copy, PartialEq)]

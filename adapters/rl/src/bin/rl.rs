@@ -24,9 +24,12 @@ use rl::eval::{evaluate, record_episode};
 use rl::normalize::ObsNormalizer;
 use rl::policy::{ActionHead, ActorCritic};
 use rl::run::RunPlace;
+use rl::train::MAX_STEPS;
 use rl::{Algo, RlConfig, Trainer};
+use runs::cli::{in_range, positive, UsageError};
 use runs::registry::Registry;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use tch::Device;
 
 #[derive(Parser, Debug)]
@@ -52,11 +55,11 @@ struct SolveArgs {
     /// Task id or alias.
     #[arg(long, default_value = "CartPole-v1")]
     env: String,
-    /// Mean return over the last 100 training episodes that counts as solved.
-    #[arg(long, default_value_t = 475.0)]
+    /// Mean return over the last 100 training episodes that counts as solved (finite).
+    #[arg(long, default_value_t = 475.0, value_parser = in_range(-1e12f64, 1e12))]
     threshold: f64,
-    /// Give up after this many environment steps (also the horizon of the lr decay).
-    #[arg(long, default_value_t = 100_000)]
+    /// Give up after this many environment steps (also the horizon of the lr decay), 1 to 10¹⁰.
+    #[arg(long, default_value_t = 100_000, value_parser = in_range(1usize, MAX_STEPS))]
     max_steps: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -64,11 +67,11 @@ struct SolveArgs {
     /// Optimizer (registry defaults, `lr` overridable).
     #[arg(long, default_value = "adam")]
     optimizer: String,
-    /// Learning rate of the optimizer.
-    #[arg(long)]
+    /// Learning rate of the optimizer (> 0).
+    #[arg(long, value_parser = positive)]
     lr: Option<f64>,
-    /// torch intra-op threads.
-    #[arg(long, default_value_t = 1)]
+    /// torch intra-op threads, 1 to 1024.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1i32, 1024))]
     threads: i32,
 }
 
@@ -86,8 +89,8 @@ struct TrainArgs {
     /// Comma-separated optimizers to run one after the other (overrides --optimizer).
     #[arg(long, value_delimiter = ',')]
     compare: Vec<String>,
-    /// Total environment steps (default: the algorithm's and task's).
-    #[arg(long)]
+    /// Total environment steps, 1 to 10¹⁰ (default: the algorithm's and task's).
+    #[arg(long, value_parser = in_range(1usize, MAX_STEPS))]
     steps: Option<usize>,
     /// Seed of a single run.
     #[arg(long, default_value_t = 0)]
@@ -107,8 +110,9 @@ struct TrainArgs {
     /// Where run folders go.
     #[arg(long, default_value = "runs")]
     runs: PathBuf,
-    /// Evaluate every this many steps (default: the configuration's, 30,000).
-    #[arg(long)]
+    /// Evaluate every this many steps, 0 to 10¹⁰ (0: never; default: the configuration's,
+    /// 30,000).
+    #[arg(long, value_parser = in_range(0usize, MAX_STEPS))]
     eval_every: Option<usize>,
     /// Rebuild the optimizer at every update (the paper's re-initialized SISA state).
     #[arg(long)]
@@ -116,8 +120,8 @@ struct TrainArgs {
     /// Continue each run from its latest checkpoint.
     #[arg(long)]
     resume: bool,
-    /// torch intra-op threads.
-    #[arg(long, default_value_t = 1)]
+    /// torch intra-op threads, 1 to 1024.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1i32, 1024))]
     threads: i32,
 }
 
@@ -126,8 +130,8 @@ struct EvalArgs {
     /// A checkpoint folder (`.../checkpoints/step-NNNNNNNNNN`).
     #[arg(long)]
     checkpoint: PathBuf,
-    /// Deterministic test episodes.
-    #[arg(long, default_value_t = 10)]
+    /// Deterministic test episodes, 1 to 10⁵.
+    #[arg(long, default_value_t = 10, value_parser = in_range(1usize, 100_000))]
     episodes: usize,
     /// Write a GIF of the first episode here (tasks that can render).
     #[arg(long)]
@@ -135,6 +139,12 @@ struct EvalArgs {
     /// Write a filmstrip PNG of the first episode here (tasks that can render).
     #[arg(long)]
     filmstrip: Option<PathBuf>,
+}
+
+/// The `--config` path for messages.
+fn display(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(String::new, |p| p.display().to_string())
 }
 
 fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
@@ -176,7 +186,8 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
         };
         let mut merged = serde_json::to_value(&cfg)?;
         overlay(&mut merged, serde_json::to_value(rl)?);
-        cfg = serde_json::from_value(merged).context("the [rl] table")?;
+        cfg = serde_json::from_value(merged)
+            .map_err(|e| UsageError::new("rl", format!("the [rl] table: {e}")))?;
     }
     let family = envs::registry::env_spec(&cfg.env_id).map(|s| s.family);
     cfg.backend = match (&args.backend, family) {
@@ -192,6 +203,7 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
         cfg.eval_every = e;
     }
     cfg.reset_optimizer |= args.reset_optimizer;
+    cfg.validate()?;
     Ok(cfg)
 }
 
@@ -204,6 +216,16 @@ fn train(args: &TrainArgs) -> Result<()> {
             .with_context(|| format!("{} is not valid TOML", p.display()))?,
         None => toml::Table::new(),
     };
+    if let Some(key) = file.keys().find(|k| !["rl", "optimizer"].contains(&k.as_str())) {
+        return Err(UsageError::new(
+            key.as_str(),
+            format!(
+                "unknown key in {}: a config holds an [rl] and an [optimizer] table",
+                display(&args.config)
+            ),
+        )
+        .into());
+    }
     let overrides = match file.get("optimizer") {
         Some(toml::Value::Table(t)) => t.clone(),
         Some(_) => bail!("[optimizer] must be a table"),
@@ -366,7 +388,11 @@ fn solve(args: &SolveArgs) -> Result<()> {
     Ok(())
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    runs::cli::exit(run())
+}
+
+fn run() -> Result<()> {
     match Cli::parse().command {
         Command::Train(args) => train(&args),
         Command::Eval(args) => eval(&args),
