@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 
+use runs::cli::{check_range, in_range, UsageError};
 use runs::nodes::NodeSplit;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use serde::{Deserialize, Serialize};
@@ -18,15 +19,31 @@ pub struct TrainConfig {
     /// Folder with the MNIST IDX files (default: $PISA_DATA_DIR/mnist or data/mnist).
     #[arg(long)]
     pub data: Option<PathBuf>,
-    /// Examples per step (split over the optimizer's nodes).
-    #[arg(long, default_value_t = 128)]
+    /// Examples per step (split over the optimizer's nodes), 1 to the training set's size.
+    #[arg(long, default_value_t = 128, value_parser = in_range(1usize, 60_000))]
     pub batch: usize,
-    /// Training examples in all (60,000 = one epoch).
-    #[arg(long, default_value_t = 60_000)]
+    /// Training examples in all (60,000 = one epoch), at least one batch and at most 10⁹.
+    #[arg(long, default_value_t = 60_000, value_parser = in_range(1usize, MAX_EXAMPLES))]
     pub examples: usize,
-    /// Evaluate on the test set every this many steps.
-    #[arg(long, default_value_t = 100)]
+    /// Evaluate on the test set every this many steps, 1 to 10⁹.
+    #[arg(long, default_value_t = 100, value_parser = in_range(1u64, 1_000_000_000))]
     pub eval_every: u64,
+}
+
+/// `--examples`.
+const MAX_EXAMPLES: usize = 1_000_000_000;
+
+impl TrainConfig {
+    /// Checks every number against the range its flag accepts (for a configuration built in
+    /// code rather than parsed by clap).
+    ///
+    /// # Errors
+    /// A [`UsageError`] naming the flag and the allowed range.
+    pub fn validate(&self) -> Result<(), UsageError> {
+        check_range("--batch", self.batch, 1, 60_000)?;
+        check_range("--examples", self.examples, self.batch, MAX_EXAMPLES)?;
+        check_range("--eval-every", self.eval_every, 1, 1_000_000_000)
+    }
 }
 
 /// MNIST's figures in `summary.json`.
@@ -47,6 +64,10 @@ pub struct Figures {
 /// Why an MNIST run failed.
 #[derive(Debug, thiserror::Error)]
 pub enum TrainError {
+    /// A flag out of range or a dataset smaller than one batch (exit code 2); not transparent,
+    /// so that the binary finds it in the error chain.
+    #[error("invalid input")]
+    Usage(#[from] UsageError),
     /// A setting that cannot work.
     #[error("{0}")]
     Config(String),
@@ -70,11 +91,7 @@ pub enum TrainError {
 /// [`TrainError`]: bad settings, missing data, a non-finite loss (the run then stops with its
 /// last good checkpoint named), or an I/O error.
 pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, TrainError> {
-    if config.batch == 0 || config.eval_every == 0 {
-        return Err(TrainError::Config(
-            "--batch and --eval-every must be at least 1".into(),
-        ));
-    }
+    config.validate()?;
     let device = run.device().map_err(SessionError::from)?;
 
     // data
@@ -89,6 +106,17 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
         data.test_labels.to_device(device),
     );
     let n_train = train_x.size()[0] as usize;
+    if config.batch > n_train {
+        return Err(UsageError::new(
+            "--batch",
+            format!(
+                "{} is larger than the {n_train} training examples in {}",
+                config.batch,
+                data_dir.display()
+            ),
+        )
+        .into());
+    }
     let steps = (config.examples / config.batch) as u64;
     let columns = ["train/loss", "test/loss", "test/accuracy"];
     let mut session = Session::open(run, &Domain::new("mnist", "sisa"), &columns, steps)?;
@@ -104,10 +132,11 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     let mut opt = session.optimizer_config()?.build(&vs)?;
     let m = opt.node_weights().len();
     if config.batch < m {
-        return Err(TrainError::Config(format!(
-            "--batch {} is smaller than the optimizer's {m} nodes",
-            config.batch
-        )));
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", config.batch),
+        )
+        .into());
     }
     let split = NodeSplit::contiguous(config.batch, m)?;
     let start = session

