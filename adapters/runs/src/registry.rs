@@ -166,8 +166,8 @@ impl Registry {
     ) -> Result<OptimizerConfig, RegistryError> {
         let settings = self.settings(domain, optimizer, overrides)?;
         let name = settings["name"].as_str().unwrap_or(optimizer).to_string();
-        let cfg = OptimizerConfig::from_value(settings)
-            .map_err(|e| RegistryError::invalid(&name, domain, &e))?;
+        let cfg =
+            OptimizerConfig::from_value(settings).map_err(|e| RegistryError::invalid(&name, domain, &e))?;
         validate_config(&cfg, domain)?;
         Ok(cfg)
     }
