@@ -257,8 +257,15 @@ fn run(
     // before any node step changes the weights.
     let mut objective = Vec::with_capacity(iters as usize);
     for k in 1..=iters {
-        let f_k = tch::no_grad(|| problem.objective(&w, lambda));
-        opt.step(&mut |i| problem.node_loss(i, &w))
+        // F at the point the iteration evaluates, i.e. after `begin_iteration` (λ shrinkage):
+        // at the first node this rank steps.
+        let mut f_k = f64::NAN;
+        opt.step(&mut |i| {
+            if f_k.is_nan() {
+                f_k = tch::no_grad(|| problem.objective(&w, lambda));
+            }
+            problem.node_loss(i, &w)
+        })
         .map_err(|e| {
             let hint = match e {
                 pisa_core::Error::NonFiniteLoss { .. } => ": the run diverged",
