@@ -1,0 +1,108 @@
+//! PISA's nodes in several processes over MPI (feature `mpi`): the `least_squares` example
+//! under `mpirun` on loopback, compared with the one-process run of the same m = 4 nodes.
+//!
+//! ```text
+//! cargo test -p pisa-core --features mpi --test mpi     # cargo xtask test runs it
+//! ```
+//!
+//! Needs `mpirun` (Debian's OpenMPI; `cargo xtask setup` installs it). Ranks beyond the cores
+//! are oversubscribed, which is slow but correct.
+#![cfg(feature = "mpi")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+/// `target/<profile>/examples/least_squares`, built by `cargo test` with the same features.
+fn example() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile = exe.parent().and_then(Path::parent).unwrap();
+    profile.join("examples").join("least_squares")
+}
+
+fn repo(path: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path).to_string_lossy().into_owned()
+}
+
+fn args<'a>(problem: &'a str, config: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["--problem", problem, "--config", config, "--iters", "60"];
+    args.extend_from_slice(extra);
+    args
+}
+
+fn one_process(problem: &str, config: &str) -> String {
+    let out = Command::new(example()).args(args(problem, config, &[])).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn mpirun(ranks: usize, problem: &str, config: &str, extra: &[&str]) -> Output {
+    Command::new("mpirun")
+        .args(["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string()])
+        .arg(example())
+        .args(args(problem, config, extra))
+        .output()
+        .expect("mpirun: install OpenMPI (cargo xtask setup)")
+}
+
+fn parsed(json: &str) -> (Vec<f64>, Vec<f64>) {
+    let v: serde_json::Value = serde_json::from_str(json).unwrap();
+    let floats = |key: &str| v[key].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    (floats("objective"), floats("w"))
+}
+
+#[test]
+fn sisa_and_pisa_over_2_and_4_ranks_equal_one_process() {
+    let problem = repo("pisa-core/examples/data/t1.json");
+    for config in ["configs/least_squares/sisa.toml", "configs/least_squares/pisa-identity.toml"] {
+        let config = repo(config);
+        let expected = one_process(&problem, &config);
+        for ranks in [2, 4] {
+            let out = mpirun(ranks, &problem, &config, &["--reduction", "ordered"]);
+            let stdout = String::from_utf8_lossy(&out.stdout);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            // Rank 0 alone prints, and the JSON (shortest round-trip floats) is the same text.
+            assert_eq!(stdout, expected, "{config} over {ranks} ranks, ordered reduction");
+
+            let out = mpirun(ranks, &problem, &config, &["--reduction", "all-reduce"]);
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let (objective, w) = parsed(&String::from_utf8_lossy(&out.stdout));
+            let (objective_1, w_1) = parsed(&expected);
+            let worst = w.iter().zip(&w_1).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            let worst_f = (objective.iter().zip(&objective_1))
+                .map(|(a, b)| ((a - b) / b).abs())
+                .fold(0.0, f64::max);
+            eprintln!("{config}, {ranks} ranks, all-reduce: max |Δw| = {worst:e}, max relative ΔF = {worst_f:e}");
+            assert!(worst < 1e-12 && worst_f < 1e-12, "{worst:e} {worst_f:e}");
+        }
+    }
+}
+
+#[test]
+fn a_failing_rank_stops_every_rank_with_one_clear_error() {
+    // Node 3's targets overflow: its loss is infinite at the first iteration on the rank that
+    // owns it (rank 1 of 2), and only there.
+    let text = std::fs::read_to_string(repo("pisa-core/examples/data/t1.json")).unwrap();
+    let mut file: serde_json::Value = serde_json::from_str(&text).unwrap();
+    file["nodes"][3]["b"][0] = serde_json::json!(1e200);
+    let dir = tempfile_dir();
+    let problem = dir.join("overflow.json");
+    std::fs::write(&problem, file.to_string()).unwrap();
+    let config = repo("configs/least_squares/sisa.toml");
+
+    let start = Instant::now();
+    let out = mpirun(2, problem.to_str().unwrap(), &config, &[]);
+    let took = start.elapsed();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(took < Duration::from_secs(60), "stopping took {took:?}");
+    assert!(stderr.contains("node 3's loss is inf"), "the failing rank names the cause: {stderr}");
+    assert!(stderr.contains("rank(s) [1] failed"), "the other rank names the failing one: {stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn tempfile_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("pisa-mpi-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
