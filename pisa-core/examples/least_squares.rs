@@ -489,7 +489,12 @@ mod tests {
             None,
         );
         assert!(format!("{:#}", err.unwrap_err()).contains("the problem has 4 nodes"));
-        let err = run(&problem, settings(json!({"name": "sisa", "rhoo": 1.0})), Some(1), None);
+        let err = run(
+            &problem,
+            settings(json!({"name": "sisa", "rhoo": 1.0})),
+            Some(1),
+            None,
+        );
         assert!(format!("{:#}", err.unwrap_err()).contains("rhoo"));
     }
 

@@ -21,7 +21,11 @@ fn example() -> PathBuf {
 }
 
 fn repo(path: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path).to_string_lossy().into_owned()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(path)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn args<'a>(problem: &'a str, config: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
@@ -31,14 +35,22 @@ fn args<'a>(problem: &'a str, config: &'a str, extra: &[&'a str]) -> Vec<&'a str
 }
 
 fn one_process(problem: &str, config: &str) -> String {
-    let out = Command::new(example()).args(args(problem, config, &[])).output().unwrap();
+    let out = Command::new(example())
+        .args(args(problem, config, &[]))
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn mpirun(ranks: usize, problem: &str, config: &str, extra: &[&str]) -> Output {
     Command::new("mpirun")
-        .args(["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string()])
+        .args([
+            "--oversubscribe",
+            "--allow-run-as-root",
+            "-np",
+            &ranks.to_string(),
+        ])
         .arg(example())
         .args(args(problem, config, extra))
         .output()
@@ -47,14 +59,24 @@ fn mpirun(ranks: usize, problem: &str, config: &str, extra: &[&str]) -> Output {
 
 fn parsed(json: &str) -> (Vec<f64>, Vec<f64>) {
     let v: serde_json::Value = serde_json::from_str(json).unwrap();
-    let floats = |key: &str| v[key].as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect();
+    let floats = |key: &str| {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
     (floats("objective"), floats("w"))
 }
 
 #[test]
 fn sisa_and_pisa_over_2_and_4_ranks_equal_one_process() {
     let problem = repo("pisa-core/examples/data/t1.json");
-    for config in ["configs/least_squares/sisa.toml", "configs/least_squares/pisa-identity.toml"] {
+    for config in [
+        "configs/least_squares/sisa.toml",
+        "configs/least_squares/pisa-identity.toml",
+    ] {
         let config = repo(config);
         let expected = one_process(&problem, &config);
         for ranks in [2, 4] {
@@ -72,7 +94,9 @@ fn sisa_and_pisa_over_2_and_4_ranks_equal_one_process() {
             let worst_f = (objective.iter().zip(&objective_1))
                 .map(|(a, b)| ((a - b) / b).abs())
                 .fold(0.0, f64::max);
-            eprintln!("{config}, {ranks} ranks, all-reduce: max |Δw| = {worst:e}, max relative ΔF = {worst_f:e}");
+            eprintln!(
+                "{config}, {ranks} ranks, all-reduce: max |Δw| = {worst:e}, max relative ΔF = {worst_f:e}"
+            );
             assert!(worst < 1e-12 && worst_f < 1e-12, "{worst:e} {worst_f:e}");
         }
     }
@@ -96,8 +120,14 @@ fn a_failing_rank_stops_every_rank_with_one_clear_error() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(took < Duration::from_secs(60), "stopping took {took:?}");
-    assert!(stderr.contains("node 3's loss is inf"), "the failing rank names the cause: {stderr}");
-    assert!(stderr.contains("rank(s) [1] failed"), "the other rank names the failing one: {stderr}");
+    assert!(
+        stderr.contains("node 3's loss is inf"),
+        "the failing rank names the cause: {stderr}"
+    );
+    assert!(
+        stderr.contains("rank(s) [1] failed"),
+        "the other rank names the failing one: {stderr}"
+    );
     let _ = std::fs::remove_dir_all(dir);
 }
 

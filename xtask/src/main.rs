@@ -15,6 +15,7 @@ mod gan;
 mod llm;
 mod lstm;
 mod mnist;
+mod mpi;
 mod mujoco;
 mod report;
 mod rl;
@@ -76,6 +77,9 @@ enum Command {
     /// The small MNIST CNN: `mnist --optimizer sisa`, `--compare adam,sisa --seeds 3`,
     /// `--sweep sigma=0.01,0.1,1` (compared on test accuracy); args after `--` go to `mnist`.
     Mnist(mnist::MnistArgs),
+    /// Starts a program as N MPI ranks (`mpirun` with the toolchain's environment; installs
+    /// OpenMPI when missing and root): `launch --nproc 4 [--hostfile F] -- <program> <args>`.
+    Launch(mpi::LaunchArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -105,5 +109,6 @@ fn run(command: Command) -> Result<()> {
         Command::Lstm(args) => lstm::run(&args),
         Command::Gan(args) => gan::run(&args),
         Command::Mnist(args) => mnist::run(&args),
+        Command::Launch(args) => mpi::launch(&args),
     }
 }

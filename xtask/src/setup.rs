@@ -41,6 +41,10 @@ pub struct SetupArgs {
     /// the envs crate's `mujoco` feature; `cargo xtask env` then exports what it needs.
     #[arg(long)]
     pub mujoco: bool,
+    /// Also install OpenMPI and libclang (apt, as root; otherwise the command is printed) for
+    /// pisa-core's `mpi` feature and `cargo xtask launch`.
+    #[arg(long)]
+    pub mpi: bool,
 }
 
 /// Runs the `setup` subcommand.
@@ -50,6 +54,10 @@ pub fn run(args: &SetupArgs) -> Result<()> {
     match &toolchain.python {
         Some(python) => eprintln!("xtask: Python for tests and benchmarks: {}", python.display()),
         None => eprintln!("xtask: no venv yet; `cargo xtask bench` creates it when needed"),
+    }
+    if args.mpi {
+        crate::mpi::ensure()?;
+        eprintln!("xtask: OpenMPI ready: `cargo xtask launch --nproc N -- <program>`");
     }
     if args.mujoco {
         let install = ensure_mujoco_with(&toolchain)?;

@@ -1,6 +1,8 @@
 //! `cargo xtask test`: cheapest checks first (fmt, clippy, docs), then `cargo test --workspace`
 //! (unit, integration and doc tests), then the envs crate's `mujoco` feature with MuJoCo provisioned
-//! (`setup --mujoco`). Stops at the first failure with a non-zero exit.
+//! (`setup --mujoco`), then pisa-core's `mpi` feature under `mpirun` with OpenMPI provisioned
+//! (`setup --mpi`; skipped with the command to run when it is missing and xtask is not root).
+//! Stops at the first failure with a non-zero exit.
 //!
 //! The envs crate's `gym-rs` feature is opt-in (`--gym-rs`, or `cargo xtask check-gym-rs` alone): it needs
 //! system packages (cmake, SDL2, SDL2_gfx; ~40 s of apt) and its first build compiles SDL2 from source
@@ -40,6 +42,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     test.args(&args.cargo_test_args);
     run_checked(&mut test)?;
     mujoco_tests(&toolchain, args)?;
+    mpi_tests(&toolchain, args)?;
     if args.gym_rs {
         return gym_rs_tests(&toolchain, &args.cargo_test_args);
     }
@@ -76,6 +79,26 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     let mut test = cargo(toolchain, &["test", "-p", "envs", "--features", "mujoco"])?;
     test.args(&args.cargo_test_args);
     run_checked(test.envs(env))
+}
+
+/// pisa-core's `mpi` feature: OpenMPI provisioned (`setup --mpi`), then clippy and the tests that
+/// run the least-squares example under `mpirun` (`pisa-core/tests/mpi.rs`).
+fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
+    if let Err(e) = crate::mpi::ensure() {
+        eprintln!("xtask: skipped pisa-core's `mpi` feature: {e:#}");
+        return Ok(());
+    }
+    let features = ["-p", "pisa-core", "--features", "mpi"];
+    let mut clippy = cargo(toolchain, &["clippy"])?;
+    clippy
+        .args(features)
+        .args(["--all-targets", "--", "-D", "warnings"]);
+    run_checked(&mut clippy)?;
+    let mut test = cargo(toolchain, &["test"])?;
+    test.args(features)
+        .args(["--test", "mpi"])
+        .args(&args.cargo_test_args);
+    run_checked(&mut test)
 }
 
 /// What installs the `gym-rs` feature's system dependencies on Debian/Ubuntu (about 40 s).

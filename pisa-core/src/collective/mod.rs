@@ -123,11 +123,15 @@ impl Collective for Local {
     }
 
     fn send(&self, _buf: FlatMut<'_>, to: usize) -> Result<()> {
-        Err(Error::Collective(format!("send to rank {to}: a local run has no other rank")))
+        Err(Error::Collective(format!(
+            "send to rank {to}: a local run has no other rank"
+        )))
     }
 
     fn receive(&self, _buf: FlatMut<'_>, from: usize) -> Result<()> {
-        Err(Error::Collective(format!("receive from rank {from}: a local run has no other rank")))
+        Err(Error::Collective(format!(
+            "receive from rank {from}: a local run has no other rank"
+        )))
     }
 
     fn all_gather(&self, local: &[f64]) -> Result<Vec<f64>> {
@@ -142,7 +146,9 @@ impl Collective for Local {
 fn expect_rank(rank: usize, world: usize) -> Result<()> {
     match rank < world {
         true => Ok(()),
-        false => Err(Error::Collective(format!("rank {rank} does not exist (world size {world})"))),
+        false => Err(Error::Collective(format!(
+            "rank {rank} does not exist (world size {world})"
+        ))),
     }
 }
 
@@ -290,7 +296,9 @@ impl Ranks {
 fn on_host(t: &mut Tensor, op: impl FnOnce(FlatMut<'_>) -> Result<()>) -> Result<()> {
     let kind = t.kind();
     if !matches!(kind, Kind::Float | Kind::Double) {
-        return Err(Error::Collective(format!("collectives move f32 and f64 tensors, not {kind:?}")));
+        return Err(Error::Collective(format!(
+            "collectives move f32 and f64 tensors, not {kind:?}"
+        )));
     }
     if t.device() == Device::Cpu && t.is_contiguous() {
         return with_slice(t, op);
@@ -308,9 +316,15 @@ fn with_slice(t: &mut Tensor, op: impl FnOnce(FlatMut<'_>) -> Result<()>) -> Res
     // holds `n` properly aligned elements from `data_ptr`; the exclusive borrow of `t` keeps
     // other safe code from touching it while the slice lives, and the slice ends with `op`.
     match t.kind() {
-        Kind::Float => op(FlatMut::F32(unsafe { std::slice::from_raw_parts_mut(ptr as *mut f32, n) })),
-        Kind::Double => op(FlatMut::F64(unsafe { std::slice::from_raw_parts_mut(ptr as *mut f64, n) })),
-        other => Err(Error::Collective(format!("collectives move f32 and f64 tensors, not {other:?}"))),
+        Kind::Float => op(FlatMut::F32(unsafe {
+            std::slice::from_raw_parts_mut(ptr as *mut f32, n)
+        })),
+        Kind::Double => op(FlatMut::F64(unsafe {
+            std::slice::from_raw_parts_mut(ptr as *mut f64, n)
+        })),
+        other => Err(Error::Collective(format!(
+            "collectives move f32 and f64 tensors, not {other:?}"
+        ))),
     }
 }
 
@@ -355,7 +369,10 @@ mod tests {
             }
         }
         let three = Ranks::new(Arc::new(Three), 6, Reduction::Ordered).unwrap();
-        assert_eq!((three.owned(), three.owned_by(2), three.owner(5)), (2..4, 4..6, 2));
+        assert_eq!(
+            (three.owned(), three.owned_by(2), three.owner(5)),
+            (2..4, 4..6, 2)
+        );
         let err = Ranks::new(Arc::new(Three), 4, Reduction::AllReduce).unwrap_err();
         assert!(err.to_string().contains("multiple of 3"), "{err}");
     }
@@ -381,7 +398,10 @@ mod tests {
             Ok(())
         })
         .unwrap();
-        assert_eq!(Vec::<f64>::try_from(base.reshape([-1])).unwrap(), [9.0, 2.0, 3.0, 4.0]);
+        assert_eq!(
+            Vec::<f64>::try_from(base.reshape([-1])).unwrap(),
+            [9.0, 2.0, 3.0, 4.0]
+        );
         let mut ints = Tensor::from_slice(&[1i64]);
         assert!(on_host(&mut ints, |_| Ok(())).is_err());
     }

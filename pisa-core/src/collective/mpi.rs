@@ -118,8 +118,12 @@ impl Collective for Mpi {
         let count = self.with(|comm| {
             let from = comm.process_at_rank(from as i32);
             match buf {
-                FlatMut::F32(s) => from.receive_into(s).count(<f32 as mpi::datatype::Equivalence>::equivalent_datatype()),
-                FlatMut::F64(s) => from.receive_into(s).count(<f64 as mpi::datatype::Equivalence>::equivalent_datatype()),
+                FlatMut::F32(s) => from
+                    .receive_into(s)
+                    .count(<f32 as mpi::datatype::Equivalence>::equivalent_datatype()),
+                FlatMut::F64(s) => from
+                    .receive_into(s)
+                    .count(<f64 as mpi::datatype::Equivalence>::equivalent_datatype()),
             }
         })?;
         match count as usize == expected {

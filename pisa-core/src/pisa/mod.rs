@@ -173,7 +173,10 @@ impl Pisa {
     fn local_index(&self, node: usize) -> Result<usize> {
         match &self.ranks {
             None if node < self.nodes.len() => Ok(node),
-            None => Err(Error::Protocol(format!("node {node} out of range (m = {})", self.nodes.len()))),
+            None => Err(Error::Protocol(format!(
+                "node {node} out of range (m = {})",
+                self.nodes.len()
+            ))),
             Some(r) if r.owned().contains(&node) => Ok(node - r.owned().start),
             Some(r) => Err(Error::Protocol(format!(
                 "node {node} belongs to rank {}, not to this rank {} (nodes {:?})",
@@ -399,7 +402,13 @@ impl Pisa {
 
     /// Node `node`'s local and dual steps from its gradient `g` (its state at `local` in
     /// `nodes`), its contribution going where `aggregation` says.
-    fn apply_node_step(&mut self, node: usize, local: usize, g: &Tensor, aggregation: Aggregation) -> Result<()> {
+    fn apply_node_step(
+        &mut self,
+        node: usize,
+        local: usize,
+        g: &Tensor,
+        aggregation: Aggregation,
+    ) -> Result<()> {
         let s = self.scalars(node, aggregation);
         tch::no_grad(|| {
             if self.fused {
@@ -433,7 +442,10 @@ impl Pisa {
             Reduction::Ordered => {
                 let (rank, world) = (ranks.rank(), ranks.world());
                 if rank > 0 {
-                    let acc = self.acc.as_mut().ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
+                    let acc = self
+                        .acc
+                        .as_mut()
+                        .ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
                     ranks.receive(acc, rank - 1)?;
                 }
                 // The same node steps, in the same order, as the one-process run.
@@ -443,7 +455,10 @@ impl Pisa {
                     self.apply_node_step(node, local, g, aggregation)?;
                 }
                 if rank + 1 < world {
-                    let acc = self.acc.as_mut().ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
+                    let acc = self
+                        .acc
+                        .as_mut()
+                        .ok_or_else(|| Error::Protocol("aggregation accumulator missing".into()))?;
                     ranks.send(acc, rank + 1)?;
                 }
                 ranks.broadcast(&mut w, world - 1)?;
