@@ -190,9 +190,9 @@ impl Ranks {
     /// [`Error::InvalidSetting`] when the world size does not divide the number of nodes.
     pub fn new(comm: Arc<dyn Collective>, nodes: usize, reduction: Reduction) -> Result<Self> {
         let world = comm.world();
-        if world == 0 || nodes % world != 0 {
+        if world == 0 || !nodes.is_multiple_of(world) {
             return Err(Error::InvalidSetting {
-                name: "nodes".into(),
+                name: "nodes",
                 value: nodes.to_string(),
                 reason: format!(
                     "{world} ranks must each own the same number of nodes: use a multiple of {world} nodes, or {world} ranks that divide {nodes}"
