@@ -70,14 +70,20 @@ fn parsed(json: &str) -> (Vec<f64>, Vec<f64>) {
     (floats("objective"), floats("w"))
 }
 
+/// SISA, PISA, Adam and AdamW (the baselines sum α-weighted gradients over ranks, as DDP does).
 #[test]
-fn sisa_and_pisa_over_2_and_4_ranks_equal_one_process() {
+fn sisa_pisa_adam_and_adamw_over_2_and_4_ranks_equal_one_process() {
     let problem = repo("pisa-core/examples/data/t1.json");
-    for config in [
-        "configs/least_squares/sisa.toml",
-        "configs/least_squares/pisa-identity.toml",
-    ] {
-        let config = repo(config);
+    let dir = tempfile_dir();
+    let adamw = dir.join("adamw.toml");
+    std::fs::write(&adamw, "name = \"adamw\"\nlr = 0.05\nweight_decay = 0.01\n").unwrap();
+    let configs = [
+        repo("configs/least_squares/sisa.toml"),
+        repo("configs/least_squares/pisa-identity.toml"),
+        repo("configs/least_squares/adam.toml"),
+        adamw.to_string_lossy().into_owned(),
+    ];
+    for config in configs {
         let expected = one_process(&problem, &config);
         for ranks in [2, 4] {
             let out = mpirun(ranks, &problem, &config, &["--reduction", "ordered"]);
@@ -132,7 +138,9 @@ fn a_failing_rank_stops_every_rank_with_one_clear_error() {
 }
 
 fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pisa-mpi-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("pisa-mpi-{}-{k}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }

@@ -4,8 +4,14 @@
 //! training computes with an all-reduce), then applies its update rule once per iteration.
 //! Each baseline is a [`UpdateRule`]: a pure per-iteration update on flat buffers plus its
 //! state, so that the rules are testable on their own and the protocol lives here once.
+//!
+//! Over ranks ([`Optimizer::distribute`]) each rank sums α_i g_i over its own nodes and the ranks
+//! add their sums (what DDP does); every rank then applies the same update to the same weights,
+//! so the rule's state is replicated. With [`Reduction::Ordered`] the sum is formed node by node
+//! across ranks in node order: bit-identical to one process.
 
-use crate::error::Result;
+use crate::collective::{Ranks, Reduction, Spread};
+use crate::error::{Error, Result};
 use crate::optimizer::{NodeWeights, Optimizer, ProtocolGuard, StateFootprint};
 use crate::params::ParamSet;
 use crate::schedule::LrSchedule;
@@ -55,6 +61,8 @@ pub struct Baseline<R: UpdateRule> {
     grad_sum: Option<Tensor>,
     step: u64,
     rule: R,
+    /// The ranks the nodes are spread over, if any.
+    spread: Spread,
 }
 
 impl<R: UpdateRule> Baseline<R> {
@@ -77,6 +85,7 @@ impl<R: UpdateRule> Baseline<R> {
             grad_sum,
             step: 0,
             rule,
+            spread: Spread::default(),
         })
     }
 
@@ -109,7 +118,9 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
     }
 
     fn begin_iteration(&mut self) -> Result<()> {
-        self.guard.begin(self.alpha.len())?;
+        let stepping = self.spread.ranks().map_or(self.alpha.len(), |r| r.owned().len());
+        self.guard.begin(stepping)?;
+        self.spread.begin();
         if let Some(sum) = &mut self.grad_sum {
             let _ = sum.f_zero_()?;
         }
@@ -117,17 +128,34 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
     }
 
     fn node_step(&mut self, node: usize) -> Result<()> {
-        self.guard.node(node)?;
-        let alpha = self.alpha.get(node);
+        let first = match self.spread.ranks() {
+            None => 0,
+            Some(r) if r.owned().contains(&node) => r.owned().start,
+            Some(r) => {
+                return Err(Error::Protocol(format!(
+                    "node {node} belongs to rank {}, not to this rank {}",
+                    r.owner(node),
+                    r.rank()
+                )))
+            }
+        };
+        self.guard.node(node - first)?;
         let grad = self.params.flat_grad()?;
+        if self.spread.ranks().map(Ranks::reduction) == Some(Reduction::Ordered) {
+            return self.spread.keep(grad);
+        }
         if let Some(sum) = &mut self.grad_sum {
-            let _ = sum.f_add_(&(grad * alpha))?;
+            let _ = sum.f_add_(&(grad * self.alpha.get(node)))?;
         }
         Ok(())
     }
 
     fn end_iteration(&mut self) -> Result<()> {
         self.guard.end()?;
+        self.spread.agree(self.step)?;
+        if let Some(ranks) = self.spread.ranks().cloned() {
+            tch::no_grad(|| self.sum_over_ranks(&ranks))?;
+        }
         let lr_factor = self.schedule.factor(self.step);
         self.step += 1;
         let grad = match &self.grad_sum {
@@ -135,6 +163,17 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
             None => self.params.flat_grad()?.shallow_clone(),
         };
         tch::no_grad(|| self.rule.update(&mut self.params, &grad, self.step, lr_factor))
+    }
+
+    fn ranks(&self) -> Option<&Ranks> {
+        self.spread.ranks()
+    }
+
+    fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        self.spread
+            .adopt(ranks.clone(), self.alpha.len(), self.step > 0)?;
+        let mut w = self.params.flat().shallow_clone();
+        tch::no_grad(|| ranks.broadcast(&mut w, 0))
     }
 
     fn zero_grad(&mut self) -> Result<()> {
@@ -176,6 +215,34 @@ impl<R: UpdateRule> Optimizer for Baseline<R> {
 
     fn abort_iteration(&mut self) {
         self.guard.abort();
+        self.spread.abort();
+    }
+}
+
+impl<R: UpdateRule> Baseline<R> {
+    /// Adds the ranks' gradient sums into `grad_sum` on every rank.
+    fn sum_over_ranks(&mut self, ranks: &Ranks) -> Result<()> {
+        let Some(sum) = self.grad_sum.as_mut() else {
+            return Ok(()); // m = 1: one rank, its gradient is the sum
+        };
+        match ranks.reduction() {
+            Reduction::AllReduce => ranks.all_reduce_sum(sum),
+            Reduction::Ordered => {
+                let (rank, world) = (ranks.rank(), ranks.world());
+                if rank > 0 {
+                    ranks.receive(sum, rank - 1)?;
+                }
+                // The same additions, in the same order, as the one-process run.
+                for (node, grad) in ranks.owned().zip(&self.spread.stash) {
+                    let _ = sum.f_add_(&(grad * self.alpha.get(node)))?;
+                }
+                self.spread.stash.clear();
+                if rank + 1 < world {
+                    ranks.send(sum, rank + 1)?;
+                }
+                ranks.broadcast(sum, world - 1)
+            }
+        }
     }
 }
 

@@ -291,6 +291,83 @@ impl Ranks {
     }
 }
 
+/// An optimizer's side of a rank plan: the plan (if any), the owned nodes' gradients kept for
+/// the [`Reduction::Ordered`] replay, and whether this rank has voted in the open iteration.
+/// PISA/SISA and the baselines share it, so the agreement that keeps ranks from waiting on a
+/// failed one is written once.
+#[derive(Debug, Default)]
+pub(crate) struct Spread {
+    ranks: Option<Ranks>,
+    /// [`Reduction::Ordered`]: this rank's node gradients, in node order, replayed at the end.
+    pub(crate) stash: Vec<Tensor>,
+    voted: bool,
+}
+
+impl Spread {
+    /// The plan, when the nodes are spread over ranks.
+    pub(crate) fn ranks(&self) -> Option<&Ranks> {
+        self.ranks.as_ref()
+    }
+
+    /// Adopts `ranks` for an optimizer of `nodes` nodes that has `started` iterating.
+    pub(crate) fn adopt(&mut self, ranks: Ranks, nodes: usize, started: bool) -> Result<()> {
+        if ranks.nodes() != nodes {
+            return Err(Error::Protocol(format!(
+                "the rank plan is for {} nodes, the optimizer has {nodes}",
+                ranks.nodes()
+            )));
+        }
+        if started || self.ranks.is_some() {
+            return Err(Error::Protocol(
+                "distribute the nodes before the first iteration (then load a checkpoint's state)".into(),
+            ));
+        }
+        self.ranks = Some(ranks);
+        Ok(())
+    }
+
+    /// Keeps a copy of an owned node's gradient for the ordered replay.
+    pub(crate) fn keep(&mut self, g: &Tensor) -> Result<()> {
+        self.stash.push(tch::no_grad(|| g.f_detach_copy())?);
+        Ok(())
+    }
+
+    /// Opens an iteration.
+    pub(crate) fn begin(&mut self) {
+        self.voted = false;
+        self.stash.clear();
+    }
+
+    /// This rank's part went well: learns whether every rank's did.
+    ///
+    /// # Errors
+    /// [`Error::RankFailed`] naming the ranks that failed, or [`Error::Collective`].
+    pub(crate) fn agree(&mut self, iteration: u64) -> Result<()> {
+        let Some(ranks) = &self.ranks else {
+            return Ok(());
+        };
+        self.voted = true;
+        let failed = ranks.agree(true)?;
+        if failed.is_empty() {
+            return Ok(());
+        }
+        self.stash.clear();
+        Err(Error::RankFailed {
+            ranks: failed,
+            iteration,
+        })
+    }
+
+    /// This rank's part failed: tells the other ranks (once), which wait for its vote.
+    pub(crate) fn abort(&mut self) {
+        self.stash.clear();
+        if let (Some(ranks), false) = (&self.ranks, self.voted) {
+            self.voted = true;
+            let _ = ranks.agree(false);
+        }
+    }
+}
+
 /// Runs `op` on `t`'s elements as a host slice: in place for a contiguous CPU tensor, through a
 /// host copy (written back) otherwise.
 fn on_host(t: &mut Tensor, op: impl FnOnce(FlatMut<'_>) -> Result<()>) -> Result<()> {

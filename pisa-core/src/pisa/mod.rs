@@ -25,7 +25,7 @@ mod config;
 
 pub use config::{PisaConfig, Preconditioner, QNorm, Scheme};
 
-use crate::collective::{Ranks, Reduction};
+use crate::collective::{Ranks, Reduction, Spread};
 use crate::error::{Error, Result};
 use crate::kernels::{self, Aggregation, NodeBuffers, NodeScalars};
 use crate::optimizer::{run_protocol, NodeWeights, Optimizer, ProtocolGuard, StateFootprint, StepReport};
@@ -66,14 +66,9 @@ pub struct Pisa {
     curvature: Option<Tensor>,
     /// Whether the first point σ₀w⁰/(σ₀ + λ) was set (once, even if iteration 0 is retried).
     started: bool,
-    /// The ranks the nodes are spread over (`None`: all nodes in this process); `nodes` then
+    /// The ranks the nodes are spread over (none: all nodes in this process); `nodes` then
     /// holds this rank's nodes only.
-    ranks: Option<Ranks>,
-    /// [`Reduction::Ordered`]: the gradients of this rank's nodes, stepped at the iteration's
-    /// end in node order once the accumulator arrives from the previous rank.
-    stash: Vec<Tensor>,
-    /// Whether this rank has told the others how its iteration went.
-    voted: bool,
+    spread: Spread,
 }
 
 impl Pisa {
@@ -142,9 +137,7 @@ impl Pisa {
             fused,
             curvature: None,
             started: false,
-            ranks: None,
-            stash: Vec::new(),
-            voted: false,
+            spread: Spread::default(),
             cfg,
         })
     }
@@ -166,12 +159,12 @@ impl Pisa {
 
     /// The first node this process owns (0 unless the nodes are spread over ranks).
     fn first_node(&self) -> usize {
-        self.ranks.as_ref().map_or(0, |r| r.owned().start)
+        self.spread.ranks().map_or(0, |r| r.owned().start)
     }
 
     /// Where `node`'s state is in `nodes`.
     fn local_index(&self, node: usize) -> Result<usize> {
-        match &self.ranks {
+        match self.spread.ranks() {
             None if node < self.nodes.len() => Ok(node),
             None => Err(Error::Protocol(format!(
                 "node {node} out of range (m = {})",
@@ -384,7 +377,7 @@ impl Pisa {
     fn node_step_from(&mut self, node: usize, g: &Tensor) -> Result<()> {
         let local = self.local_index(node)?;
         let position = self.guard.node(local)?;
-        let aggregation = match self.ranks.as_ref().map(Ranks::reduction) {
+        let aggregation = match self.spread.ranks().map(Ranks::reduction) {
             None => self.aggregation(position),
             // This rank's part of the sum; the ranks' parts are added at the iteration's end.
             Some(Reduction::AllReduce) if self.alpha.len() > 1 => match position {
@@ -392,10 +385,7 @@ impl Pisa {
                 _ => Aggregation::Middle,
             },
             Some(Reduction::AllReduce) => self.aggregation(0),
-            Some(Reduction::Ordered) => {
-                self.stash.push(tch::no_grad(|| g.f_detach_copy())?);
-                return Ok(());
-            }
+            Some(Reduction::Ordered) => return self.spread.keep(g),
         };
         self.apply_node_step(node, local, g, aggregation)
     }
@@ -449,7 +439,7 @@ impl Pisa {
                     ranks.receive(acc, rank - 1)?;
                 }
                 // The same node steps, in the same order, as the one-process run.
-                let stash = std::mem::take(&mut self.stash);
+                let stash = std::mem::take(&mut self.spread.stash);
                 for (local, (node, g)) in ranks.owned().zip(&stash).enumerate() {
                     let aggregation = self.aggregation(node);
                     self.apply_node_step(node, local, g, aggregation)?;
@@ -489,8 +479,7 @@ impl Optimizer for Pisa {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
         crate::schedule::check_range(self.params.kind(), sigma, rho, self.iteration)?;
         self.guard.begin(self.nodes.len())?;
-        self.voted = false;
-        self.stash.clear();
+        self.spread.begin();
         (self.sigma, self.rho) = (sigma, rho);
         if !self.started && self.cfg.lambda != 0.0 {
             // w¹ = σ w⁰ / (σ + λ): the aggregate of w_i = w⁰, π_i = 0 (spec §2.2).
@@ -508,16 +497,8 @@ impl Optimizer for Pisa {
 
     fn end_iteration(&mut self) -> Result<()> {
         self.guard.end()?;
-        if let Some(ranks) = self.ranks.clone() {
-            self.voted = true;
-            let failed = ranks.agree(true)?;
-            if !failed.is_empty() {
-                self.stash.clear();
-                return Err(Error::RankFailed {
-                    ranks: failed,
-                    iteration: self.iteration,
-                });
-            }
+        self.spread.agree(self.iteration)?;
+        if let Some(ranks) = self.spread.ranks().cloned() {
             tch::no_grad(|| self.reduce_over_ranks(&ranks))?;
         }
         self.iteration += 1;
@@ -525,34 +506,21 @@ impl Optimizer for Pisa {
     }
 
     fn ranks(&self) -> Option<&Ranks> {
-        self.ranks.as_ref()
+        self.spread.ranks()
     }
 
     fn distribute(&mut self, ranks: Ranks) -> Result<()> {
-        let m = self.alpha.len();
-        if ranks.nodes() != m {
-            return Err(Error::Protocol(format!(
-                "the rank plan is for {} nodes, the optimizer has {m}",
-                ranks.nodes()
-            )));
-        }
         if self.needs_hessian() {
             return Err(Error::Protocol(
                 "the Hessian preconditioners run in one process only".into(),
             ));
         }
-        if self.started || self.ranks.is_some() {
-            return Err(Error::Protocol(
-                "distribute the nodes before the first iteration (then load a checkpoint's state)".into(),
-            ));
-        }
-        // Keep this rank's nodes only, and start every rank from rank 0's weights.
         let owned = ranks.owned();
+        self.spread.adopt(ranks.clone(), self.alpha.len(), self.started)?;
+        // Keep this rank's nodes only, and start every rank from rank 0's weights.
         self.nodes = self.nodes.drain(owned).collect();
         let mut w = self.params.flat().shallow_clone();
-        tch::no_grad(|| ranks.broadcast(&mut w, 0))?;
-        self.ranks = Some(ranks);
-        Ok(())
+        tch::no_grad(|| ranks.broadcast(&mut w, 0))
     }
 
     fn zero_grad(&mut self) -> Result<()> {
@@ -635,12 +603,7 @@ impl Optimizer for Pisa {
 
     fn abort_iteration(&mut self) {
         self.guard.abort();
-        self.stash.clear();
-        if let (Some(ranks), false) = (&self.ranks, self.voted) {
-            // Tell the other ranks, which wait for this vote at their iteration's end.
-            self.voted = true;
-            let _ = ranks.agree(false);
-        }
+        self.spread.abort();
     }
 }
 
