@@ -420,6 +420,16 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         .presets(variant.as_str())
         .step_unit("generator step")
         .networks(&["generator", "critic"]);
+    // The optimizer's settings before the run folder: its node count must fit the batch.
+    let opt_cfg = run.resolve_optimizer(&domain).map_err(SessionError::from)?;
+    let m = opt_cfg.base.nodes();
+    if args.batch < m {
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
+        )
+        .into());
+    }
     let mut session = Session::open(run, &domain, &columns, steps)?;
     // What shapes the trajectory besides the seed and the optimizers (--epochs / --max-steps
     // only say how far to go; the FID settings only what is measured).
@@ -443,17 +453,9 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
     let mut dvs = VarStore::new(device);
     let generator = Generator::new(&gvs.root(), &cfg);
     let critic = Critic::new(&dvs.root(), &cfg);
-    let opt_cfg = session.optimizer_config()?;
+    let opt_cfg = session.use_optimizer_config(opt_cfg)?;
     let mut opt_g = opt_cfg.build(&gvs)?;
     let mut opt_d = opt_cfg.build(&dvs)?;
-    let m = opt_d.node_weights().len();
-    if args.batch < m {
-        return Err(UsageError::new(
-            "--batch",
-            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
-        )
-        .into());
-    }
     let fixed_z = {
         tch::manual_seed(step_seed(seed ^ 0x5eed_9a11, 0));
         Tensor::randn([args.grid.max(1) as i64, args.z_dim], (Kind::Float, device))

@@ -207,6 +207,32 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         "train/tokens_per_s",
     ];
     let domain = Domain::new(&format!("lstm-{}", args.layers), "sisa");
+    // The optimizer's settings before the run folder: its node count must fit the split.
+    let opt_cfg = run.resolve_optimizer(&domain).map_err(SessionError::from)?;
+    let m = opt_cfg.base.nodes();
+    if split_mode == SplitMode::Batch && args.batch < m {
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
+        )
+        .into());
+    }
+    let min_len = if split_mode == SplitMode::Time {
+        m as i64
+    } else {
+        1
+    };
+    if rows - 1 - min_len <= 0 {
+        return Err(UsageError::new(
+            "--batch",
+            format!(
+                "{}: the training stream has {rows} rows per column, too short for one window of \
+                 {min_len} tokens (one per node)",
+                args.batch
+            ),
+        )
+        .into());
+    }
     let mut session = Session::open(run, &domain, &columns, per_epoch * args.epochs)?;
     // What shapes the trajectory besides the seed and the optimizer (--epochs only says how far
     // to go; the evaluation batches only what is measured).
@@ -232,9 +258,8 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         ..AwdConfig::awd(corpus.vocab.len(), args.layers)
     };
     let model = AwdLstm::new(&vs.root(), &cfg)?;
-    let opt_cfg = session.optimizer_config()?;
+    let opt_cfg = session.use_optimizer_config(opt_cfg)?;
     let mut opt = opt_cfg.build(&vs)?;
-    let m = opt.node_weights().len();
     let params: i64 = vs
         .trainable_variables()
         .iter()
@@ -249,13 +274,6 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         opt_cfg.base.name(),
         split_mode
     );
-    if split_mode == SplitMode::Batch && args.batch < m {
-        return Err(UsageError::new(
-            "--batch",
-            format!("{} is smaller than the optimizer's {m} nodes", args.batch),
-        )
-        .into());
-    }
     let vars = vs.trainable_variables();
     let trainer = WindowTrainer {
         model: &model,
@@ -277,22 +295,6 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
         None => (0, Selection::default()),
     };
     let (mut train_tokens, mut train_secs) = (0u64, 0.0f64);
-    let min_len = if split_mode == SplitMode::Time {
-        m as i64
-    } else {
-        1
-    };
-    if rows - 1 - min_len <= 0 {
-        return Err(UsageError::new(
-            "--batch",
-            format!(
-                "{}: the training stream has {rows} rows per column, too short for one window of \
-                 {min_len} tokens (one per node)",
-                args.batch
-            ),
-        )
-        .into());
-    }
 
     for epoch in state.epoch..args.epochs {
         // epoch: windows of variable length, hidden state carried and detached between windows

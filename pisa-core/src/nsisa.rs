@@ -16,6 +16,7 @@
 //! Streaming as PISA: per node B_i and Π_i (2m buffers) plus one accumulator when m > 1; with
 //! m = 1 the single node aggregates in place, so NSISA keeps Muon's momentum plus one buffer.
 
+use crate::collective::{Ranks, Reduction, Spread};
 use crate::error::{non_negative, positive, unit_interval, Error, Result};
 use crate::newton_schulz::NewtonSchulz;
 use crate::optimizer::{NodeWeights, Optimizer, ProtocolGuard, StateFootprint};
@@ -155,6 +156,9 @@ pub struct Nsisa {
     acc: Option<Tensor>,
     /// Whether the first point σ₀W⁰/(σ₀ + λ) was set.
     started: bool,
+    /// The ranks the nodes are spread over (none: all nodes in this process); `nodes` then
+    /// holds this rank's nodes only.
+    spread: Spread,
 }
 
 impl Nsisa {
@@ -190,6 +194,7 @@ impl Nsisa {
             rho: rho0,
             nodes,
             started: false,
+            spread: Spread::default(),
             cfg,
         })
     }
@@ -199,10 +204,16 @@ impl Nsisa {
         (self.sigma, self.rho)
     }
 
-    /// O_i for every parameter, as one flat buffer (steps 1–2).
-    fn orthogonalized(&mut self, node: usize, g: &Tensor) -> Result<Tensor> {
+    /// The first node this process owns (0 unless the nodes are spread over ranks).
+    fn first_node(&self) -> usize {
+        self.spread.ranks().map_or(0, |r| r.owned().start)
+    }
+
+    /// O_i for every parameter, as one flat buffer (steps 1–2); `local` is the node's place in
+    /// `nodes`.
+    fn orthogonalized(&mut self, local: usize, g: &Tensor) -> Result<Tensor> {
         let beta = self.cfg.momentum;
-        let b = &mut self.nodes[node].momentum;
+        let b = &mut self.nodes[local].momentum;
         let _ = b.f_mul_scalar_(beta)?.f_add_(g)?;
         let look_ahead = if self.cfg.nesterov {
             g + &*b * beta
@@ -232,6 +243,76 @@ impl Nsisa {
     }
 }
 
+impl Nsisa {
+    /// Node `node`'s steps 1–5 from its gradient `g` (its state at `local` in `nodes`); its
+    /// aggregation term goes into the accumulator (or, for the only node, into W).
+    fn apply_node_step(&mut self, node: usize, local: usize, g: &Tensor) -> Result<()> {
+        let (sigma, rho, alpha) = (self.sigma, self.rho, self.alpha.get(node));
+        tch::no_grad(|| -> Result<()> {
+            let o = self.orthogonalized(local, g)?;
+            let w = self.params.flat().shallow_clone();
+            let mut d = o + &self.nodes[local].pi;
+            if self.cfg.weight_decay != 0.0 {
+                d += &w * self.cfg.weight_decay;
+            }
+            let denom = (d.f_abs()? + self.cfg.eps) * rho + sigma;
+            let step = d / denom;
+            let w_i = &w - &step;
+            // Π_i += σ(W_i − W) = −σ·step, formed without the rounding of W_i (with σ ≈ 1e8 in
+            // the warm-down, σ·ulp(W) would swamp the step in f32).
+            let pi = &mut self.nodes[local].pi;
+            let _ = pi.f_sub_(&(step * sigma))?;
+            let contribution = match self.cfg.dual_scaling {
+                DualScaling::Paper => (&w_i * sigma + &*pi) * alpha,
+                DualScaling::CodeAlphaScaled => {
+                    let _ = pi.f_mul_scalar_(alpha)?;
+                    &w_i * (sigma * alpha) + &*pi
+                }
+            };
+            match &mut self.acc {
+                Some(acc) => {
+                    let _ = acc.f_add_(&contribution)?;
+                }
+                // The only node: its term is the whole sum, and W is no longer read.
+                None => self.params.assign(&(contribution / (sigma + self.cfg.lambda)))?,
+            }
+            Ok(())
+        })
+    }
+
+    /// Adds the ranks' parts of the accumulator on every rank.
+    fn sum_over_ranks(&mut self, ranks: &Ranks) -> Result<()> {
+        match ranks.reduction() {
+            Reduction::AllReduce => match self.acc.as_mut() {
+                Some(acc) => ranks.all_reduce_sum(acc),
+                None => Ok(()), // m = 1: one rank, W is written already
+            },
+            Reduction::Ordered => {
+                let (rank, world) = (ranks.rank(), ranks.world());
+                if rank > 0 {
+                    if let Some(acc) = self.acc.as_mut() {
+                        ranks.receive(acc, rank - 1)?;
+                    }
+                }
+                // The same node steps, in the same order, as the one-process run.
+                let stash = std::mem::take(&mut self.spread.stash);
+                for (local, (node, g)) in ranks.owned().zip(&stash).enumerate() {
+                    self.apply_node_step(node, local, g)?;
+                }
+                match self.acc.as_mut() {
+                    Some(acc) => {
+                        if rank + 1 < world {
+                            ranks.send(acc, rank + 1)?;
+                        }
+                        ranks.broadcast(acc, world - 1)
+                    }
+                    None => Ok(()),
+                }
+            }
+        }
+    }
+}
+
 impl Optimizer for Nsisa {
     fn name(&self) -> &str {
         "nsisa"
@@ -252,7 +333,8 @@ impl Optimizer for Nsisa {
     fn begin_iteration(&mut self) -> Result<()> {
         let (sigma, rho) = self.cfg.schedule.at(self.iteration, self.cfg.sigma, self.rho0)?;
         crate::schedule::check_range(self.params.kind(), sigma, rho, self.iteration)?;
-        self.guard.begin(self.alpha.len())?;
+        self.guard.begin(self.nodes.len())?;
+        self.spread.begin();
         (self.sigma, self.rho) = (sigma, rho);
         if !self.started && self.cfg.lambda != 0.0 {
             // W¹ = σW⁰/(σ + λ), as PISA (spec §2.2).
@@ -268,49 +350,50 @@ impl Optimizer for Nsisa {
     }
 
     fn node_step(&mut self, node: usize) -> Result<()> {
-        self.guard.node(node)?;
+        let first = self.first_node();
+        let local = match self.spread.ranks() {
+            Some(r) if !r.owned().contains(&node) => {
+                return Err(Error::Protocol(format!(
+                    "node {node} belongs to rank {}, not to this rank {}",
+                    r.owner(node),
+                    r.rank()
+                )))
+            }
+            _ => node.checked_sub(first).unwrap_or(usize::MAX),
+        };
+        self.guard.node(local)?;
         let g = self.params.flat_grad()?.shallow_clone();
-        let (sigma, rho, alpha) = (self.sigma, self.rho, self.alpha.get(node));
-        tch::no_grad(|| -> Result<()> {
-            let o = self.orthogonalized(node, &g)?;
-            let w = self.params.flat().shallow_clone();
-            let mut d = o + &self.nodes[node].pi;
-            if self.cfg.weight_decay != 0.0 {
-                d += &w * self.cfg.weight_decay;
-            }
-            let denom = (d.f_abs()? + self.cfg.eps) * rho + sigma;
-            let step = d / denom;
-            let w_i = &w - &step;
-            // Π_i += σ(W_i − W) = −σ·step, formed without the rounding of W_i (with σ ≈ 1e8 in
-            // the warm-down, σ·ulp(W) would swamp the step in f32).
-            let pi = &mut self.nodes[node].pi;
-            let _ = pi.f_sub_(&(step * sigma))?;
-            let contribution = match self.cfg.dual_scaling {
-                DualScaling::Paper => (&w_i * sigma + &*pi) * alpha,
-                DualScaling::CodeAlphaScaled => {
-                    let _ = pi.f_mul_scalar_(alpha)?;
-                    &w_i * (sigma * alpha) + &*pi
-                }
-            };
-            match &mut self.acc {
-                Some(acc) => {
-                    let _ = acc.f_add_(&contribution)?;
-                }
-                // The only node: its term is the whole sum, and W is no longer read.
-                None => self.params.assign(&(contribution / (sigma + self.cfg.lambda)))?,
-            }
-            Ok(())
-        })
+        if self.spread.ranks().map(Ranks::reduction) == Some(Reduction::Ordered) {
+            return self.spread.keep(&g);
+        }
+        self.apply_node_step(node, local, &g)
     }
 
     fn end_iteration(&mut self) -> Result<()> {
         self.guard.end()?;
+        self.spread.agree(self.iteration)?;
+        if let Some(ranks) = self.spread.ranks().cloned() {
+            tch::no_grad(|| self.sum_over_ranks(&ranks))?;
+        }
         if let Some(acc) = &self.acc {
             let w = acc / (self.sigma + self.cfg.lambda);
             self.params.assign(&w)?;
         }
         self.iteration += 1;
         Ok(())
+    }
+
+    fn ranks(&self) -> Option<&Ranks> {
+        self.spread.ranks()
+    }
+
+    fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        let owned = ranks.owned();
+        self.spread.adopt(ranks.clone(), self.alpha.len(), self.started)?;
+        // Keep this rank's nodes only, and start every rank from rank 0's weights.
+        self.nodes = self.nodes.drain(owned).collect();
+        let mut w = self.params.flat().shallow_clone();
+        tch::no_grad(|| ranks.broadcast(&mut w, 0))
     }
 
     fn zero_grad(&mut self) -> Result<()> {
@@ -324,7 +407,7 @@ impl Optimizer for Nsisa {
 
     fn state(&self) -> Result<OptimizerState> {
         let mut tensors = Vec::new();
-        for (i, n) in self.nodes.iter().enumerate() {
+        for (i, n) in (self.first_node()..).zip(&self.nodes) {
             tensors.push((format!("momentum.{i}"), n.momentum.f_detach_copy()?));
             tensors.push((format!("pi.{i}"), n.pi.f_detach_copy()?));
         }
@@ -337,7 +420,8 @@ impl Optimizer for Nsisa {
     fn load_state(&mut self, state: &OptimizerState) -> Result<()> {
         state.expect_optimizer("nsisa")?;
         state.expect_same("nodes", json!(self.alpha.len()))?;
-        for (i, n) in self.nodes.iter_mut().enumerate() {
+        let first = self.first_node();
+        for (i, n) in (first..).zip(self.nodes.iter_mut()) {
             state.restore_into(&format!("momentum.{i}"), &mut n.momentum)?;
             state.restore_into(&format!("pi.{i}"), &mut n.pi)?;
         }
@@ -349,5 +433,6 @@ impl Optimizer for Nsisa {
 
     fn abort_iteration(&mut self) {
         self.guard.abort();
+        self.spread.abort();
     }
 }

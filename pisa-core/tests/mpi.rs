@@ -70,29 +70,45 @@ fn parsed(json: &str) -> (Vec<f64>, Vec<f64>) {
     (floats("objective"), floats("w"))
 }
 
-/// SISA, PISA, Adam and AdamW (the baselines sum α-weighted gradients over ranks, as DDP does).
+/// SISA, PISA, NSISA, Adam and AdamW (the baselines sum α-weighted gradients over ranks, as
+/// DDP does).
 #[test]
-fn sisa_pisa_adam_and_adamw_over_2_and_4_ranks_equal_one_process() {
-    let problem = repo("pisa-core/examples/data/t1.json");
+fn sisa_pisa_nsisa_adam_and_adamw_over_2_and_4_ranks_equal_one_process() {
+    let (t1, t8) = (
+        repo("pisa-core/examples/data/t1.json"),
+        repo("pisa-core/examples/data/t8.json"),
+    );
     let dir = tempfile_dir();
     let adamw = dir.join("adamw.toml");
     std::fs::write(&adamw, "name = \"adamw\"\nlr = 0.05\nweight_decay = 0.01\n").unwrap();
-    let configs = [
-        repo("configs/least_squares/sisa.toml"),
-        repo("configs/least_squares/pisa-identity.toml"),
-        repo("configs/least_squares/adam.toml"),
-        adamw.to_string_lossy().into_owned(),
+    let nsisa = dir.join("nsisa.toml");
+    std::fs::write(
+        &nsisa,
+        "name = \"nsisa\"\nsigma = 10.0\nrho = 10.0\n[newton_schulz]\nprecision = \"f64\"\n",
+    )
+    .unwrap();
+    let path = |p: &Path| p.to_string_lossy().into_owned();
+    // (problem, config, bound on the all-reduce's difference from one process): MPI's sum
+    // differs from the sequential one in the last bit; Newton–Schulz's quintic iterations
+    // amplify that (measured 5.4e-12 after 60 NSISA iterations, 2.3e-16 for the others).
+    let cases = [
+        (&t1, repo("configs/least_squares/sisa.toml"), 1e-14),
+        (&t1, repo("configs/least_squares/pisa-identity.toml"), 1e-14),
+        (&t8, path(&nsisa), 1e-10),
+        (&t1, repo("configs/least_squares/adam.toml"), 1e-14),
+        (&t1, path(&adamw), 1e-14),
     ];
-    for config in configs {
-        let expected = one_process(&problem, &config);
+    for (problem, config, bound) in cases {
+        let problem = problem.as_str();
+        let expected = one_process(problem, &config);
         for ranks in [2, 4] {
-            let out = mpirun(ranks, &problem, &config, &["--reduction", "ordered"]);
+            let out = mpirun(ranks, problem, &config, &["--reduction", "ordered"]);
             let stdout = String::from_utf8_lossy(&out.stdout);
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             // Rank 0 alone prints, and the JSON (shortest round-trip floats) is the same text.
             assert_eq!(stdout, expected, "{config} over {ranks} ranks, ordered reduction");
 
-            let out = mpirun(ranks, &problem, &config, &["--reduction", "all-reduce"]);
+            let out = mpirun(ranks, problem, &config, &["--reduction", "all-reduce"]);
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
             let (objective, w) = parsed(&String::from_utf8_lossy(&out.stdout));
             let (objective_1, w_1) = parsed(&expected);
@@ -103,7 +119,7 @@ fn sisa_pisa_adam_and_adamw_over_2_and_4_ranks_equal_one_process() {
             eprintln!(
                 "{config}, {ranks} ranks, all-reduce: max |Δw| = {worst:e}, max relative ΔF = {worst_f:e}"
             );
-            assert!(worst < 1e-12 && worst_f < 1e-12, "{worst:e} {worst_f:e}");
+            assert!(worst < bound && worst_f < bound, "{worst:e} {worst_f:e}");
         }
     }
 }

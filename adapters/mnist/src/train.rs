@@ -117,9 +117,20 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
         )
         .into());
     }
+    // The optimizer's settings before the run folder: its node count must fit the batch.
+    let domain = Domain::new("mnist", "sisa");
+    let opt_cfg = run.resolve_optimizer(&domain).map_err(SessionError::from)?;
+    let m = opt_cfg.base.nodes();
+    if config.batch < m {
+        return Err(UsageError::new(
+            "--batch",
+            format!("{} is smaller than the optimizer's {m} nodes", config.batch),
+        )
+        .into());
+    }
     let steps = (config.examples / config.batch) as u64;
     let columns = ["train/loss", "test/loss", "test/accuracy"];
-    let mut session = Session::open(run, &Domain::new("mnist", "sisa"), &columns, steps)?;
+    let mut session = Session::open(run, &domain, &columns, steps)?;
     // What shapes the trajectory besides the seed and the optimizer (--examples only says how
     // far to go).
     session.pin_settings(&serde_json::json!({ "batch": config.batch }))?;
@@ -129,15 +140,7 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(device);
     let net = Cnn::new(&vs.root());
-    let mut opt = session.optimizer_config()?.build(&vs)?;
-    let m = opt.node_weights().len();
-    if config.batch < m {
-        return Err(UsageError::new(
-            "--batch",
-            format!("{} is smaller than the optimizer's {m} nodes", config.batch),
-        )
-        .into());
-    }
+    let mut opt = session.use_optimizer_config(opt_cfg)?.build(&vs)?;
     let split = NodeSplit::contiguous(config.batch, m)?;
     let start = session
         .restore(&mut vs, opt.as_mut())?

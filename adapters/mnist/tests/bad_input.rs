@@ -151,10 +151,10 @@ fn a_batch_larger_than_the_data_and_zero_nodes_are_refused_before_the_run_folder
         "--config",
         config.to_str().unwrap(),
     ]));
-    // The optimizer's settings are resolved by the session, after the run folder exists (see
-    // the report): the key is named and the exit code is 2.
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("optimizer.nodes"), "{err}");
-    assert_clean(&err, "nodes = 0");
+    // The optimizer's settings are resolved before the run folder exists.
+    assert_refused_before_the_run(&out, "optimizer.nodes", &runs);
+    // SISA's 4 nodes do not fit a batch of 2.
+    let out = run(&args(&["--batch", "2", "--examples", "4"]));
+    assert_refused_before_the_run(&out, "--batch", &runs);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("4 nodes"));
 }

@@ -130,6 +130,36 @@ impl RunArgs {
         parse_device(&self.device)
     }
 
+    /// The optimizer name these flags choose in `domain` (`--optimizer`, else the domain's).
+    pub fn optimizer_name(&self, domain: &Domain) -> String {
+        self.optimizer.clone().unwrap_or_else(|| domain.optimizer.clone())
+    }
+
+    /// The registry domain whose presets apply: `--presets`, else the domain's presets, else
+    /// the run folder's domain (`--domain`, else the domain's name).
+    pub fn preset_domain(&self, domain: &Domain) -> String {
+        (self.presets.clone())
+            .or_else(|| domain.presets.clone())
+            .or_else(|| self.domain.clone())
+            .unwrap_or_else(|| domain.name.clone())
+    }
+
+    /// The optimizer's configuration these flags choose in `domain` (registry presets and the
+    /// `--config` overrides), without opening a session: a domain checks what depends on it
+    /// (node count against the batch, ...) before the run folder exists, then hands it to
+    /// [`Session::use_optimizer_config`].
+    ///
+    /// # Errors
+    /// An unknown optimizer, invalid settings, an unreadable `--config` file.
+    pub fn resolve_optimizer(&self, domain: &Domain) -> Result<OptimizerConfig, RegistryError> {
+        let registry = Registry::builtin();
+        let (presets, optimizer) = (self.preset_domain(domain), self.optimizer_name(domain));
+        match &self.config {
+            Some(path) => registry.resolve_file(&presets, &optimizer, path),
+            None => registry.resolve(&presets, &optimizer, &toml::Table::new()),
+        }
+    }
+
     /// The defaults of every flag with runs under `runs` on the CPU: for tests and examples.
     pub fn for_tests(runs: &Path) -> Self {
         RunArgs {
@@ -479,7 +509,7 @@ impl Session {
             tch::set_num_threads(n as i32);
         }
         let domain_name = args.domain.clone().unwrap_or_else(|| domain.name.clone());
-        let optimizer = args.optimizer.clone().unwrap_or_else(|| domain.optimizer.clone());
+        let optimizer = args.optimizer_name(domain);
         let name = args.name.clone().unwrap_or_else(|| optimizer.clone());
         let dir = RunDir::create(&args.runs, &domain_name, &name, args.resume)?;
         let checkpoint_dirs: Vec<PathBuf> = match domain.networks.is_empty() {
@@ -512,9 +542,7 @@ impl Session {
         let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
         Ok(Session {
             args: args.clone(),
-            presets: (args.presets.clone())
-                .or_else(|| domain.presets.clone())
-                .unwrap_or_else(|| domain_name.clone()),
+            presets: args.preset_domain(domain),
             domain: domain_name,
             optimizer,
             name,
