@@ -139,24 +139,6 @@ impl From<ReductionArg> for Reduction {
     }
 }
 
-/// The MPI world when this process was started by an MPI launcher, else `None`.
-fn mpi_world() -> Result<Option<Arc<dyn Collective>>> {
-    let launched = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"]
-        .iter()
-        .any(|v| std::env::var_os(v).is_some());
-    if !launched {
-        return Ok(None);
-    }
-    #[cfg(feature = "mpi")]
-    {
-        Ok(Some(Arc::new(pisa_core::collective::Mpi::init()?)))
-    }
-    #[cfg(not(feature = "mpi"))]
-    {
-        bail!("started by an MPI launcher, but built without MPI: rebuild with `--features mpi`")
-    }
-}
-
 /// The spec's reference problems (`pisa-algorithm.md` §10).
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum SpecProblem {
@@ -185,7 +167,7 @@ fn main() -> Result<()> {
     };
     let (problem, f_star) = read_problem(problem_path)?;
     let settings = read_settings(config_path)?;
-    let world = mpi_world()?;
+    let world = pisa_core::collective::from_launcher()?;
     let rank = world.as_ref().map_or(0, |w| w.rank());
     let reduction = args.reduction.into();
     let output = run(&problem, settings, args.iters, world.map(|w| (w, reduction)))

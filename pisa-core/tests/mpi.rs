@@ -2,7 +2,8 @@
 //! under `mpirun` on loopback, compared with the one-process run of the same m = 4 nodes.
 //!
 //! ```text
-//! cargo test -p pisa-core --features mpi --test mpi     # cargo xtask test runs it
+//! cargo build -p pisa-core --features mpi --example least_squares   # cargo xtask test runs both
+//! cargo test -p pisa-core --features mpi --test mpi
 //! ```
 //!
 //! Needs `mpirun` (Debian's OpenMPI; `cargo xtask setup` installs it). Ranks beyond the cores
@@ -13,11 +14,18 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-/// `target/<profile>/examples/least_squares`, built by `cargo test` with the same features.
+/// `target/<profile>/examples/least_squares`, built with MPI (`cargo build -p pisa-core --features
+/// mpi --example least_squares`).
 fn example() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let profile = exe.parent().and_then(Path::parent).unwrap();
-    profile.join("examples").join("least_squares")
+    let example = profile.join("examples").join("least_squares");
+    assert!(
+        example.is_file(),
+        "{} is missing: run `cargo build -p pisa-core --features mpi --example least_squares` first",
+        example.display()
+    );
+    example
 }
 
 fn repo(path: &str) -> String {

@@ -81,22 +81,34 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     run_checked(test.envs(env))
 }
 
-/// pisa-core's `mpi` feature: OpenMPI provisioned (`setup --mpi`), then clippy and the tests that
-/// run the least-squares example under `mpirun` (`pisa-core/tests/mpi.rs`).
+/// pisa-core's and mnist's `mpi` features: OpenMPI provisioned (`setup --mpi`), then clippy and
+/// the tests that run the least-squares example and the MNIST CNN under `mpirun`
+/// (`pisa-core/tests/mpi.rs`, `adapters/mnist/tests/dist.rs`).
 fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     if let Err(e) = crate::mpi::ensure() {
         eprintln!("xtask: skipped pisa-core's `mpi` feature: {e:#}");
         return Ok(());
     }
-    let features = ["-p", "pisa-core", "--features", "mpi"];
+    // pisa-core's least-squares runs, then the MNIST CNN (`mnist-dist`), one build of both.
+    let features = [
+        "-p",
+        "pisa-core",
+        "-p",
+        "mnist",
+        "--features",
+        "pisa-core/mpi,mnist/mpi",
+    ];
     let mut clippy = cargo(toolchain, &["clippy"])?;
     clippy
         .args(features)
         .args(["--all-targets", "--", "-D", "warnings"]);
     run_checked(&mut clippy)?;
+    // The least-squares tests run the example binary under mpirun: build it with MPI first.
+    let mut example = cargo(toolchain, &["build", "-p", "pisa-core", "--features", "mpi"])?;
+    run_checked(example.args(["--example", "least_squares"]))?;
     let mut test = cargo(toolchain, &["test"])?;
     test.args(features)
-        .args(["--test", "mpi"])
+        .args(["--test", "mpi", "--test", "dist"])
         .args(&args.cargo_test_args);
     run_checked(&mut test)
 }

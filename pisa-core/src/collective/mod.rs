@@ -143,6 +143,35 @@ impl Collective for Local {
     }
 }
 
+/// The world this process was started into: `Some` (MPI's world communicator, initialized
+/// here) when an MPI launcher (`mpirun`, `cargo xtask launch`) started it, `None` otherwise.
+/// Call it once per process.
+///
+/// # Errors
+/// [`Error::Collective`] when an MPI launcher started more than one rank but pisa-core was built
+/// without the `mpi` feature, or MPI fails to initialize.
+pub fn from_launcher() -> Result<Option<Arc<dyn Collective>>> {
+    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok())
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let Some(size) = size else {
+        return Ok(None);
+    };
+    #[cfg(feature = "mpi")]
+    {
+        let _ = size;
+        Ok(Some(Arc::new(Mpi::init()?)))
+    }
+    #[cfg(not(feature = "mpi"))]
+    match size {
+        1 => Ok(None),
+        _ => Err(Error::Collective(format!(
+            "started as one of {size} MPI ranks, but built without MPI: rebuild with the `mpi` feature"
+        ))),
+    }
+}
+
 fn expect_rank(rank: usize, world: usize) -> Result<()> {
     match rank < world {
         true => Ok(()),
