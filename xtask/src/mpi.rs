@@ -85,7 +85,8 @@ fn apt_command() -> String {
     )
 }
 
-fn is_root() -> bool {
+/// Whether xtask runs as root (`id -u` is 0).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()

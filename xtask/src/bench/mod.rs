@@ -1,6 +1,7 @@
 //! `cargo xtask bench <what>`: benchmarks that time pisa-rs and a baseline side by side in one
 //! run on the same machine, and report ratios.
 
+mod dist;
 mod envs;
 mod gan;
 mod llm;
@@ -36,6 +37,9 @@ enum BenchCommand {
     Envs(envs::EnvsArgs),
     /// WGAN(-GP) training images/s and FID Inception images/s: pisa-rs vs. the same model in PyTorch.
     Gan(gan::GanBenchArgs),
+    /// The MNIST CNN over 1, 2 and 4 processes: pisa-rs over MPI (SISA, AdamW) vs. PyTorch DDP
+    /// (gloo); iterations/s, scaling efficiency and bytes communicated.
+    Dist(dist::DistBenchArgs),
 }
 
 /// Arguments of `cargo xtask bench optim`.
@@ -77,5 +81,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         BenchCommand::Lstm(lstm_args) => lstm::run(lstm_args),
         BenchCommand::Envs(envs_args) => envs::run(envs_args),
         BenchCommand::Gan(gan_args) => gan::run(gan_args),
+        BenchCommand::Dist(dist_args) => dist::run(dist_args),
     }
 }
