@@ -1,5 +1,6 @@
 //! `bench gan`: the pisa-rs side of `cargo xtask bench gan` (beside `gan_torch.py`).
 
+use runs::cli::in_range;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -22,32 +23,32 @@ pub struct GanArgs {
     /// Optimizer of both networks.
     #[arg(long, default_value = "adam")]
     optimizer: String,
-    /// Image side.
-    #[arg(long, default_value_t = 64)]
+    /// Image side, 8 to 1024.
+    #[arg(long, default_value_t = 64, value_parser = in_range(8i64, 1024))]
     image_size: i64,
-    /// Base width.
-    #[arg(long, default_value_t = 64)]
+    /// Base width, 1 to 4096.
+    #[arg(long, default_value_t = 64, value_parser = in_range(1i64, 4096))]
     base: i64,
-    /// Images per iteration.
-    #[arg(long, default_value_t = 64)]
+    /// Images per iteration, 1 to 65536.
+    #[arg(long, default_value_t = 64, value_parser = in_range(1i64, 65536))]
     batch: i64,
-    /// Timed training iterations (one critic + one generator iteration each).
-    #[arg(long, default_value_t = 10)]
+    /// Timed training iterations (one critic + one generator iteration each), 1 to 10⁶.
+    #[arg(long, default_value_t = 10, value_parser = in_range(1usize, 1000000))]
     iters: usize,
-    /// Untimed iterations first.
-    #[arg(long, default_value_t = 2)]
+    /// Untimed iterations first, 0 to 10⁶.
+    #[arg(long, default_value_t = 2, value_parser = in_range(0usize, 1000000))]
     warmup: usize,
-    /// Images through the Inception network (0: skip).
-    #[arg(long, default_value_t = 100)]
+    /// Images through the Inception network (0: skip), 0 to 10⁶.
+    #[arg(long, default_value_t = 100, value_parser = in_range(0i64, 1000000))]
     fid_images: i64,
-    /// Images per Inception forward pass.
-    #[arg(long, default_value_t = 50)]
+    /// Images per Inception forward pass, 1 to 65536.
+    #[arg(long, default_value_t = 50, value_parser = in_range(1i64, 65536))]
     fid_batch: i64,
     /// The TorchScript FID Inception [default: DATA_DIR/fid-inception/default_1.pt].
     #[arg(long)]
     inception: Option<PathBuf>,
-    /// libtorch threads (0: default).
-    #[arg(long, default_value_t = 0)]
+    /// libtorch threads (0: default), 0 to 1024.
+    #[arg(long, default_value_t = 0, value_parser = in_range(0i32, 1024))]
     threads: i32,
     /// cpu or cuda.
     #[arg(long, default_value = "cpu")]

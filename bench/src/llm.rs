@@ -2,6 +2,7 @@
 //! is written out (not `Optimizer::step`) to time `node_step` and `end_iteration` apart from the
 //! forward and backward passes.
 
+use runs::cli::in_range;
 use std::time::Instant;
 
 use anyhow::Result;
@@ -20,17 +21,17 @@ pub struct LlmArgs {
     /// Optimizers, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "adamw,muon,nsisa")]
     optimizers: Vec<String>,
-    /// Sequences per step.
-    #[arg(long, default_value_t = 8)]
+    /// Sequences per step, 1 to 65536.
+    #[arg(long, default_value_t = 8, value_parser = in_range(1usize, 65536))]
     batch: usize,
-    /// Sequence length.
-    #[arg(long, default_value_t = 128)]
+    /// Sequence length, 1 to 2²⁰ (at most the preset's context).
+    #[arg(long, default_value_t = 128, value_parser = in_range(1usize, 1048576))]
     seq: usize,
-    /// Timed steps (after 2 warm-up steps).
-    #[arg(long, default_value_t = 10)]
+    /// Timed steps (after 2 warm-up steps), 1 to 10⁶.
+    #[arg(long, default_value_t = 10, value_parser = in_range(1usize, 1000000))]
     steps: usize,
-    /// PISA nodes for the PISA family.
-    #[arg(long, default_value_t = 1)]
+    /// PISA nodes for the PISA family, 1 to 1024.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1usize, 1024))]
     nodes: usize,
     /// cpu, cuda or auto.
     #[arg(long, default_value = "auto")]
@@ -38,8 +39,8 @@ pub struct LlmArgs {
     /// bf16 matrix products.
     #[arg(long)]
     bf16: bool,
-    /// Torch intra-op threads (0: torch's default).
-    #[arg(long, default_value_t = 0)]
+    /// Torch intra-op threads (0: torch's default), 0 to 1024.
+    #[arg(long, default_value_t = 0, value_parser = in_range(0i32, 1024))]
     threads: i32,
 }
 

@@ -3,6 +3,7 @@
 use anyhow::Result;
 use lstm::model::{AwdConfig, AwdLstm};
 use lstm::train::SplitMode;
+use runs::cli::in_range;
 use runs::registry::Registry;
 use tch::nn::VarStore;
 
@@ -12,32 +13,32 @@ pub struct LstmArgs {
     /// Optimizer (registry name; presets of `lstm-<layers>`).
     #[arg(long, default_value = "adam")]
     optimizer: String,
-    /// Vocabulary size.
-    #[arg(long, default_value_t = 10_000)]
+    /// Vocabulary size, 2 to 2²⁴.
+    #[arg(long, default_value_t = 10_000, value_parser = in_range(2usize, 16777216))]
     vocab: usize,
-    /// LSTM layers.
-    #[arg(long, default_value_t = 1)]
+    /// LSTM layers, 1 to 3.
+    #[arg(long, default_value_t = 1, value_parser = in_range(1usize, 3))]
     layers: usize,
-    /// Embedding size.
-    #[arg(long, default_value_t = 400)]
+    /// Embedding size, 1 to 65536.
+    #[arg(long, default_value_t = 400, value_parser = in_range(1usize, 65536))]
     emb: usize,
-    /// Hidden size.
-    #[arg(long, default_value_t = 1150)]
+    /// Hidden size, 1 to 65536.
+    #[arg(long, default_value_t = 1150, value_parser = in_range(1usize, 65536))]
     hidden: usize,
-    /// Window length.
-    #[arg(long, default_value_t = 70)]
+    /// Window length, 1 to 65536.
+    #[arg(long, default_value_t = 70, value_parser = in_range(1usize, 65536))]
     bptt: usize,
-    /// Streams.
-    #[arg(long, default_value_t = 20)]
+    /// Streams, 1 to 65536.
+    #[arg(long, default_value_t = 20, value_parser = in_range(1usize, 65536))]
     batch: usize,
-    /// Untimed windows.
-    #[arg(long, default_value_t = 1)]
+    /// Untimed windows, 0 to 10⁶.
+    #[arg(long, default_value_t = 1, value_parser = in_range(0usize, 1000000))]
     warmup: usize,
-    /// Timed windows.
-    #[arg(long, default_value_t = 5)]
+    /// Timed windows, 1 to 10⁶.
+    #[arg(long, default_value_t = 5, value_parser = in_range(1usize, 1000000))]
     windows: usize,
-    /// Torch threads (0: default).
-    #[arg(long, default_value_t = 0)]
+    /// Torch threads (0: default), 0 to 1024.
+    #[arg(long, default_value_t = 0, value_parser = in_range(0usize, 1024))]
     threads: usize,
     /// cpu, cuda or auto.
     #[arg(long, default_value = "cpu")]

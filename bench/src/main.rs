@@ -32,8 +32,12 @@ enum Command {
     Llm(llm::LlmArgs),
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
+fn main() -> std::process::ExitCode {
+    runs::cli::exit(run(Cli::parse()))
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Gan(args) => gan::run(args),
         Command::Lstm(args) => lstm::run(&args),
         Command::Llm(args) => llm::run(&args),
