@@ -109,8 +109,36 @@ pub fn save(
     meta: &Meta,
     keep: usize,
 ) -> Result<PathBuf, CheckpointError> {
-    let done = folder(dir, meta.step);
-    let tmp = done.with_extension("tmp");
+    let staging = begin(dir, vs, meta)?;
+    add_optimizer(&staging, optimizer, OPTIMIZER)?;
+    commit(dir, &staging, keep)
+}
+
+/// The optimizer state's file stem in a one-process checkpoint.
+pub const OPTIMIZER: &str = "optimizer";
+
+/// The optimizer state's file stem of rank `rank` when the nodes are spread over `world` ranks
+/// (`optimizer` for one process, `optimizer.rank<r>` otherwise: each rank holds its own nodes).
+pub fn optimizer_stem(rank: usize, world: usize) -> String {
+    match world {
+        0 | 1 => OPTIMIZER.to_string(),
+        _ => format!("{OPTIMIZER}.rank{rank}"),
+    }
+}
+
+/// The folder the checkpoint of `step` is written in before [`commit`] renames it.
+pub fn staging(dir: &Path, step: u64) -> PathBuf {
+    folder(dir, step).with_extension("tmp")
+}
+
+/// Starts the checkpoint of `meta.step` under `dir`: a fresh [`staging`] folder with the model
+/// and `meta.json`. Add each optimizer state with [`add_optimizer`] (from any process that
+/// shares the file system), then [`commit`].
+///
+/// # Errors
+/// [`CheckpointError`] naming the file that failed.
+pub fn begin(dir: &Path, vs: &VarStore, meta: &Meta) -> Result<PathBuf, CheckpointError> {
+    let tmp = staging(dir, meta.step);
     if tmp.exists() {
         fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
     }
@@ -120,24 +148,42 @@ pub fn save(
         path: model.clone(),
         source,
     })?;
-    let opt = tmp.join("optimizer");
-    optimizer
-        .state()
-        .and_then(|s| s.save(&opt))
-        .map_err(|source| CheckpointError::Optimizer {
-            path: tmp.clone(),
-            source,
-        })?;
     let meta_json = serde_json::to_vec_pretty(meta).map_err(|e| CheckpointError::Meta {
         path: tmp.join("meta.json"),
         message: e.to_string(),
     })?;
     write_atomic(&tmp.join("meta.json"), &meta_json)?;
-    write_manifest(&tmp)?;
+    Ok(tmp)
+}
+
+/// Writes `optimizer`'s state as `<stem>.safetensors` + `<stem>.json` into the staging folder
+/// `staging`.
+///
+/// # Errors
+/// [`CheckpointError::Optimizer`].
+pub fn add_optimizer(staging: &Path, optimizer: &dyn Optimizer, stem: &str) -> Result<(), CheckpointError> {
+    optimizer
+        .state()
+        .and_then(|s| s.save(staging.join(stem)))
+        .map_err(|source| CheckpointError::Optimizer {
+            path: staging.to_path_buf(),
+            source,
+        })
+}
+
+/// Finishes the checkpoint in `staging`: writes its manifest, renames it into place under `dir`
+/// and keeps the newest `keep` checkpoints (0 keeps all) plus the pinned ones. Returns its
+/// folder.
+///
+/// # Errors
+/// [`CheckpointError`] naming the file that failed.
+pub fn commit(dir: &Path, staging: &Path, keep: usize) -> Result<PathBuf, CheckpointError> {
+    write_manifest(staging)?;
+    let done = staging.with_extension("");
     if done.exists() {
         fs::remove_dir_all(&done).map_err(io(&done))?;
     }
-    fs::rename(&tmp, &done).map_err(io(&done))?;
+    fs::rename(staging, &done).map_err(io(&done))?;
     if keep > 0 {
         let all: Vec<_> = complete(dir)?
             .into_iter()
@@ -324,6 +370,19 @@ pub fn read_meta(path: &Path) -> Result<Meta, CheckpointError> {
 /// [`CheckpointError`] naming the file that failed, [`CheckpointError::Corrupt`] when its bytes
 /// changed since it was written.
 pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Result<Meta, CheckpointError> {
+    load_as(path, vs, optimizer, OPTIMIZER)
+}
+
+/// As [`load`] with the optimizer state of file stem `stem` (see [`optimizer_stem`]).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_as(
+    path: &Path,
+    vs: &mut VarStore,
+    optimizer: &mut dyn Optimizer,
+    stem: &str,
+) -> Result<Meta, CheckpointError> {
     verify(path)?;
     let meta = read_meta(path)?;
     let model = path.join("model.safetensors");
@@ -331,7 +390,7 @@ pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Re
         path: model.clone(),
         source,
     })?;
-    let state = OptimizerState::load(path.join("optimizer"), vs.device()).map_err(|source| {
+    let state = OptimizerState::load(path.join(stem), vs.device()).map_err(|source| {
         CheckpointError::Optimizer {
             path: path.to_path_buf(),
             source,
@@ -399,6 +458,7 @@ mod tests {
 
     #[test]
     fn resume_continues_exactly_and_partial_writes_are_ignored() {
+        let _rng = crate::torch_rng_lock();
         let dir = tempfile::tempdir().unwrap();
         let mut straight = setup();
         train(&mut straight, 0, 5);

@@ -34,3 +34,11 @@ pub mod run;
 pub mod session;
 pub mod signal;
 pub mod toy;
+
+/// Serializes the unit tests that seed libtorch's global generator (`tch::manual_seed`): tests
+/// run on parallel threads, and one test's seeding would change another's random draws.
+#[cfg(test)]
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -1114,6 +1114,7 @@ mod tests {
 
     #[test]
     fn a_resumed_run_ends_where_an_uninterrupted_one_does() {
+        let _rng = crate::torch_rng_lock();
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(5);
@@ -1160,6 +1161,7 @@ mod tests {
 
     #[test]
     fn a_resume_with_other_settings_is_refused_with_the_keys_named() {
+        let _rng = crate::torch_rng_lock();
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(2);
@@ -1187,6 +1189,7 @@ mod tests {
 
     #[test]
     fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
+        let _rng = crate::torch_rng_lock();
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(4);
@@ -1211,6 +1214,7 @@ mod tests {
 
     #[test]
     fn a_loss_that_blows_up_stops_at_the_guard_s_step_with_a_good_checkpoint() {
+        let _rng = crate::torch_rng_lock();
         let base = tempfile::tempdir().unwrap();
         let mut args = RunArgs::for_tests(base.path());
         args.checkpoint_every = Some(1);
