@@ -83,7 +83,8 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
 
 /// pisa-core's and mnist's `mpi` features: OpenMPI provisioned (`setup --mpi`), then clippy and
 /// the tests that run the least-squares example and the MNIST CNN under `mpirun`
-/// (`pisa-core/tests/mpi.rs`, `adapters/mnist/tests/dist.rs`).
+/// (`pisa-core/tests/mpi.rs`, `adapters/mnist/tests/dist.rs`); then pisa-core's `nccl` feature:
+/// clippy and `tests/nccl.rs` without its two-GPU test.
 fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     if let Err(e) = crate::mpi::ensure() {
         eprintln!("xtask: skipped pisa-core's `mpi` feature: {e:#}");
@@ -110,7 +111,15 @@ fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     test.args(features)
         .args(["--test", "mpi", "--test", "dist"])
         .args(&args.cargo_test_args);
-    run_checked(&mut test)
+    run_checked(&mut test)?;
+    // pisa-core's `nccl` feature (cudarc loads NCCL at run time, so it builds without CUDA):
+    // clippy, then one build of `tests/nccl.rs`, whose GPU-free test runs; the two-GPU test is
+    // #[ignore]d (`cargo test -p pisa-core --features nccl --test nccl -- --ignored` on a GPU
+    // machine).
+    let mut clippy = cargo(toolchain, &["clippy", "-p", "pisa-core", "--features", "nccl"])?;
+    run_checked(clippy.args(["--all-targets", "--", "-D", "warnings"]))?;
+    let mut test = cargo(toolchain, &["test", "-p", "pisa-core", "--features", "nccl"])?;
+    run_checked(test.args(["--test", "nccl"]).args(&args.cargo_test_args))
 }
 
 /// What installs the `gym-rs` feature's system dependencies on Debian/Ubuntu (about 40 s).

@@ -10,7 +10,26 @@
 //! - [`Local`]: one process (world size 1), today's behaviour and the default;
 //! - `Mpi` (feature `mpi`): MPI through the `mpi` crate (rsmpi) over the system's MPI library
 //!   (Debian's OpenMPI: `openmpi-bin libopenmpi-dev`); CUDA tensors go through host buffers, as
-//!   that OpenMPI is not CUDA-aware.
+//!   that OpenMPI is not CUDA-aware;
+//! - `Nccl` (feature `nccl`): NCCL through cudarc for CUDA tensors, in device memory, with MPI
+//!   for host buffers and for handing NCCL's unique id from rank 0 to the others. One rank per
+//!   GPU.
+//!
+//! A program picks NCCL on GPUs with [`from_launcher_on`], which does this:
+//!
+//! ```ignore
+//! let mpi = Arc::new(Mpi::init()?);
+//! let comm: Arc<dyn Collective> = if tch::Cuda::is_available() {
+//!     Arc::new(Nccl::init(mpi, local_rank().unwrap_or(0))?) // OMPI_COMM_WORLD_LOCAL_RANK
+//! } else {
+//!     mpi
+//! };
+//! ```
+//!
+//! [`Ranks`] asks the engine first ([`Collective::all_reduce_sum_tensor`] and its siblings) and
+//! falls back to host slices when the engine declines (CPU tensors, and every tensor for `Local`
+//! and `Mpi`). NCCL's test needs two GPUs: `cargo test -p pisa-core --features nccl --test nccl
+//! -- --ignored` (it starts `mpirun -np 2` itself; see `pisa-core/tests/nccl.rs`).
 //!
 //! Two ways to sum the accumulator ([`Reduction`]): `AllReduce` (MPI's all-reduce: fast, its
 //! summation order is the library's, so results differ from the one-process run in the last
@@ -21,8 +40,13 @@
 #[cfg(feature = "mpi")]
 mod mpi;
 
+#[cfg(feature = "nccl")]
+mod nccl;
+
 #[cfg(feature = "mpi")]
 pub use self::mpi::Mpi;
+#[cfg(feature = "nccl")]
+pub use self::nccl::Nccl;
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -99,6 +123,32 @@ pub trait Collective: Send + Sync {
     /// # Errors
     /// [`Error::Collective`] when the engine fails.
     fn barrier(&self) -> Result<()>;
+
+    /// [`Collective::all_reduce_sum`] on a tensor where it lies, for engines that move device
+    /// memory themselves: `None` when this engine leaves `t` to the host path (the default, and
+    /// what every engine answers for CPU tensors), `Some` with the outcome when it summed `t`.
+    /// [`Ranks`] tries it first. Every rank must take the same path for the same call.
+    fn all_reduce_sum_tensor(&self, _t: &mut Tensor) -> Option<Result<()>> {
+        None
+    }
+
+    /// [`Collective::broadcast`] on a tensor where it lies; `None` as in
+    /// [`Collective::all_reduce_sum_tensor`].
+    fn broadcast_tensor(&self, _t: &mut Tensor, _root: usize) -> Option<Result<()>> {
+        None
+    }
+
+    /// [`Collective::send`] of a tensor where it lies; `None` as in
+    /// [`Collective::all_reduce_sum_tensor`].
+    fn send_tensor(&self, _t: &Tensor, _to: usize) -> Option<Result<()>> {
+        None
+    }
+
+    /// [`Collective::receive`] into a tensor where it lies; `None` as in
+    /// [`Collective::all_reduce_sum_tensor`].
+    fn receive_tensor(&self, _t: &mut Tensor, _from: usize) -> Option<Result<()>> {
+        None
+    }
 }
 
 /// One process: world size 1. Reductions and broadcasts leave the buffer as it is.
@@ -151,11 +201,7 @@ impl Collective for Local {
 /// [`Error::Collective`] when an MPI launcher started more than one rank but pisa-core was built
 /// without the `mpi` feature, or MPI fails to initialize.
 pub fn from_launcher() -> Result<Option<Arc<dyn Collective>>> {
-    let size = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok())
-        .and_then(|v| v.trim().parse::<usize>().ok());
-    let Some(size) = size else {
+    let Some(size) = launcher_size() else {
         return Ok(None);
     };
     #[cfg(feature = "mpi")]
@@ -170,6 +216,42 @@ pub fn from_launcher() -> Result<Option<Arc<dyn Collective>>> {
             "started as one of {size} MPI ranks, but built without MPI: rebuild with the `mpi` feature"
         ))),
     }
+}
+
+/// [`from_launcher`] for a program whose tensors live on `device`: with the `nccl` feature and a
+/// CUDA `device`, NCCL on that device (the unique id over MPI) for tensors, MPI for host
+/// buffers; otherwise exactly [`from_launcher`]. Each rank passes its own GPU, usually
+/// `Device::Cuda(local_rank().unwrap_or(0))`.
+///
+/// # Errors
+/// As [`from_launcher`], or [`Error::Collective`] when NCCL cannot start (no libnccl found, no
+/// such GPU, two ranks on one GPU).
+pub fn from_launcher_on(device: Device) -> Result<Option<Arc<dyn Collective>>> {
+    #[cfg(feature = "nccl")]
+    if let (Device::Cuda(ordinal), Some(_)) = (device, launcher_size()) {
+        let mpi = Arc::new(Mpi::init()?);
+        return Ok(Some(Arc::new(Nccl::init(mpi, ordinal)?)));
+    }
+    let _ = device;
+    from_launcher()
+}
+
+/// This process's rank among the ranks of its machine, as the MPI launcher says
+/// (`OMPI_COMM_WORLD_LOCAL_RANK`, or MPICH's `MPI_LOCALRANKID`): the GPU a rank uses when each
+/// machine runs one rank per GPU. `None` outside a launcher.
+pub fn local_rank() -> Option<usize> {
+    ["OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok())
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// The world size an MPI launcher announced, if one started this process.
+fn launcher_size() -> Option<usize> {
+    ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok())
+        .and_then(|v| v.trim().parse::<usize>().ok())
 }
 
 fn expect_rank(rank: usize, world: usize) -> Result<()> {
@@ -287,12 +369,16 @@ impl Ranks {
         Ok((0..votes.len()).filter(|&r| votes[r] != 1.0).collect())
     }
 
-    /// Sums `t` over ranks in place (any device: CUDA tensors go through a host copy).
+    /// Sums `t` over ranks in place (any device: the engine's device path when it has one, as
+    /// `Nccl` for CUDA tensors, otherwise a host copy).
     ///
     /// # Errors
     /// [`Error::Collective`], or a tensor of another kind than f32/f64.
     pub fn all_reduce_sum(&self, t: &mut Tensor) -> Result<()> {
-        on_host(t, |buf| self.comm.all_reduce_sum(buf))
+        match self.comm.all_reduce_sum_tensor(t) {
+            Some(done) => done,
+            None => on_host(t, |buf| self.comm.all_reduce_sum(buf)),
+        }
     }
 
     /// Replaces `t` by rank `root`'s.
@@ -300,7 +386,10 @@ impl Ranks {
     /// # Errors
     /// As [`Ranks::all_reduce_sum`].
     pub fn broadcast(&self, t: &mut Tensor, root: usize) -> Result<()> {
-        on_host(t, |buf| self.comm.broadcast(buf, root))
+        match self.comm.broadcast_tensor(t, root) {
+            Some(done) => done,
+            None => on_host(t, |buf| self.comm.broadcast(buf, root)),
+        }
     }
 
     /// Sends `t` to rank `to`.
@@ -308,7 +397,10 @@ impl Ranks {
     /// # Errors
     /// As [`Ranks::all_reduce_sum`].
     pub fn send(&self, t: &mut Tensor, to: usize) -> Result<()> {
-        on_host(t, |buf| self.comm.send(buf, to))
+        match self.comm.send_tensor(t, to) {
+            Some(done) => done,
+            None => on_host(t, |buf| self.comm.send(buf, to)),
+        }
     }
 
     /// Receives `t` from rank `from`.
@@ -316,7 +408,10 @@ impl Ranks {
     /// # Errors
     /// As [`Ranks::all_reduce_sum`].
     pub fn receive(&self, t: &mut Tensor, from: usize) -> Result<()> {
-        on_host(t, |buf| self.comm.receive(buf, from))
+        match self.comm.receive_tensor(t, from) {
+            Some(done) => done,
+            None => on_host(t, |buf| self.comm.receive(buf, from)),
+        }
     }
 }
 
@@ -481,6 +576,65 @@ mod tests {
         );
         let err = Ranks::new(Arc::new(Three), 4, Reduction::AllReduce).unwrap_err();
         assert!(err.to_string().contains("multiple of 3"), "{err}");
+    }
+
+    #[test]
+    fn ranks_use_the_engines_tensor_path_when_it_takes_the_tensor_and_host_slices_otherwise() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        /// Takes f64 tensors itself (adds 10), leaves the others to the host path (adds 1).
+        #[derive(Default)]
+        struct Picky {
+            host_calls: AtomicUsize,
+        }
+        impl Collective for Picky {
+            fn rank(&self) -> usize {
+                0
+            }
+            fn world(&self) -> usize {
+                1
+            }
+            fn all_reduce_sum(&self, buf: FlatMut<'_>) -> Result<()> {
+                self.host_calls.fetch_add(1, Ordering::SeqCst);
+                if let FlatMut::F32(s) = buf {
+                    s.iter_mut().for_each(|x| *x += 1.0);
+                }
+                Ok(())
+            }
+            fn broadcast(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn send(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn receive(&self, _: FlatMut<'_>, _: usize) -> Result<()> {
+                Ok(())
+            }
+            fn all_gather(&self, local: &[f64]) -> Result<Vec<f64>> {
+                Ok(local.to_vec())
+            }
+            fn barrier(&self) -> Result<()> {
+                Ok(())
+            }
+            fn all_reduce_sum_tensor(&self, t: &mut Tensor) -> Option<Result<()>> {
+                (t.kind() == Kind::Double).then(|| {
+                    let _ = tch::no_grad(|| t.f_add_scalar_(10.0))?;
+                    Ok(())
+                })
+            }
+        }
+        let picky = Arc::new(Picky::default());
+        let ranks = Ranks::new(picky.clone(), 1, Reduction::AllReduce).unwrap();
+        let mut f64s = Tensor::from_slice(&[1.0f64]);
+        ranks.all_reduce_sum(&mut f64s).unwrap();
+        assert_eq!(Vec::<f64>::try_from(&f64s).unwrap(), [11.0]);
+        assert_eq!(picky.host_calls.load(Ordering::SeqCst), 0);
+        let mut f32s = Tensor::from_slice(&[1.0f32]);
+        ranks.all_reduce_sum(&mut f32s).unwrap();
+        assert_eq!(Vec::<f32>::try_from(&f32s).unwrap(), [2.0]);
+        assert_eq!(picky.host_calls.load(Ordering::SeqCst), 1);
+        // The engines here leave every tensor to the host path.
+        assert!(Local.all_reduce_sum_tensor(&mut f32s).is_none());
     }
 
     #[test]

@@ -66,6 +66,16 @@ impl Mpi {
             .map_err(|_| Error::Collective("an MPI call panicked on another thread".into()))?;
         Ok(call(&inner.comm))
     }
+
+    /// Replaces `buf` on every rank by `root`'s bytes (every rank passes as many): how
+    /// `Nccl` (feature `nccl`) hands its unique id from rank 0 to the others.
+    ///
+    /// # Errors
+    /// [`Error::Collective`] when `root` is not a rank or MPI fails.
+    pub fn broadcast_bytes(&self, buf: &mut [u8], root: usize) -> Result<()> {
+        expect_rank(root, self.world)?;
+        self.with(|comm| comm.process_at_rank(root as i32).broadcast_into(buf))
+    }
 }
 
 impl Collective for Mpi {
