@@ -293,10 +293,8 @@ pub fn save_grid(
     let columns = (z.size()[0] as f64).sqrt().ceil() as usize;
     let img = runs::image::grid(&images, columns, 2, -1.0, 1.0)?;
     img.save_png(path)?;
-    if let Some((session, step)) = session {
-        session
-            .tensorboard()
-            .add_image("samples", &img.data, img.height, img.width, 3, step as i64)?;
+    if let Some((tensorboard, step)) = session.and_then(|(s, step)| Some((s.tensorboard()?, step))) {
+        tensorboard.add_image("samples", &img.data, img.height, img.width, 3, step as i64)?;
     }
     Ok(())
 }

@@ -130,7 +130,10 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     }
     let steps = (config.examples / config.batch) as u64;
     let columns = ["train/loss", "test/loss", "test/accuracy"];
-    let mut session = Session::open(run, &domain, &columns, steps)?;
+    // Under an MPI launcher (feature `mpi`) the nodes are spread over the ranks; every rank
+    // reads the whole (small) dataset and evaluates only its nodes' slices of each batch.
+    let world = pisa_core::collective::from_launcher().map_err(SessionError::from)?;
+    let mut session = Session::open_on(world, run, &domain, &columns, steps)?;
     // What shapes the trajectory besides the seed and the optimizer (--examples only says how
     // far to go).
     session.pin_settings(&serde_json::json!({ "batch": config.batch }))?;
@@ -141,6 +144,7 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     let mut vs = nn::VarStore::new(device);
     let net = Cnn::new(&vs.root());
     let mut opt = session.use_optimizer_config(opt_cfg)?.build(&vs)?;
+    session.distribute(opt.as_mut())?;
     let split = NodeSplit::contiguous(config.batch, m)?;
     let start = session
         .restore(&mut vs, opt.as_mut())?

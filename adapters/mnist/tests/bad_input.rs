@@ -3,8 +3,12 @@
 //! created; a `--batch` larger than the training set is refused before the run folder exists
 //! (it trained 0 steps), and so is `nodes = 0` in a `--config` file.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output};
+
+use common::write_data;
 
 const BIN: &str = env!("CARGO_BIN_EXE_mnist");
 
@@ -101,31 +105,12 @@ fn every_numeric_flag_is_range_checked_at_parse_time() {
     assert_all_refused(TABLE, prefix, &runs);
 }
 
-/// An IDX file: magic (0, 0, type 0x08, rank), dimensions, data.
-fn idx(dims: &[u32], data: &[u8]) -> Vec<u8> {
-    let mut out = vec![0, 0, 0x08, dims.len() as u8];
-    dims.iter().for_each(|d| out.extend(d.to_be_bytes()));
-    out.extend(data);
-    out
-}
-
-/// `n` blank training and test images in MNIST's IDX format.
-fn write_data(dir: &Path, n: usize) {
-    let labels: Vec<u8> = (0..n).map(|i| (i % 10) as u8).collect();
-    let images = idx(&[n as u32, 28, 28], &vec![0u8; n * 784]);
-    let labels = idx(&[n as u32], &labels);
-    for prefix in ["train", "t10k"] {
-        std::fs::write(dir.join(format!("{prefix}-images-idx3-ubyte")), &images).unwrap();
-        std::fs::write(dir.join(format!("{prefix}-labels-idx1-ubyte")), &labels).unwrap();
-    }
-}
-
 #[test]
 fn a_batch_larger_than_the_data_and_zero_nodes_are_refused_before_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, runs) = (tmp.path().join("data"), tmp.path().join("runs"));
     std::fs::create_dir_all(&data).unwrap();
-    write_data(&data, 20);
+    write_data(&data, 20, 20);
     let args = |extra: &[&str]| -> Vec<String> {
         let mut args = vec![
             "--data",

@@ -101,6 +101,7 @@ pub fn run_one(
         threads: place.threads,
         checkpoint_every: None,
         resume_with_changes: false,
+        reduction: Default::default(),
         divergence_factor: RunArgs::for_tests(&place.runs).divergence_factor,
     };
     // Settings before the run folder: bad input leaves nothing behind.

@@ -390,12 +390,11 @@ pub fn load_as(
         path: model.clone(),
         source,
     })?;
-    let state = OptimizerState::load(path.join(stem), vs.device()).map_err(|source| {
-        CheckpointError::Optimizer {
+    let state =
+        OptimizerState::load(path.join(stem), vs.device()).map_err(|source| CheckpointError::Optimizer {
             path: path.to_path_buf(),
             source,
-        }
-    })?;
+        })?;
     optimizer
         .load_state(&state)
         .map_err(|source| CheckpointError::Optimizer {

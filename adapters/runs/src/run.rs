@@ -139,7 +139,8 @@ fn hostname() -> String {
 #[derive(Debug, Clone)]
 pub struct RunDir {
     root: PathBuf,
-    _lock: Arc<RunLock>,
+    /// `None` for a run folder another process (rank 0) owns.
+    _lock: Option<Arc<RunLock>>,
 }
 
 impl RunDir {
@@ -159,7 +160,7 @@ impl RunDir {
         let lock = RunLock::acquire(&root)?;
         let dir = RunDir {
             root,
-            _lock: Arc::new(lock),
+            _lock: Some(Arc::new(lock)),
         };
         if !existed && dir.metrics_path().exists() && !resume {
             // Another process created the run between the check and the lock.
@@ -169,6 +170,15 @@ impl RunDir {
             fs::create_dir_all(&sub).map_err(io(&sub))?;
         }
         Ok(dir)
+    }
+
+    /// The run folder `base/<domain>/<name>/` that another process owns and has created (rank
+    /// 0 of a run spread over processes): nothing is created or locked.
+    pub fn of(base: &Path, domain: &str, name: &str) -> Self {
+        RunDir {
+            root: base.join(domain).join(name),
+            _lock: None,
+        }
     }
 
     /// The run's folder.

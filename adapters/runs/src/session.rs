@@ -49,6 +49,9 @@
 
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use pisa_core::collective::{Collective, FlatMut, Ranks, Reduction};
 use pisa_core::{Optimizer, OptimizerConfig};
 use serde::{Deserialize, Serialize};
 use tch::nn::VarStore;
@@ -99,6 +102,11 @@ pub struct RunArgs {
     #[arg(long, requires = "resume")]
     #[serde(skip)]
     pub resume_with_changes: bool,
+    /// Under MPI: how the ranks sum the nodes' aggregation (`all-reduce`: MPI's all-reduce;
+    /// `ordered`: rank by rank in node order, bit-identical to one process).
+    #[arg(long, value_enum, default_value = "all-reduce")]
+    #[serde(skip)]
+    pub reduction: ReductionArg,
     /// Stop when the training loss stays above this multiple of its lowest running median (and
     /// above its first value) for 3 steps in a row, 0 to 10⁶ (0: off); see `runs::guard`.
     #[arg(long, default_value_t = 10.0, value_parser = crate::cli::in_range(0.0f64, 1e6))]
@@ -114,6 +122,25 @@ pub struct RunArgs {
     /// 200 for most]; epoch-based domains checkpoint at the end of every epoch instead.
     #[arg(long, value_parser = crate::cli::in_range(0u64, 1_000_000_000))]
     pub checkpoint_every: Option<u64>,
+}
+
+/// `--reduction`: how the ranks of a run spread over processes sum the aggregation.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReductionArg {
+    /// MPI's all-reduce (fast; the engine's summation order).
+    #[default]
+    AllReduce,
+    /// Rank by rank in node order: bit-identical to the one-process run.
+    Ordered,
+}
+
+impl From<ReductionArg> for Reduction {
+    fn from(r: ReductionArg) -> Self {
+        match r {
+            ReductionArg::AllReduce => Reduction::AllReduce,
+            ReductionArg::Ordered => Reduction::Ordered,
+        }
+    }
 }
 
 fn default_divergence_factor() -> f64 {
@@ -172,6 +199,7 @@ impl RunArgs {
             seed: 0,
             resume: false,
             resume_with_changes: false,
+            reduction: ReductionArg::AllReduce,
             divergence_factor: default_divergence_factor(),
             device: "cpu".into(),
             threads: None,
@@ -295,6 +323,15 @@ pub enum SessionError {
         run: PathBuf,
         /// `key: saved → now`, one per differing key.
         changes: Vec<String>,
+    },
+    /// Another rank failed a step every rank takes together (its own error names the cause);
+    /// this rank stopped with it.
+    #[error("rank(s) {ranks:?} failed while {during}; every rank stopped (see the failing rank's error)")]
+    OtherRank {
+        /// The ranks that failed.
+        ranks: Vec<usize>,
+        /// What the ranks were doing.
+        during: &'static str,
     },
     /// A checkpoint call passed another number of networks than the domain declared.
     #[error("the domain checkpoints {expected} network(s), but {given} were passed")]
@@ -473,8 +510,11 @@ pub struct Session {
     dir: RunDir,
     /// The checkpoint a `--resume` continues from, found when the session opened.
     resume_from: Option<(PathBuf, u64)>,
-    recorder: Recorder,
-    progress: Progress,
+    /// The metrics log and the progress display: rank 0's only.
+    recorder: Option<Recorder>,
+    progress: Option<Progress>,
+    /// The ranks of a run whose nodes are spread over processes (see [`Session::open_on`]).
+    world: Option<Arc<dyn Collective>>,
     total_steps: u64,
     checkpoint_every: u64,
     last_checkpoint: Option<PathBuf>,
@@ -503,6 +543,29 @@ impl Session {
         columns: &[&str],
         total_steps: u64,
     ) -> Result<Self, SessionError> {
+        Self::open_on(None, args, domain, columns, total_steps)
+    }
+
+    /// As [`Session::open`] for a run whose nodes are spread over the ranks of `world` (one
+    /// process each, started by an MPI launcher; `None` or a world of one is [`Session::open`]).
+    /// Rank 0 owns the run folder (lock, metrics, config, summary) and decides the resume; every
+    /// rank writes its own nodes' optimizer state into each checkpoint
+    /// (`optimizer.rank<r>.safetensors`, in the same atomic folder) and resumes from it. Steps
+    /// every rank takes together (opening, checkpointing, stopping) are agreed on, so a rank that
+    /// fails there stops the others with [`SessionError::OtherRank`] instead of leaving them
+    /// waiting. The ranks share the run folder's file system.
+    ///
+    /// # Errors
+    /// As [`Session::open`], or [`SessionError::OtherRank`].
+    pub fn open_on(
+        world: Option<Arc<dyn Collective>>,
+        args: &RunArgs,
+        domain: &Domain,
+        columns: &[&str],
+        total_steps: u64,
+    ) -> Result<Self, SessionError> {
+        let world = world.filter(|w| w.world() > 1);
+        let lead = world.as_ref().is_none_or(|w| w.rank() == 0);
         let device = parse_device(&args.device)?;
         signal::install();
         if let Some(n) = args.threads.filter(|&n| n > 0) {
@@ -511,35 +574,37 @@ impl Session {
         let domain_name = args.domain.clone().unwrap_or_else(|| domain.name.clone());
         let optimizer = args.optimizer_name(domain);
         let name = args.name.clone().unwrap_or_else(|| optimizer.clone());
-        let dir = RunDir::create(&args.runs, &domain_name, &name, args.resume)?;
-        let checkpoint_dirs: Vec<PathBuf> = match domain.networks.is_empty() {
-            true => vec![dir.checkpoints()],
-            false => domain
-                .networks
-                .iter()
-                .map(|n| dir.checkpoints().join(n))
-                .collect(),
+        let opened = match lead {
+            true => Self::open_folder(args, domain, columns, total_steps, &domain_name, &name).map(Some),
+            false => Ok(None),
         };
-        let last_dir = checkpoint_dirs
-            .last()
-            .cloned()
-            .unwrap_or_else(|| dir.checkpoints());
-        let resume_from = match args.resume {
-            true => match checkpoint::latest_verified(&checkpoint_dirs)? {
-                Some(path) => {
-                    let step = checkpoint::read_meta(&path)?.step;
-                    Some((path, step))
-                }
-                None => {
-                    eprintln!("no usable checkpoint in {}: starting afresh", last_dir.display());
-                    None
-                }
-            },
-            false => None,
+        let opened = agree(world.as_deref(), opened, "opening the run")?;
+        let (dir, checkpoint_dirs, resume_from, recorder, progress) = match opened {
+            Some((dir, dirs, resume_from, recorder, progress)) => {
+                (dir, dirs, resume_from, Some(recorder), Some(progress))
+            }
+            None => {
+                let dir = RunDir::of(&args.runs, &domain_name, &name);
+                let dirs = checkpoint_dirs(&dir, domain);
+                (dir, dirs, None, None, None)
+            }
         };
-        // A fresh run (or a resume without a checkpoint) starts its metrics over.
-        let recorder = Recorder::open(&dir, columns, Some(resume_from.as_ref().map_or(0, |r| r.1)))?;
-        let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
+        // Rank 0's resume decision, for every rank.
+        let resume_from = match &world {
+            None => resume_from,
+            Some(world) => {
+                let mut step = [resume_from.as_ref().map_or(-1.0, |r| r.1 as f64)];
+                world.broadcast(FlatMut::F64(&mut step), 0)?;
+                let last = checkpoint_dirs
+                    .last()
+                    .cloned()
+                    .unwrap_or_else(|| dir.checkpoints());
+                (step[0] >= 0.0).then(|| {
+                    let step = step[0] as u64;
+                    (last.join(format!("step-{step:010}")), step)
+                })
+            }
+        };
         Ok(Session {
             args: args.clone(),
             presets: args.preset_domain(domain),
@@ -561,9 +626,81 @@ impl Session {
             resume_from,
             recorder,
             progress,
+            world,
             total_steps,
             checkpoint_every: args.checkpoint_every.unwrap_or(domain.checkpoint_every),
         })
+    }
+
+    /// Rank 0's part of opening: the run folder, the resume decision, the metrics log.
+    #[allow(clippy::type_complexity)]
+    fn open_folder(
+        args: &RunArgs,
+        domain: &Domain,
+        columns: &[&str],
+        total_steps: u64,
+        domain_name: &str,
+        name: &str,
+    ) -> Result<(RunDir, Vec<PathBuf>, Option<(PathBuf, u64)>, Recorder, Progress), SessionError> {
+        let dir = RunDir::create(&args.runs, domain_name, name, args.resume)?;
+        let checkpoint_dirs = checkpoint_dirs(&dir, domain);
+        let last_dir = checkpoint_dirs
+            .last()
+            .cloned()
+            .unwrap_or_else(|| dir.checkpoints());
+        let resume_from = match args.resume {
+            true => match checkpoint::latest_verified(&checkpoint_dirs)? {
+                Some(path) => {
+                    let step = checkpoint::read_meta(&path)?.step;
+                    Some((path, step))
+                }
+                None => {
+                    eprintln!("no usable checkpoint in {}: starting afresh", last_dir.display());
+                    None
+                }
+            },
+            false => None,
+        };
+        // A fresh run (or a resume without a checkpoint) starts its metrics over.
+        let recorder = Recorder::open(&dir, columns, Some(resume_from.as_ref().map_or(0, |r| r.1)))?;
+        let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
+        Ok((dir, checkpoint_dirs, resume_from, recorder, progress))
+    }
+
+    /// This process's rank (0 in a one-process run).
+    pub fn rank(&self) -> usize {
+        self.world.as_ref().map_or(0, |w| w.rank())
+    }
+
+    /// Whether this process owns the run folder (rank 0, or the only process).
+    pub fn is_lead(&self) -> bool {
+        self.rank() == 0
+    }
+
+    /// The collective of a run spread over ranks (a world of more than one process).
+    pub fn world(&self) -> Option<&Arc<dyn Collective>> {
+        self.world.as_ref()
+    }
+
+    /// Spreads `optimizer`'s nodes over the session's ranks (`--reduction` decides how they sum)
+    /// before [`Session::restore`]; nothing in a one-process run.
+    ///
+    /// # Errors
+    /// A node count the ranks do not divide, or an optimizer that runs in one process only.
+    pub fn distribute(&self, optimizer: &mut dyn Optimizer) -> Result<(), SessionError> {
+        let Some(world) = &self.world else {
+            return Ok(());
+        };
+        let m = optimizer.node_weights().len();
+        let ranks = Ranks::new(world.clone(), m, self.args.reduction.into())?;
+        let distributed = optimizer.distribute(ranks).map_err(SessionError::from);
+        self.agree(distributed, "spreading the nodes over the ranks")
+    }
+
+    /// Every rank's outcome of a step they take together: this rank's error, or
+    /// [`SessionError::OtherRank`] when another rank failed.
+    fn agree<T>(&self, outcome: Result<T, SessionError>, during: &'static str) -> Result<T, SessionError> {
+        agree(self.world.as_deref(), outcome, during)
     }
 
     /// The device tensors go to.
@@ -615,6 +752,17 @@ impl Session {
     pub fn use_optimizer_config(&mut self, cfg: OptimizerConfig) -> Result<OptimizerConfig, SessionError> {
         // `--config` may name the optimizer itself.
         self.optimizer = cfg.base.name().to_string();
+        self.nodes = cfg.base.nodes();
+        let recorded = match self.is_lead() {
+            true => self.record_optimizer_config(&cfg),
+            false => Ok(()),
+        };
+        self.agree(recorded, "recording the optimizer's settings")?;
+        Ok(cfg)
+    }
+
+    /// Rank 0's part of [`Session::use_optimizer_config`].
+    fn record_optimizer_config(&mut self, cfg: &OptimizerConfig) -> Result<(), SessionError> {
         if self.args.resume {
             if let Some(saved) = saved_optimizer(&self.dir) {
                 if saved != self.optimizer {
@@ -626,14 +774,13 @@ impl Session {
                 }
             }
         }
-        let settings = serde_json::to_value(&cfg).map_err(|e| RunError::Serialize {
+        let settings = serde_json::to_value(cfg).map_err(|e| RunError::Serialize {
             what: "the optimizer's settings",
             message: e.to_string(),
         })?;
         self.pin_section("optimizer", settings)?;
-        self.dir.write_config(&cfg)?;
-        self.nodes = cfg.base.nodes();
-        Ok(cfg)
+        self.dir.write_config(cfg)?;
+        Ok(())
     }
 
     /// Records the domain's settings that change the trajectory (batch, model shape, data, node
@@ -649,8 +796,13 @@ impl Session {
         let value = serde_json::to_value(settings).map_err(|e| RunError::Serialize {
             what: "the run's settings",
             message: e.to_string(),
-        })?;
-        self.pin_section("domain", value)
+        });
+        let pinned = match (value, self.is_lead()) {
+            (Ok(value), true) => self.pin_section("domain", value),
+            (Ok(_), false) => Ok(()),
+            (Err(e), _) => Err(e.into()),
+        };
+        self.agree(pinned, "checking the run's settings")
     }
 
     /// Compares `value` with section `section` of the run's `settings.json` when resuming, then
@@ -722,13 +874,23 @@ impl Session {
             self.start_norm = Some(parameter_norm(networks.iter().map(|(vs, _)| &**vs)));
             return Ok(None);
         };
-        let folder = path.file_name().unwrap_or_default();
-        let mut meta = None;
-        for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
-            meta = Some(checkpoint::load(&dir.join(folder), vs, &mut **optimizer)?);
-        }
+        let folder = path.file_name().unwrap_or_default().to_owned();
+        let stem = checkpoint::optimizer_stem(self.rank(), self.world.as_ref().map_or(1, |w| w.world()));
+        let loaded = (|| {
+            let mut meta = None;
+            for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
+                meta = Some(checkpoint::load_as(
+                    &dir.join(&folder),
+                    vs,
+                    &mut **optimizer,
+                    &stem,
+                )?);
+            }
+            Ok(meta)
+        })();
+        let meta = self.agree(loaded, "loading the checkpoint")?;
         self.start_norm = Some(parameter_norm(networks.iter().map(|(vs, _)| &**vs)));
-        if let Some(meta) = &meta {
+        if let (Some(meta), true) = (&meta, self.is_lead()) {
             eprintln!(
                 "resuming {} from {} {}",
                 self.dir.path().display(),
@@ -771,7 +933,14 @@ impl Session {
     /// ends check it inside the epoch and call [`Session::stop_interrupted`];
     /// [`Session::checkpoint_due`] is true once it is.
     pub fn interrupted(&self) -> bool {
-        signal::requested()
+        let here = signal::requested();
+        match &self.world {
+            // Every rank must stop at the same step: any rank's Ctrl-C stops them all.
+            Some(world) => world
+                .all_gather(&[if here { 1.0 } else { 0.0 }])
+                .map_or(true, |flags| flags.iter().any(|&f| f != 0.0)),
+            None => here,
+        }
     }
 
     /// Ends the run after Ctrl-C / SIGTERM at `done` steps: `summary.json` gets status
@@ -797,14 +966,17 @@ impl Session {
         step: u64,
         value: String,
     ) -> Result<(), SessionError> {
-        self.progress.finish();
+        let (Some(recorder), Some(progress)) = (self.recorder.as_mut(), self.progress.as_mut()) else {
+            return Ok(()); // rank 0 writes the run's records
+        };
+        progress.finish();
         let summary = RunSummary::<()> {
             status,
             optimizer: self.optimizer.clone(),
             nodes: self.nodes,
             seed: self.args.seed,
             steps: step,
-            wall_time_s: self.recorder.wall_time(),
+            wall_time_s: recorder.wall_time(),
             stopped: Some(Stop {
                 reason,
                 step,
@@ -813,8 +985,8 @@ impl Session {
             }),
             figures: None,
         };
+        recorder.flush()?;
         self.dir.write_summary(&summary)?;
-        self.recorder.flush()?;
         Ok(())
     }
 
@@ -872,8 +1044,10 @@ impl Session {
     /// [`SessionError::Metrics`] when a write fails, [`SessionError::Diverged`] when the guard
     /// stops the run (`summary.json` then names the step and the last good checkpoint).
     pub fn record(&mut self, step: u64, values: &[(&str, f64)]) -> Result<(), SessionError> {
-        self.recorder.record(step, values)?;
-        self.progress.update(step, values);
+        if let (Some(recorder), Some(progress)) = (self.recorder.as_mut(), self.progress.as_mut()) {
+            recorder.record(step, values)?;
+            progress.update(step, values);
+        }
         let loss = values.iter().find(|(name, _)| *name == self.loss_metric);
         if let Some(&(_, loss)) = loss {
             if let Verdict::Diverged { since, bound } = self.guard.observe(step, loss) {
@@ -904,12 +1078,15 @@ impl Session {
 
     /// Shows `values` at `step` on the progress display only (not logged).
     pub fn show(&mut self, step: u64, values: &[(&str, f64)]) {
-        self.progress.update(step, values);
+        if let Some(progress) = self.progress.as_mut() {
+            progress.update(step, values);
+        }
     }
 
-    /// The TensorBoard writer, for images, histograms and text.
-    pub fn tensorboard(&mut self) -> &mut tfevents::SummaryWriter {
-        self.recorder.tensorboard()
+    /// The TensorBoard writer, for images, histograms and text (rank 0's only: `None` on the
+    /// other ranks of a run spread over processes).
+    pub fn tensorboard(&mut self) -> Option<&mut tfevents::SummaryWriter> {
+        self.recorder.as_mut().map(Recorder::tensorboard)
     }
 
     /// Whether a checkpoint is due after `done` steps: every `--checkpoint-every` steps, at
@@ -978,10 +1155,62 @@ impl Session {
             rng: serde_json::Value::Null,
             extra,
         };
-        for ((vs, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
-            self.last_checkpoint = Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
+        match self.world.clone() {
+            None => {
+                for ((vs, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
+                    self.last_checkpoint =
+                        Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
+                }
+            }
+            Some(world) => self.checkpoint_ranks(world.as_ref(), networks, &meta)?,
         }
         self.after_checkpoint(done)
+    }
+
+    /// A checkpoint of a run spread over ranks: rank 0 stages the folder with the weights and
+    /// `meta.json`, every rank adds its nodes' optimizer state, rank 0 commits (manifest, rename,
+    /// pruning); each phase agreed on by every rank.
+    fn checkpoint_ranks(
+        &mut self,
+        world: &dyn Collective,
+        networks: &[(&VarStore, &dyn Optimizer)],
+        meta: &Meta,
+    ) -> Result<(), SessionError> {
+        let (rank, size) = (world.rank(), world.world());
+        let staged = match rank {
+            0 => (|| {
+                for ((vs, _), dir) in networks.iter().zip(&self.checkpoint_dirs) {
+                    checkpoint::begin(dir, vs, meta)?;
+                }
+                Ok(())
+            })(),
+            _ => Ok(()),
+        };
+        self.agree(staged, "staging a checkpoint")?;
+        let stem = checkpoint::optimizer_stem(rank, size);
+        let added = (|| {
+            for ((_, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
+                checkpoint::add_optimizer(&checkpoint::staging(dir, meta.step), *optimizer, &stem)?;
+            }
+            Ok(())
+        })();
+        self.agree(added, "writing the optimizer states")?;
+        let committed = match rank {
+            0 => (|| {
+                for dir in &self.checkpoint_dirs {
+                    checkpoint::commit(dir, &checkpoint::staging(dir, meta.step), KEEP_CHECKPOINTS)?;
+                }
+                Ok(())
+            })(),
+            _ => Ok(()),
+        };
+        self.agree(committed, "committing a checkpoint")?;
+        let last = self
+            .checkpoint_dirs
+            .last()
+            .map(|dir| dir.join(format!("step-{:010}", meta.step)));
+        self.last_checkpoint = last;
+        Ok(())
     }
 
     /// The last good checkpoint, or the interrupted stop when Ctrl-C was pressed.
@@ -1018,21 +1247,66 @@ impl Session {
         steps: u64,
         figures: F,
     ) -> Result<RunSummary<F>, SessionError> {
-        self.progress.finish();
-        self.recorder.flush()?;
+        if let Some(progress) = self.progress.as_mut() {
+            progress.finish();
+        }
+        let wall_time_s = match self.recorder.as_mut() {
+            Some(recorder) => {
+                recorder.flush()?;
+                recorder.wall_time()
+            }
+            None => 0.0,
+        };
         let summary = RunSummary {
             status,
             optimizer: self.optimizer.clone(),
             nodes: optimizer.node_weights().len(),
             seed: self.args.seed,
             steps,
-            wall_time_s: self.recorder.wall_time(),
+            wall_time_s,
             stopped: None,
             figures: Some(figures),
         };
-        let line = self.dir.write_summary(&summary)?;
-        println!("{line}");
+        if self.is_lead() {
+            let line = self.dir.write_summary(&summary)?;
+            println!("{line}");
+        }
         Ok(summary)
+    }
+}
+
+/// Where each network's checkpoints go in `dir` (one folder for a one-network domain).
+fn checkpoint_dirs(dir: &RunDir, domain: &Domain) -> Vec<PathBuf> {
+    match domain.networks.is_empty() {
+        true => vec![dir.checkpoints()],
+        false => domain
+            .networks
+            .iter()
+            .map(|n| dir.checkpoints().join(n))
+            .collect(),
+    }
+}
+
+/// Every rank votes on its `outcome` of a step all ranks take together (`world` of one or
+/// none: the outcome as it is). A rank that failed returns its own error; the others return
+/// [`SessionError::OtherRank`] naming it, so no rank waits for one that gave up.
+fn agree<T>(
+    world: Option<&dyn Collective>,
+    outcome: Result<T, SessionError>,
+    during: &'static str,
+) -> Result<T, SessionError> {
+    let Some(world) = world.filter(|w| w.world() > 1) else {
+        return outcome;
+    };
+    let votes = world.all_gather(&[if outcome.is_ok() { 1.0 } else { 0.0 }])?;
+    let failed: Vec<usize> = (0..votes.len()).filter(|&r| votes[r] != 1.0).collect();
+    match (outcome, failed.is_empty()) {
+        (Ok(value), true) => Ok(value),
+        (Err(e), _) => Err(e),
+        (Ok(_), false) => Err(SessionError::OtherRank {
+            ranks: failed,
+            during,
+        }),
     }
 }
 
