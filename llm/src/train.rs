@@ -170,8 +170,6 @@ fn sequential_step(
             opt_time.set(opt_time.get() + t.elapsed().as_secs_f64());
         }
     };
-    // Per node, the sum of the micro-batch losses back-propagated inside the loss closure.
-    let mut earlier = Vec::with_capacity(batches.len());
     let report = opt.step_with(
         &mut |i| {
             stop_clock();
@@ -185,14 +183,16 @@ fn sequential_step(
                 let loss = model.loss(&b.x, &b.y, true) / accum;
                 let v = loss.double_value(&[]);
                 if !v.is_finite() {
-                    earlier.push(partial);
                     return loss;
                 }
                 loss.backward();
                 partial += v;
             }
-            earlier.push(partial);
-            model.loss(&last.x, &last.y, true) / accum
+            // The node's loss is the sum over its micro-batches; the earlier ones are
+            // back-propagated already, so they join its value as a constant (the gradient the
+            // protocol adds is the last one's). Each rank then reports whole node losses.
+            // In f64, so the value is the same sum the replica path reports.
+            (model.loss(&last.x, &last.y, true) / accum).to_kind(Kind::Double) + partial
         },
         &mut |_| {
             if let Some(max) = clip {
@@ -204,12 +204,7 @@ fn sequential_step(
         },
     )?;
     stop_clock();
-    let losses = earlier
-        .iter()
-        .zip(&report.node_losses)
-        .map(|(e, l)| e + l)
-        .collect();
-    Ok((losses, opt_time.get()))
+    Ok((report.node_losses, opt_time.get()))
 }
 
 /// Runs training on the run skeleton ([`Session`]: run folder, resume, checkpoints, the
@@ -397,7 +392,17 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         "perf/opt_share",
         "perf/mfu",
     ];
-    let mut session = Session::open(&args.run, &domain, &columns, steps)?;
+    // Under an MPI launcher (feature `mpi`) the nodes are spread over the ranks: each rank
+    // samples and evaluates only its own nodes' batches.
+    let world = pisa_core::collective::from_launcher().map_err(SessionError::from)?;
+    if world.as_ref().is_some_and(|w| w.world() > 1) && replicas.is_some() {
+        return Err(UsageError::new(
+            "--node-devices",
+            "replicas and MPI ranks both place the nodes: use one (under mpirun, one device per rank)",
+        )
+        .into());
+    }
+    let mut session = Session::open_on(world, &args.run, &domain, &columns, steps)?;
     let opt_cfg = session.use_optimizer_config(opt_cfg)?;
     // What shapes the trajectory besides the seed and the optimizer (the step count too: the
     // warm-down is measured from the end; --stop-after only pauses).
@@ -408,6 +413,8 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         "warmdown": args.warmdown, "clip": args.clip, "dropout": args.dropout,
     }))?;
     let mut opt = opt_cfg.build(&vs)?;
+    session.distribute(opt.as_mut())?;
+    let owned = opt.ranks().map_or(0..m, pisa_core::collective::Ranks::owned);
     let start = session
         .restore(&mut vs, opt.as_mut())?
         .map_or(0, |meta| meta.step);
@@ -472,9 +479,10 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
                 }
             }
         } else {
+            // Another rank's nodes get no batches: this rank never evaluates them.
             let batches = (0..m)
                 .map(|i| {
-                    (0..args.accum)
+                    (0..if owned.contains(&i) { args.accum } else { 0 })
                         .map(|a| {
                             let micro = (i * args.accum + a) as u64;
                             train_data.sample(per_node, seq, args.run.seed, step, micro, device)
@@ -527,7 +535,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
         v[v.len() / 2]
     };
     let (rate, share) = (median(&mut rates), median(&mut shares));
-    if end == steps {
+    if end == steps && session.is_lead() {
         let dir = session.dir().path().join("model");
         hf::save(&dir, &config, &vs, None)?;
     }

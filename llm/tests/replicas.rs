@@ -4,26 +4,9 @@
 
 mod common;
 
-use common::weights;
-use llm::shards::write_shard;
+use common::{make_shards, weights};
 use llm::train::{train, TrainArgs};
 use std::path::Path;
-
-/// Token shards from a fixed formula: a period-7 pattern (learnable) mixed with a
-/// multiplicative hash, so that different windows give different gradients.
-fn make_shards(dir: &Path) {
-    let tokens: Vec<u16> = (0..4000u64)
-        .map(|i| {
-            if i % 3 == 0 {
-                ((i.wrapping_mul(2_654_435_761) >> 7) % 512) as u16
-            } else {
-                (100 + (i % 7) * 13) as u16
-            }
-        })
-        .collect();
-    write_shard(&dir.join("syn_train_000000.bin"), &tokens).unwrap();
-    write_shard(&dir.join("syn_val_000000.bin"), &tokens[..600]).unwrap();
-}
 
 fn args(data: &Path, runs: &Path, name: &str, extra: &[&str]) -> TrainArgs {
     common::train_args(

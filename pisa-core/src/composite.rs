@@ -4,6 +4,7 @@
 //! the hidden matrices, AdamW on the embedding, as the authors' GPT-2 runs do) as long as all
 //! parts agree on the node weights α.
 
+use crate::collective::Ranks;
 use crate::error::{Error, Result};
 use crate::optimizer::{NodeWeights, Optimizer, StateFootprint};
 use crate::state::OptimizerState;
@@ -85,6 +86,19 @@ impl Optimizer for Grouped {
 
     fn end_iteration(&mut self) -> Result<()> {
         self.all_or_abort(|p| p.end_iteration())
+    }
+
+    fn ranks(&self) -> Option<&Ranks> {
+        self.parts[0].1.ranks()
+    }
+
+    /// Spreads every group's nodes over the same ranks. Each group then agrees and reduces on
+    /// its own, in group order on every rank, so a failure in one group reaches every rank in
+    /// the same vote.
+    fn distribute(&mut self, ranks: Ranks) -> Result<()> {
+        self.parts
+            .iter_mut()
+            .try_for_each(|(_, p)| p.distribute(ranks.clone()))
     }
 
     fn zero_grad(&mut self) -> Result<()> {

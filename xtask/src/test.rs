@@ -90,14 +90,16 @@ fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
         eprintln!("xtask: skipped pisa-core's `mpi` feature: {e:#}");
         return Ok(());
     }
-    // pisa-core's least-squares runs, then the MNIST CNN (`mnist-dist`), one build of both.
+    // pisa-core's least-squares runs, the MNIST CNN and training run, GPT-2 training: one build.
     let features = [
         "-p",
         "pisa-core",
         "-p",
         "mnist",
+        "-p",
+        "llm",
         "--features",
-        "pisa-core/mpi,mnist/mpi",
+        "pisa-core/mpi,mnist/mpi,llm/mpi",
     ];
     let mut clippy = cargo(toolchain, &["clippy"])?;
     clippy

@@ -1,7 +1,11 @@
 //! Helpers shared by the training-loop tests: `llm train` arguments for a tiny CPU run, and
 //! a run's exported weights.
 
+// Each test crate uses a subset of these.
+#![allow(dead_code)]
+
 use clap::Parser;
+use llm::shards::write_shard;
 use llm::train::TrainArgs;
 use std::path::Path;
 use tch::Tensor;
@@ -52,4 +56,20 @@ pub fn weights(run: &Path) -> Vec<(String, Tensor)> {
     let mut w = Tensor::read_safetensors(run.join("model").join("model.safetensors")).unwrap();
     w.sort_by(|a, b| a.0.cmp(&b.0));
     w
+}
+
+/// Token shards from a fixed formula: a period-7 pattern (learnable) mixed with a
+/// multiplicative hash, so that different windows give different gradients.
+pub fn make_shards(dir: &Path) {
+    let tokens: Vec<u16> = (0..4000u64)
+        .map(|i| {
+            if i % 3 == 0 {
+                ((i.wrapping_mul(2_654_435_761) >> 7) % 512) as u16
+            } else {
+                (100 + (i % 7) * 13) as u16
+            }
+        })
+        .collect();
+    write_shard(&dir.join("syn_train_000000.bin"), &tokens).unwrap();
+    write_shard(&dir.join("syn_val_000000.bin"), &tokens[..600]).unwrap();
 }
