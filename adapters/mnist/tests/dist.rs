@@ -1,7 +1,7 @@
 //! MNIST with m = 4 nodes over MPI ranks (feature `mpi`, loopback `mpirun`): with the ordered
 //! reduction the CNN's iteration (`mnist-dist`) and the whole `mnist` training run, over 2 and 4
 //! ranks, end with the one-process weights bit for bit; a 2-rank run whose rank 1 is killed with
-//! SIGKILL resumes exactly.
+//! SIGKILL resumes exactly; a resume over another number of processes is refused.
 //!
 //! ```text
 //! cargo test -p mnist --features mpi --test dist      # cargo xtask test runs it
@@ -231,5 +231,16 @@ fn mnist_training_over_2_and_4_ranks_equals_one_process_and_resumes_after_a_rank
         rows(&runs, "killed"),
         rows(&runs, "long"),
         "each step logged once, same values"
+    );
+
+    // The 2-rank checkpoint cannot be resumed by one process: refused, naming both counts.
+    let mut longer = train_args(&data, &runs, "killed", "8192");
+    longer.extend(["--resume".into(), "--resume-with-changes".into()]);
+    let out = Command::new(exe).args(&longer).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("written by 2 process(es), resumed by 1"),
+        "{stderr}"
     );
 }

@@ -102,6 +102,7 @@ pub fn run_one(
         checkpoint_every: None,
         resume_with_changes: false,
         reduction: Default::default(),
+        keep_checkpoints: 2,
         divergence_factor: RunArgs::for_tests(&place.runs).divergence_factor,
     };
     // Settings before the run folder: bad input leaves nothing behind.

@@ -811,6 +811,7 @@ impl Trainer {
                 "progress": self.state,
                 "config": self.cfg,
             }),
+            ranks: 1,
         };
         let path = checkpoint::save(dir, &self.vs, self.opt.as_ref(), &meta, keep)?;
         self.restart_episodes()?;

@@ -40,6 +40,14 @@ pub struct Meta {
     /// Anything else the domain needs to resume (epoch, best metric, ...).
     #[serde(default)]
     pub extra: serde_json::Value,
+    /// The processes the nodes were spread over (1: one process); each wrote its own nodes'
+    /// optimizer state ([`optimizer_stem`]).
+    #[serde(default = "one_rank")]
+    pub ranks: usize,
+}
+
+fn one_rank() -> usize {
+    1
 }
 
 /// Errors while saving or loading a checkpoint.
@@ -466,6 +474,7 @@ mod tests {
             seed: 9,
             rng: serde_json::json!({"epoch": 0}),
             extra: serde_json::Value::Null,
+            ranks: 1,
         };
         let saved = save(dir.path(), &straight.vs, straight.opt.as_ref(), &meta, 2).unwrap();
         train(&mut straight, 5, 10);
@@ -491,6 +500,7 @@ mod tests {
                 seed: 0,
                 rng: serde_json::Value::Null,
                 extra: serde_json::Value::Null,
+                ranks: 1,
             };
             save(dir.path(), &s.vs, s.opt.as_ref(), &meta, 2).unwrap();
         }
@@ -528,6 +538,7 @@ mod tests {
             seed: 9,
             rng: serde_json::Value::Null,
             extra: serde_json::Value::Null,
+            ranks: 1,
         };
         let older = save(dir.path(), &s.vs, s.opt.as_ref(), &meta(3), 2).unwrap();
         let newest = save(dir.path(), &s.vs, s.opt.as_ref(), &meta(6), 2).unwrap();

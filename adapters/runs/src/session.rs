@@ -102,6 +102,11 @@ pub struct RunArgs {
     #[arg(long, requires = "resume")]
     #[serde(skip)]
     pub resume_with_changes: bool,
+    /// Checkpoints kept, newest first, 1 to 1000 (pinned ones are kept besides; see
+    /// `runs::checkpoint::pin`).
+    #[arg(long, default_value_t = 2, value_parser = crate::cli::in_range(1usize, 1000))]
+    #[serde(default = "default_keep_checkpoints")]
+    pub keep_checkpoints: usize,
     /// Under MPI: how the ranks sum the nodes' aggregation (`all-reduce`: MPI's all-reduce;
     /// `ordered`: rank by rank in node order, bit-identical to one process).
     #[arg(long, value_enum, default_value = "all-reduce")]
@@ -141,6 +146,10 @@ impl From<ReductionArg> for Reduction {
             ReductionArg::Ordered => Reduction::Ordered,
         }
     }
+}
+
+fn default_keep_checkpoints() -> usize {
+    2
 }
 
 fn default_divergence_factor() -> f64 {
@@ -200,6 +209,7 @@ impl RunArgs {
             resume: false,
             resume_with_changes: false,
             reduction: ReductionArg::AllReduce,
+            keep_checkpoints: default_keep_checkpoints(),
             divergence_factor: default_divergence_factor(),
             device: "cpu".into(),
             threads: None,
@@ -332,6 +342,19 @@ pub enum SessionError {
         ranks: Vec<usize>,
         /// What the ranks were doing.
         during: &'static str,
+    },
+    /// A resume over another number of processes than the checkpoint was written by.
+    #[error(
+        "{checkpoint}: written by {saved} process(es), resumed by {now}; each holds its own nodes' optimizer state, \
+         so resume with the same number (`cargo xtask launch --nproc {saved} -- ...`, or without MPI for 1)"
+    )]
+    WorldChanged {
+        /// The checkpoint.
+        checkpoint: PathBuf,
+        /// The processes that wrote it.
+        saved: usize,
+        /// The processes resuming it.
+        now: usize,
     },
     /// A checkpoint call passed another number of networks than the domain declared.
     #[error("the domain checkpoints {expected} network(s), but {given} were passed")]
@@ -526,9 +549,6 @@ pub struct Session {
     start_norm: Option<f64>,
 }
 
-/// Checkpoints kept per run (the newest ones).
-const KEEP_CHECKPOINTS: usize = 2;
-
 impl Session {
     /// Opens the run named by `args` in `domain`, logging the metric `columns`, for a run of
     /// `total_steps` steps: parses the device, sets torch's threads, creates (or, with
@@ -675,6 +695,11 @@ impl Session {
     /// Whether this process owns the run folder (rank 0, or the only process).
     pub fn is_lead(&self) -> bool {
         self.rank() == 0
+    }
+
+    /// The number of processes the run's nodes are spread over (1 in one process).
+    pub fn world_size(&self) -> usize {
+        self.world.as_ref().map_or(1, |w| w.world())
     }
 
     /// The collective of a run spread over ranks (a world of more than one process).
@@ -875,8 +900,20 @@ impl Session {
             return Ok(None);
         };
         let folder = path.file_name().unwrap_or_default().to_owned();
-        let stem = checkpoint::optimizer_stem(self.rank(), self.world.as_ref().map_or(1, |w| w.world()));
+        let (size, stem) = (
+            self.world_size(),
+            checkpoint::optimizer_stem(self.rank(), self.world_size()),
+        );
         let loaded = (|| {
+            // Each rank's state holds its own nodes: the same world size is needed to resume.
+            let saved = checkpoint::read_meta(path)?.ranks;
+            if saved != size {
+                return Err(SessionError::WorldChanged {
+                    checkpoint: path.clone(),
+                    saved,
+                    now: size,
+                });
+            }
             let mut meta = None;
             for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
                 meta = Some(checkpoint::load_as(
@@ -1154,12 +1191,18 @@ impl Session {
             seed: self.args.seed,
             rng: serde_json::Value::Null,
             extra,
+            ranks: self.world_size(),
         };
         match self.world.clone() {
             None => {
                 for ((vs, optimizer), dir) in networks.iter().zip(&self.checkpoint_dirs) {
-                    self.last_checkpoint =
-                        Some(checkpoint::save(dir, vs, *optimizer, &meta, KEEP_CHECKPOINTS)?);
+                    self.last_checkpoint = Some(checkpoint::save(
+                        dir,
+                        vs,
+                        *optimizer,
+                        &meta,
+                        self.args.keep_checkpoints,
+                    )?);
                 }
             }
             Some(world) => self.checkpoint_ranks(world.as_ref(), networks, &meta)?,
@@ -1198,7 +1241,11 @@ impl Session {
         let committed = match rank {
             0 => (|| {
                 for dir in &self.checkpoint_dirs {
-                    checkpoint::commit(dir, &checkpoint::staging(dir, meta.step), KEEP_CHECKPOINTS)?;
+                    checkpoint::commit(
+                        dir,
+                        &checkpoint::staging(dir, meta.step),
+                        self.args.keep_checkpoints,
+                    )?;
                 }
                 Ok(())
             })(),

@@ -263,6 +263,26 @@ fn a_resume_with_another_batch_is_refused_with_the_key_named() {
 }
 
 #[test]
+fn keep_checkpoints_sets_how_many_stay() {
+    let runs = tempfile::tempdir().unwrap();
+    let args = [
+        "--steps",
+        "10",
+        "--checkpoint-every",
+        "2",
+        "--keep-checkpoints",
+        "3",
+    ];
+    run_ok(runs.path(), "kept", &args);
+    let mut left: Vec<String> = fs::read_dir(folder(runs.path(), "kept").join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["step-0000000006", "step-0000000008", "step-0000000010"]);
+}
+
+#[test]
 fn bad_flags_exit_2_naming_the_flag_before_any_folder_exists() {
     let runs = tempfile::tempdir().unwrap();
     for (flag, value) in [
@@ -274,6 +294,8 @@ fn bad_flags_exit_2_naming_the_flag_before_any_folder_exists() {
         ("--threads", "100000"),
         ("--checkpoint-every", "-1"),
         ("--divergence-factor", "-1"),
+        ("--keep-checkpoints", "0"),
+        ("--keep-checkpoints", "1000000"),
         ("--divergence-factor", "NaN"),
         ("--name", "../../escape"),
         ("--seed", "-1"),
