@@ -2,10 +2,9 @@
 //! flag: every numeric flag of every subcommand at 0, -1 and a huge value (legal zeros, such as
 //! `--threads 0` = torch's default or `--warmup 0`, are left out).
 
-use std::process::{Command, Stdio};
+use std::path::Path;
 
-/// 10¹⁵: sizes and counts no benchmark can reach.
-const HUGE: &str = "1000000000000000";
+use runs::refusals::{assert_all_refused, HUGE};
 
 /// `(subcommand, flag, refused values)`.
 const TABLE: &[(&str, &str, &[&str])] = &[
@@ -35,33 +34,12 @@ const TABLE: &[(&str, &str, &[&str])] = &[
 
 #[test]
 fn every_numeric_flag_is_range_checked_at_parse_time() {
-    let cases: Vec<(&str, &str, &str)> = TABLE
-        .iter()
-        .flat_map(|&(sub, flag, values)| values.iter().map(move |value| (sub, flag, *value)))
-        .collect();
-    // Eight at a time: each start loads libtorch, most of a refusal's time.
-    for chunk in cases.chunks(8) {
-        let children: Vec<_> = chunk
-            .iter()
-            .map(|(sub, flag, value)| {
-                // `--flag=value`, so that `-1` reaches the value parser instead of being read as a
-                // flag.
-                Command::new(env!("CARGO_BIN_EXE_bench"))
-                    .args([sub.to_string(), format!("{flag}={value}")])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .unwrap()
-            })
-            .collect();
-        for ((sub, flag, value), child) in chunk.iter().zip(children) {
-            let out = child.wait_with_output().unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            assert_eq!(out.status.code(), Some(2), "{sub} {flag}={value}: {stderr}");
-            assert!(stderr.contains(flag), "{sub} {flag}={value}: {stderr}");
-            for trace in ["panicked", "RUST_BACKTRACE", "Exception raised from"] {
-                assert!(!stderr.contains(trace), "{sub} {flag}={value}: {stderr}");
-            }
-        }
-    }
+    // The benchmarks write no run folder: `runs` only has to stay absent.
+    let nowhere = std::env::temp_dir().join(format!("bench-bad-input-{}", std::process::id()));
+    assert_all_refused(
+        Path::new(env!("CARGO_BIN_EXE_bench")),
+        TABLE,
+        |_| vec![],
+        &nowhere,
+    );
 }

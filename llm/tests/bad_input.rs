@@ -4,77 +4,14 @@
 //! file is refused naming `optimizer.nodes` (it divided by zero); `sample --max-new` beyond the
 //! model's context is refused instead of sliding a window for minutes.
 
+use runs::refusals::{assert_all_refused, assert_clean, assert_refused_before_the_run, BEYOND_U64, HUGE};
 use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_llm");
 
-/// 10¹⁵: steps, epochs or sizes no run can reach.
-const HUGE: &str = "1000000000000000";
-/// 2⁶⁴: beyond any u64 (for flags where every u64 is legal, such as `--seed`).
-const BEYOND_U64: &str = "18446744073709551616";
-
 fn run(args: &[String]) -> Output {
     Command::new(BIN).args(args).output().unwrap()
-}
-
-/// What a refusal must not look like: a Rust panic or a libtorch (C++) trace.
-fn assert_clean(stderr: &str, what: &str) {
-    for trace in ["panicked", "RUST_BACKTRACE", "Exception raised from"] {
-        assert!(!stderr.contains(trace), "{what}: `{trace}` in stderr:\n{stderr}");
-    }
-}
-
-/// Runs every `(subcommand, flag, values)` of `table` as `subcommand <prefix> --flag=value`
-/// (`=`, so that `-1` reaches the value parser rather than being read as a flag), four at a
-/// time, and asserts each exits with code 2 naming the flag, without a trace, and that nothing
-/// was created under `runs`.
-fn assert_all_refused(table: &[(&str, &str, &[&str])], prefix: impl Fn(&str) -> Vec<String>, runs: &Path) {
-    let cases: Vec<(String, Vec<String>)> = table
-        .iter()
-        .flat_map(|&(sub, flag, values)| values.iter().map(move |value| (sub, flag, *value)))
-        .map(|(sub, flag, value)| {
-            let mut args: Vec<String> = sub.split_whitespace().map(String::from).collect();
-            args.extend(prefix(sub));
-            args.push(format!("{flag}={value}"));
-            (flag.to_string(), args)
-        })
-        .collect();
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = cases
-            .chunks(cases.len().div_ceil(4))
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let mut failures = Vec::new();
-                    for (flag, args) in chunk {
-                        let out = run(args);
-                        let err = String::from_utf8_lossy(&out.stderr);
-                        assert_clean(&err, &format!("{args:?}"));
-                        if out.status.code() != Some(2) || !err.contains(flag.as_str()) {
-                            failures.push(format!("{args:?}: {:?}\n{err}", out.status.code()));
-                        }
-                    }
-                    failures
-                })
-            })
-            .collect();
-        jobs.into_iter().flat_map(|j| j.join().unwrap()).collect()
-    });
-    assert!(
-        failures.is_empty(),
-        "not refused with exit code 2 naming the flag:\n{}",
-        failures.join("\n")
-    );
-    assert!(!runs.exists(), "a refused command created {}", runs.display());
-}
-
-/// Refused with exit code 2, `flag` named, no trace, no run folder under `runs`.
-fn assert_refused_before_the_run(out: &Output, flag: &str, runs: &Path) {
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(flag), "{flag} not named: {err}");
-    assert_clean(&err, flag);
-    assert!(!runs.exists(), "a run folder was created: {err}");
 }
 
 /// `(subcommand, flag, refused values)`. Legal values are left out: `--warmup 0`,
@@ -131,7 +68,7 @@ fn every_numeric_flag_is_range_checked_at_parse_time() {
         };
         args.into_iter().map(String::from).collect()
     };
-    assert_all_refused(TABLE, prefix, &runs);
+    assert_all_refused(Path::new(env!("CARGO_BIN_EXE_llm")), TABLE, prefix, &runs);
 }
 
 /// Synthetic token shards (a period-7 pattern below the test model's vocabulary of 101).

@@ -4,14 +4,10 @@
 //! step (a training file shorter than one window) is refused before the run folder exists,
 //! instead of "finishing" with 0 steps.
 
+use runs::refusals::{assert_all_refused, assert_clean, BEYOND_U64, HUGE};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
-
-/// 10¹⁵: steps, epochs or sizes no run can reach.
-const HUGE: &str = "1000000000000000";
-/// 2⁶⁴: beyond any u64 (for flags where every u64 is legal, such as `--seed`).
-const BEYOND_U64: &str = "18446744073709551616";
 
 /// `(subcommand, flag, refused values)`. Legal values are left out: `--max-windows 0`,
 /// `--eval-tokens 0`, `--checkpoint-every 0`, `--temperature 0` (each means "no limit" / "off" /
@@ -44,61 +40,23 @@ fn lstm(args: &[String]) -> Output {
         .unwrap()
 }
 
-/// What a refusal must not look like: a Rust panic or a libtorch (C++) trace.
-fn assert_clean(stderr: &str, what: &str) {
-    for trace in ["panicked", "RUST_BACKTRACE", "Exception raised from"] {
-        assert!(!stderr.contains(trace), "{what}: `{trace}` in stderr:\n{stderr}");
-    }
-}
-
 #[test]
 fn every_numeric_flag_is_range_checked_at_parse_time() {
     let tmp = tempfile::tempdir().unwrap();
     let runs = tmp.path().join("runs");
     let missing = tmp.path().join("no-corpus");
-    let cases: Vec<(String, Vec<String>)> = TABLE
-        .iter()
-        .flat_map(|&(sub, flag, values)| values.iter().map(move |value| (sub, flag, *value)))
-        .map(|(sub, flag, value)| {
-            let mut args: Vec<String> = vec![sub.into()];
-            if sub == "train" {
-                args.extend(["--runs".into(), runs.display().to_string()]);
-                args.extend(["--data".into(), missing.display().to_string()]);
-            } else {
-                args.extend(["--checkpoint".into(), missing.display().to_string()]);
-            }
-            // `--flag=value`, so that `-1` reaches the value parser rather than being read as
-            // a flag.
-            args.push(format!("{flag}={value}"));
-            (flag.to_string(), args)
-        })
-        .collect();
-    let failures: Vec<String> = std::thread::scope(|scope| {
-        let jobs: Vec<_> = cases
-            .chunks(cases.len().div_ceil(4))
-            .map(|chunk| {
-                scope.spawn(move || {
-                    let mut failures = Vec::new();
-                    for (flag, args) in chunk {
-                        let out = lstm(args);
-                        let err = String::from_utf8_lossy(&out.stderr);
-                        assert_clean(&err, &format!("lstm {args:?}"));
-                        if out.status.code() != Some(2) || !err.contains(flag.as_str()) {
-                            failures.push(format!("lstm {args:?}: {:?}\n{err}", out.status.code()));
-                        }
-                    }
-                    failures
-                })
-            })
-            .collect();
-        jobs.into_iter().flat_map(|j| j.join().unwrap()).collect()
-    });
-    assert!(
-        failures.is_empty(),
-        "not refused with exit code 2 naming the flag:\n{}",
-        failures.join("\n")
-    );
-    assert!(!runs.exists(), "a refused command created {}", runs.display());
+    let prefix = |sub: &str| -> Vec<String> {
+        match sub {
+            "train" => vec![
+                "--runs".into(),
+                runs.display().to_string(),
+                "--data".into(),
+                missing.display().to_string(),
+            ],
+            _ => vec!["--checkpoint".into(), missing.display().to_string()],
+        }
+    };
+    assert_all_refused(Path::new(env!("CARGO_BIN_EXE_lstm")), TABLE, prefix, &runs);
 }
 
 /// A PTB-format corpus whose training file has `train_words` words on one line.

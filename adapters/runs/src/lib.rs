@@ -13,6 +13,7 @@
 //! - [`toy`]: the smallest domain on the skeleton (what the reliability tests run);
 //! - [`image`]: image batches tiled into a grid and encoded as PNG (sample grids);
 //! - [`cli`]: range-checked flag parsers, usage errors and exit codes; [`signal`]: Ctrl-C;
+//!   [`refusals`]: the bad-input check each binary's tests run;
 //! - [`progress`]: progress bars with ETA, plain lines off a terminal;
 //! - [`device`]: `cpu` / `cuda` / `cuda:N` / `auto` from the command line;
 //! - [`data`]: the data directory, the IDX format, and seedable, resumable mini-batches.
@@ -29,6 +30,7 @@ pub mod image;
 pub mod metrics;
 pub mod nodes;
 pub mod progress;
+pub mod refusals;
 pub mod registry;
 pub mod run;
 pub mod session;
