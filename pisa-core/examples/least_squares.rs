@@ -117,26 +117,8 @@ struct Args {
     out: Option<PathBuf>,
     /// Under MPI: how the ranks sum the aggregation (`all-reduce`: MPI's all-reduce; `ordered`:
     /// rank by rank in node order, bit-identical to one process).
-    #[arg(long, value_enum, default_value = "all-reduce")]
-    reduction: ReductionArg,
-}
-
-/// `--reduction`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ReductionArg {
-    /// MPI's all-reduce.
-    AllReduce,
-    /// Rank by rank in node order.
-    Ordered,
-}
-
-impl From<ReductionArg> for Reduction {
-    fn from(r: ReductionArg) -> Self {
-        match r {
-            ReductionArg::AllReduce => Reduction::AllReduce,
-            ReductionArg::Ordered => Reduction::Ordered,
-        }
-    }
+    #[arg(long, default_value = "all-reduce")]
+    reduction: Reduction,
 }
 
 /// The spec's reference problems (`pisa-algorithm.md` §10).
@@ -169,7 +151,7 @@ fn main() -> Result<()> {
     let settings = read_settings(config_path)?;
     let world = pisa_core::collective::from_launcher()?;
     let rank = world.as_ref().map_or(0, |w| w.rank());
-    let reduction = args.reduction.into();
+    let reduction = args.reduction;
     let output = run(&problem, settings, args.iters, world.map(|w| (w, reduction)))
         .with_context(|| format!("running {} on {}", config_path.display(), problem_path.display()))?;
     let last = output.objective[output.objective.len() - 1];

@@ -21,6 +21,18 @@ pub fn cargo(toolchain: &Toolchain, args: &[&str]) -> Result<Command> {
     Ok(cmd)
 }
 
+/// Whether `program args` runs and exits with status 0 (its output discarded): for probing
+/// system tools.
+pub fn succeeds(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
 /// Runs `cmd` with inherited output; fails unless it exits with status 0.
 ///
 /// # Errors

@@ -8,7 +8,7 @@
 //! the command to run is printed.
 
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
@@ -38,15 +38,7 @@ pub struct LaunchArgs {
 /// The missing pieces of the MPI toolchain, described (`None` when all are there).
 pub fn missing() -> Option<String> {
     let mut missing = Vec::new();
-    let runs = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
+    let runs = crate::cargo::succeeds;
     if !runs("mpirun", &["--version"]) {
         missing.push("mpirun (openmpi-bin)");
     }

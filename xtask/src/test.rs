@@ -9,8 +9,6 @@
 //! and the rapier stack again under other dependency features (~8 min on 2 busy cores), too slow for
 //! every run. Without the flag the step is skipped with a message.
 
-use std::process::{Command, Stdio};
-
 use anyhow::{bail, Result};
 use clap::Args;
 
@@ -130,15 +128,7 @@ const GYM_RS_APT: &str = "apt-get install -y cmake pkg-config libsdl2-dev libsdl
 /// The `gym-rs` feature's system dependencies that are missing, described (`None` when all are there):
 /// gym-rs 0.3.0 builds SDL2 from source with cmake and links the system SDL2_gfx, found by pkg-config.
 fn gym_rs_missing() -> Option<String> {
-    let found = |program: &str, args: &[&str]| {
-        Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
+    let found = crate::cargo::succeeds;
     let mut missing = Vec::new();
     if !found("cmake", &["--version"]) {
         missing.push("cmake");

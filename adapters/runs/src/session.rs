@@ -109,9 +109,9 @@ pub struct RunArgs {
     pub keep_checkpoints: usize,
     /// Under MPI: how the ranks sum the nodes' aggregation (`all-reduce`: MPI's all-reduce;
     /// `ordered`: rank by rank in node order, bit-identical to one process).
-    #[arg(long, value_enum, default_value = "all-reduce")]
+    #[arg(long, default_value = "all-reduce")]
     #[serde(skip)]
-    pub reduction: ReductionArg,
+    pub reduction: Reduction,
     /// Stop when the training loss stays above this multiple of its lowest running median (and
     /// above its first value) for 3 steps in a row, 0 to 10⁶ (0: off); see `runs::guard`.
     #[arg(long, default_value_t = 10.0, value_parser = crate::cli::in_range(0.0f64, 1e6))]
@@ -127,25 +127,6 @@ pub struct RunArgs {
     /// 200 for most]; epoch-based domains checkpoint at the end of every epoch instead.
     #[arg(long, value_parser = crate::cli::in_range(0u64, 1_000_000_000))]
     pub checkpoint_every: Option<u64>,
-}
-
-/// `--reduction`: how the ranks of a run spread over processes sum the aggregation.
-#[derive(clap::ValueEnum, Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ReductionArg {
-    /// MPI's all-reduce (fast; the engine's summation order).
-    #[default]
-    AllReduce,
-    /// Rank by rank in node order: bit-identical to the one-process run.
-    Ordered,
-}
-
-impl From<ReductionArg> for Reduction {
-    fn from(r: ReductionArg) -> Self {
-        match r {
-            ReductionArg::AllReduce => Reduction::AllReduce,
-            ReductionArg::Ordered => Reduction::Ordered,
-        }
-    }
 }
 
 fn default_keep_checkpoints() -> usize {
@@ -208,7 +189,7 @@ impl RunArgs {
             seed: 0,
             resume: false,
             resume_with_changes: false,
-            reduction: ReductionArg::AllReduce,
+            reduction: Reduction::AllReduce,
             keep_checkpoints: default_keep_checkpoints(),
             divergence_factor: default_divergence_factor(),
             device: "cpu".into(),
@@ -717,7 +698,7 @@ impl Session {
             return Ok(());
         };
         let m = optimizer.node_weights().len();
-        let ranks = Ranks::new(world.clone(), m, self.args.reduction.into())?;
+        let ranks = Ranks::new(world.clone(), m, self.args.reduction)?;
         let distributed = optimizer.distribute(ranks).map_err(SessionError::from);
         self.agree(distributed, "spreading the nodes over the ranks")
     }

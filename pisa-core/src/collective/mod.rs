@@ -274,6 +274,24 @@ pub enum Reduction {
     Ordered,
 }
 
+impl Reduction {
+    /// The spellings [`FromStr`](std::str::FromStr) accepts, in declaration order.
+    pub const NAMES: [&'static str; 2] = ["all-reduce", "ordered"];
+}
+
+impl std::str::FromStr for Reduction {
+    type Err = String;
+
+    /// `all-reduce` or `ordered` (the `--reduction` flag of the binaries).
+    fn from_str(text: &str) -> std::result::Result<Self, String> {
+        match text {
+            "all-reduce" => Ok(Reduction::AllReduce),
+            "ordered" => Ok(Reduction::Ordered),
+            other => Err(format!("`{other}` is not one of {:?}", Reduction::NAMES)),
+        }
+    }
+}
+
 /// Which nodes this rank owns, and the collective that joins the ranks. Rank r owns the
 /// contiguous block `r·m/P .. (r+1)·m/P` of the m nodes (P = world size, which must divide m).
 #[derive(Clone)]

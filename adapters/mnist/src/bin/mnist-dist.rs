@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::{ensure, Context, Result};
-use clap::{Parser, ValueEnum};
+use clap::Parser;
 use mnist::model::Cnn;
 use pisa_core::collective::{self, Ranks, Reduction};
 use pisa_core::Optimizer;
@@ -46,23 +46,14 @@ struct Args {
     #[arg(long, default_value_t = 3, value_parser = in_range(0u64, 1_000_000))]
     warmup: u64,
     /// How the ranks sum the aggregation.
-    #[arg(long, value_enum, default_value = "all-reduce")]
-    reduction: ReductionArg,
+    #[arg(long, default_value = "all-reduce")]
+    reduction: Reduction,
     /// Torch intra-op threads per rank.
     #[arg(long, default_value_t = 1, value_parser = in_range(1i32, 1024))]
     threads: i32,
     /// Seed of the batch and the initial weights.
     #[arg(long, default_value_t = 0)]
     seed: i64,
-}
-
-/// `--reduction`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum ReductionArg {
-    /// MPI's all-reduce.
-    AllReduce,
-    /// Rank by rank in node order: bit-identical to one process.
-    Ordered,
 }
 
 /// A 64-bit FNV-1a hash of every weight's bits (variables in name order), as hex: equal digests
@@ -108,11 +99,7 @@ fn run(args: Args) -> Result<()> {
         .context("the optimizer's settings")?;
     let mut opt = config.build(&vs)?;
     if let Some(comm) = world {
-        let reduction = match args.reduction {
-            ReductionArg::AllReduce => Reduction::AllReduce,
-            ReductionArg::Ordered => Reduction::Ordered,
-        };
-        opt.distribute(Ranks::new(comm, args.nodes, reduction)?)?;
+        opt.distribute(Ranks::new(comm, args.nodes, args.reduction)?)?;
     }
     let split = NodeSplit::contiguous(args.batch as usize, args.nodes)?;
     let step = |opt: &mut Box<dyn Optimizer>| -> Result<f64> {
