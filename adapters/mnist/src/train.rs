@@ -146,13 +146,18 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     let mut opt = session.use_optimizer_config(opt_cfg)?.build(&vs)?;
     session.distribute(opt.as_mut())?;
     let split = NodeSplit::contiguous(config.batch, m)?;
-    let start = session
-        .restore(&mut vs, opt.as_mut())?
-        .map_or(0, |meta| meta.step);
+    let resumed = session.restore(&mut vs, opt.as_mut())?;
+    let start = resumed.as_ref().map_or(0, |meta| meta.step);
+    // The last step's training loss, for a resume that has nothing left to train.
+    let saved_loss = resumed
+        .as_ref()
+        .and_then(|meta| meta.extra.get("train_loss"))
+        .and_then(serde_json::Value::as_f64);
 
     let steps_per_epoch = (n_train / config.batch) as u64;
     let mut order = Tensor::new();
-    let (mut train_loss, mut test_loss, mut test_accuracy) = (f64::NAN, f64::NAN, f64::NAN);
+    let (mut train_loss, mut test_loss, mut test_accuracy) =
+        (saved_loss.unwrap_or(f64::NAN), f64::NAN, f64::NAN);
     for step in start..steps {
         // the epoch's permutation is a function of (seed, epoch)
         let (epoch, index) = (step / steps_per_epoch, (step % steps_per_epoch) as usize);
@@ -175,7 +180,8 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
         }
         session.record(done, &values)?;
         if session.checkpoint_due(done) {
-            session.checkpoint(&vs, opt.as_ref(), done, &epoch)?;
+            let state = serde_json::json!({ "epoch": epoch, "train_loss": train_loss });
+            session.checkpoint(&vs, opt.as_ref(), done, &state)?;
         }
     }
     if test_accuracy.is_nan() {

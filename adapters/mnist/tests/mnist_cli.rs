@@ -101,6 +101,27 @@ fn runs_resume_exactly_and_stop_on_a_non_finite_loss() {
         "the final weights are bit-identical"
     );
 
+    // Resuming the finished run trains nothing and keeps every figure of its summary.
+    let out = mnist(
+        &data,
+        &runs,
+        &[
+            "--optimizer",
+            "sisa",
+            "--name",
+            "straight",
+            "--examples",
+            "320",
+            "--resume",
+        ],
+    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let again: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(straight.join("summary.json")).unwrap()).unwrap();
+    for figure in ["train_loss", "test_accuracy", "test_loss", "steps", "status"] {
+        assert_eq!(again[figure], summary[figure], "{figure}");
+    }
+
     // A learning rate that jumps to 1e33 after 5 steps: the run stops with a clear message and
     // keeps the last good checkpoint (step 4).
     let cfg = tmp.path().join("huge-lr.toml");
