@@ -1,11 +1,11 @@
 //! Text generation: greedy, temperature, top-k and top-p (nucleus) sampling.
 //!
 //! The logits of the last position are turned into a distribution on the host
-//! ([`distribution`], a pure function), and a token is drawn from it with a [`SplitMix64`]
+//! ([`distribution`], a pure function), and a token is drawn from it with a [`SplitMix64`](crate::shards::SplitMix64)
 //! seeded by the caller, so a seed gives the same text on every run and device.
 
 use crate::model::Gpt2;
-use crate::shards::{ids_tensor, SplitMix64};
+use crate::shards::ids_tensor;
 use tch::Kind;
 
 /// How the next token is chosen.
@@ -100,7 +100,7 @@ pub fn generate(
     if tokens.is_empty() {
         tokens.push(crate::tokenizer::EOT);
     }
-    let mut rng = SplitMix64::new(seed, 0x5A3);
+    let mut rng = crate::shards::stream(seed, 0x5A3);
     let mut out = Vec::with_capacity(max_new);
     for _ in 0..max_new {
         let window = &tokens[tokens.len().saturating_sub(ctx)..];

@@ -292,7 +292,7 @@ pub fn init_weights(vs: &tch::nn::VarStore, config: &Gpt2Config, seed: u64) -> R
                     } else {
                         std
                     };
-                    let mut rng = crate::shards::SplitMix64::new(seed, k as u64 + 1);
+                    let mut rng = crate::shards::stream(seed, k as u64 + 1);
                     let n = var.numel();
                     let mut buf = Vec::with_capacity(n);
                     while buf.len() < n {

@@ -127,36 +127,15 @@ pub fn load_split(dir: &Path, split: &str) -> Result<Vec<u16>> {
     Ok(all)
 }
 
-/// SplitMix64: a small, well-mixed generator for data order (no global torch RNG).
-#[derive(Debug, Clone)]
-pub struct SplitMix64(u64);
+pub use runs::rng::SplitMix64;
 
-impl SplitMix64 {
-    /// A generator for the stream `(seed, stream)`.
-    pub fn new(seed: u64, stream: u64) -> Self {
-        let mut g = SplitMix64(seed ^ stream.wrapping_mul(0xD1B5_4A32_D192_ED03));
-        g.next_u64();
-        g
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, n) (n > 0; the modulo bias is below 2⁻³² for n < 2³²).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
+/// The generator of stream `stream` of `seed` as llm draws it (data order, initialization,
+/// sampling): [`SplitMix64`] with its first output skipped, which every llm stream has always
+/// done, so runs keep their trajectories.
+pub fn stream(seed: u64, stream: u64) -> SplitMix64 {
+    let mut g = SplitMix64::new(seed, stream);
+    g.next_u64();
+    g
 }
 
 /// One batch: inputs `[batch, seq]` and next-token targets `[batch, seq]`, int64.
@@ -228,7 +207,7 @@ impl TokenData {
                 seq
             )));
         }
-        let mut rng = SplitMix64::new(seed, (step << 16) ^ micro);
+        let mut rng = stream(seed, (step << 16) ^ micro);
         let span = (self.tokens.len() - seq) as u64;
         let starts: Vec<usize> = (0..batch).map(|_| rng.below(span) as usize).collect();
         Ok(windows(&self.tokens, &starts, seq, device))
@@ -336,7 +315,7 @@ mod tests {
 
     #[test]
     fn splitmix_is_uniform_enough() {
-        let mut g = SplitMix64::new(3, 0);
+        let mut g = stream(3, 0);
         let mean: f64 = (0..10_000).map(|_| g.uniform()).sum::<f64>() / 10_000.0;
         assert!((mean - 0.5).abs() < 0.01, "{mean}");
     }

@@ -13,8 +13,9 @@ use tch::Tensor;
 
 use crate::corpus::{batchify, window, Corpus};
 use crate::model::{AwdConfig, AwdLstm};
-use crate::train::{evaluate, seq_len, Regularization, SplitMix, SplitMode, WindowTrainer};
+use crate::train::{evaluate, seq_len, Regularization, SplitMode, WindowTrainer};
 use crate::LstmError;
+use runs::rng::SplitMix64;
 
 /// What an LSTM run trains and how (the `lstm train` flags besides the common ones). Every
 /// number is range-checked by clap when parsed and again by [`TrainConfig::validate`].
@@ -298,7 +299,8 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, L
 
     for epoch in state.epoch..args.epochs {
         // epoch: windows of variable length, hidden state carried and detached between windows
-        let mut rng = SplitMix::new(seed, epoch);
+        // The window lengths of an epoch: a function of (seed, epoch).
+        let mut rng = SplitMix64::new(seed, epoch);
         let mut hidden = model.init_hidden(args.batch as i64);
         let (mut start, mut windows, mut loss_sum, mut tok_sum) = (0i64, 0u64, 0.0, 0i64);
         let t0 = Instant::now();

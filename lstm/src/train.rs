@@ -22,6 +22,7 @@
 
 use pisa_core::{ClipArithmetic, NodeWeights, Optimizer};
 use runs::nodes::NodeSplit;
+use runs::rng::SplitMix64;
 use tch::{Kind, Tensor};
 
 use crate::corpus::window;
@@ -190,42 +191,9 @@ pub fn evaluate(model: &AwdLstm, data: &Tensor, bptt: i64) -> f64 {
     })
 }
 
-/// A small deterministic generator (SplitMix64) for the BPTT lengths, so that a run's windows
-/// are a function of its seed and epoch.
-#[derive(Debug, Clone)]
-pub struct SplitMix(u64);
-
-impl SplitMix {
-    /// A generator for `(seed, epoch)`.
-    pub fn new(seed: u64, epoch: u64) -> Self {
-        SplitMix(seed ^ epoch.wrapping_mul(0xD1B5_4A32_D192_ED03))
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1).
-    pub fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Standard normal (Box–Muller).
-    pub fn normal(&mut self) -> f64 {
-        let u1 = 1.0 - self.uniform();
-        let u2 = self.uniform();
-        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
-    }
-}
-
 /// AWD-LSTM's window length: `bptt` with probability 0.95, else `bptt / 2`; plus N(0, 5²);
 /// at least 5 (and at least `min`, so that every node gets a step).
-pub fn seq_len(rng: &mut SplitMix, bptt: f64, min: i64) -> i64 {
+pub fn seq_len(rng: &mut SplitMix64, bptt: f64, min: i64) -> i64 {
     let base = if rng.uniform() < 0.95 { bptt } else { bptt / 2.0 };
     ((base + 5.0 * rng.normal()).round() as i64).max(5).max(min)
 }
@@ -258,7 +226,7 @@ mod tests {
     #[test]
     fn bptt_lengths_follow_awd_and_the_seed() {
         let draw = |seed| {
-            let mut rng = SplitMix::new(seed, 3);
+            let mut rng = SplitMix64::new(seed, 3);
             (0..20_000)
                 .map(|_| seq_len(&mut rng, 70.0, 4))
                 .collect::<Vec<_>>()

@@ -11,6 +11,7 @@
 //! - [`checkpoint`]: atomic checkpoints (model, optimizer, RNG, step) and exact resume;
 //! - [`guard`]: the divergence guard (a loss far above its running median, exploding weights);
 //! - [`toy`]: the smallest domain on the skeleton (what the reliability tests run);
+//! - [`rng`]: SplitMix64, the seedable generator for data order and sampling;
 //! - [`image`]: image batches tiled into a grid and encoded as PNG (sample grids);
 //! - [`cli`]: range-checked flag parsers, usage errors and exit codes; [`signal`]: Ctrl-C;
 //!   [`refusals`]: the bad-input check each binary's tests run;
@@ -32,6 +33,7 @@ pub mod nodes;
 pub mod progress;
 pub mod refusals;
 pub mod registry;
+pub mod rng;
 pub mod run;
 pub mod session;
 pub mod signal;
