@@ -5,7 +5,9 @@
 //!
 //! ```no_run
 //! use runs::refusals::{assert_all_refused, HUGE};
-//! # let (exe, runs) = (std::path::Path::new("target/debug/mnist"), std::path::Path::new("/tmp/r"));
+//! # let exe = std::path::Path::new("target/debug/mnist"); // a test's env!("CARGO_BIN_EXE_mnist")
+//! # let runs = std::env::temp_dir().join("refused-runs");
+//! # let runs = runs.as_path();
 //! let table: &[(&str, &str, &[&str])] = &[("", "--batch", &["0", "-1", HUGE])];
 //! assert_all_refused(exe, table, |_| vec!["--runs".into(), runs.display().to_string()], runs);
 //! ```
