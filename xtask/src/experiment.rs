@@ -58,6 +58,37 @@ impl PlannedRun {
     }
 }
 
+/// The flags that make a domain command an experiment, written once and flattened into
+/// `cargo xtask mnist` and `cargo xtask lstm` (`#[command(flatten)]`).
+#[derive(clap::Args, Debug, Default, Clone, PartialEq, Eq)]
+pub struct ExperimentArgs {
+    /// Optimizer of a single run (or the one swept when --compare is not given).
+    #[arg(long, default_value = "sisa")]
+    pub optimizer: String,
+    /// Compare these optimizers (comma-separated) instead of one run.
+    #[arg(long, value_delimiter = ',')]
+    pub compare: Vec<String>,
+    /// Seeds: N (0..N) or a..b, one run each.
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// A grid over one optimizer setting, key=v1,v2,... (e.g. sigma=0.01,0.1,1).
+    #[arg(long)]
+    pub sweep: Option<String>,
+}
+
+impl ExperimentArgs {
+    /// The request these flags make, starting from the `--config` file `config`.
+    pub fn request<'a>(&'a self, config: Option<&'a Path>) -> Request<'a> {
+        Request {
+            optimizer: &self.optimizer,
+            compare: &self.compare,
+            seeds: self.seeds.as_deref(),
+            sweep: self.sweep.as_deref(),
+            config,
+        }
+    }
+}
+
 /// What the user asked for: the domain command's `--optimizer`, `--compare`, `--seeds` and
 /// `--sweep`, and the `--config` file given after `--` (the base the sweep overrides).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -24,7 +24,7 @@ use serde::Deserialize;
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
 use crate::data::{default_data_dir, ptb_like::ensure_ptb_like};
-use crate::experiment::{self, plan, Headline, Place, Request};
+use crate::experiment::{self, plan, ExperimentArgs, Headline, Place};
 use crate::setup::{self, Toolchain};
 
 /// Arguments of `cargo xtask lstm`.
@@ -50,18 +50,9 @@ pub struct TrainArgs {
     /// LSTM layers (1-3); also picks the presets `lstm-<layers>` (Table A.1).
     #[arg(long, default_value_t = 3)]
     pub layers: usize,
-    /// Optimizer of a single run.
-    #[arg(long, default_value = "sisa")]
-    pub optimizer: String,
-    /// Compare these optimizers (comma-separated) instead of one run.
-    #[arg(long, value_delimiter = ',')]
-    pub compare: Vec<String>,
-    /// Seeds: N (0..N) or a..b, one run each.
-    #[arg(long)]
-    pub seeds: Option<String>,
-    /// A grid over one optimizer setting, key=v1,v2,... (e.g. sigma=0.01,0.1,1).
-    #[arg(long)]
-    pub sweep: Option<String>,
+    /// `--optimizer`, `--compare`, `--seeds`, `--sweep`.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
     /// PTB-format corpus folder [default: DATA_DIR/ptb-like, built from the corpora].
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -135,19 +126,13 @@ pub fn train(toolchain: &Toolchain, args: &TrainArgs) -> Result<PathBuf> {
     let domain = runs.join(&domain_name);
     let (config, rest) = experiment::take_config(&args.rest);
     let config = config.map(|c| absolute(&c)).transpose()?;
-    let request = Request {
-        optimizer: &args.optimizer,
-        compare: &args.compare,
-        seeds: args.seeds.as_deref(),
-        sweep: args.sweep.as_deref(),
-        config: config.as_deref(),
-    };
+    let request = args.experiment.request(config.as_deref());
     if !request.is_experiment() {
         let mut cmd = train(&args.rest)?;
-        cmd.args(["--optimizer", &args.optimizer])
+        cmd.args(["--optimizer", &args.experiment.optimizer])
             .arg("--runs")
             .arg(&runs);
-        run_checked(&mut cmd).with_context(|| format!("the {} run", args.optimizer))?;
+        run_checked(&mut cmd).with_context(|| format!("the {} run", args.experiment.optimizer))?;
         return Ok(domain);
     }
     experiment::check_rest(&rest)?;
@@ -356,7 +341,10 @@ pub fn demo(toolchain: &Toolchain, runs: &Path) -> Result<PathBuf> {
     }
     let args = TrainArgs {
         layers: 1,
-        compare: vec!["sisa".into(), "adam".into()],
+        experiment: ExperimentArgs {
+            compare: vec!["sisa".into(), "adam".into()],
+            ..ExperimentArgs::default()
+        },
         runs: runs.to_path_buf(),
         rest: [
             "--emb",
@@ -405,7 +393,7 @@ mod tests {
         .unwrap();
         assert!(cli.args.command.is_none());
         assert_eq!(cli.args.train.layers, 1);
-        assert_eq!(cli.args.train.compare, ["adam", "sisa"]);
+        assert_eq!(cli.args.train.experiment.compare, ["adam", "sisa"]);
         assert_eq!(cli.args.train.rest, ["--epochs", "2"]);
         let cli = Cli::try_parse_from(["lstm", "sample", "--checkpoint", "runs/x"]).unwrap();
         assert!(
@@ -413,7 +401,10 @@ mod tests {
         );
         let cli = Cli::try_parse_from(["lstm"]).unwrap();
         assert_eq!(
-            (cli.args.train.layers, cli.args.train.optimizer.as_str()),
+            (
+                cli.args.train.layers,
+                cli.args.train.experiment.optimizer.as_str()
+            ),
             (3, "sisa")
         );
     }
@@ -505,7 +496,7 @@ mod tests {
             "sigma=0.5,1",
         ])
         .unwrap();
-        assert_eq!(cli.args.train.seeds.as_deref(), Some("0..3"));
-        assert_eq!(cli.args.train.sweep.as_deref(), Some("sigma=0.5,1"));
+        assert_eq!(cli.args.train.experiment.seeds.as_deref(), Some("0..3"));
+        assert_eq!(cli.args.train.experiment.sweep.as_deref(), Some("sigma=0.5,1"));
     }
 }

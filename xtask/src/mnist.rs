@@ -22,7 +22,7 @@ use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::cargo::{build_release, run_checked, run_release, Target};
-use crate::experiment::{self, plan, Headline, Place, Request};
+use crate::experiment::{self, plan, ExperimentArgs, Headline, Place};
 use crate::setup;
 
 /// The domain folder of MNIST runs (the `mnist` binary's default).
@@ -38,18 +38,9 @@ const HEADLINE: Headline<'static> = Headline {
 /// Arguments of `cargo xtask mnist`.
 #[derive(Args, Debug, Default, PartialEq, Eq)]
 pub struct MnistArgs {
-    /// Optimizer of a single run (or the one swept when --compare is not given).
-    #[arg(long, default_value = "sisa")]
-    pub optimizer: String,
-    /// Compare these optimizers (comma-separated) instead of one run.
-    #[arg(long, value_delimiter = ',')]
-    pub compare: Vec<String>,
-    /// Seeds: N (0..N) or a..b, one run each.
-    #[arg(long)]
-    pub seeds: Option<String>,
-    /// A grid over one optimizer setting, key=v1,v2,... (e.g. sigma=0.01,0.1,1).
-    #[arg(long)]
-    pub sweep: Option<String>,
+    /// `--optimizer`, `--compare`, `--seeds`, `--sweep`.
+    #[command(flatten)]
+    pub experiment: ExperimentArgs,
     /// Where run folders go (runs land in `<runs-dir>/mnist/`).
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -77,16 +68,10 @@ pub fn run(args: &MnistArgs) -> Result<()> {
     };
     let (config, rest) = experiment::take_config(&args.rest);
     let config = config.map(|c| cwd.join(c));
-    let request = Request {
-        optimizer: &args.optimizer,
-        compare: &args.compare,
-        seeds: args.seeds.as_deref(),
-        sweep: args.sweep.as_deref(),
-        config: config.as_deref(),
-    };
+    let request = args.experiment.request(config.as_deref());
     if !request.is_experiment() {
         let mut cmd = mnist(&args.rest)?;
-        cmd.args(["--optimizer", &args.optimizer])
+        cmd.args(["--optimizer", &args.experiment.optimizer])
             .arg("--runs")
             .arg(&runs_dir);
         return run_checked(&mut cmd);
@@ -110,13 +95,7 @@ fn has_flag(rest: &[String], flag: &str) -> bool {
 /// The runs a parsed `cargo xtask mnist` would start, under `runs_dir`.
 #[cfg(test)]
 fn planned(args: &MnistArgs, runs_dir: &std::path::Path) -> Result<Vec<experiment::PlannedRun>> {
-    let request = Request {
-        optimizer: &args.optimizer,
-        compare: &args.compare,
-        seeds: args.seeds.as_deref(),
-        sweep: args.sweep.as_deref(),
-        config: None,
-    };
+    let request = args.experiment.request(None);
     plan(&request, &runs_dir.join(DOMAIN))
 }
 
@@ -147,7 +126,7 @@ mod tests {
             "6400",
         ])
         .unwrap();
-        assert_eq!(cli.args.compare, ["adam", "sisa"]);
+        assert_eq!(cli.args.experiment.compare, ["adam", "sisa"]);
         assert_eq!(cli.args.rest, ["--examples", "6400"]);
         assert!(!has_flag(&cli.args.rest, "--data"));
         let runs = planned(&cli.args, &cli.args.runs_dir).unwrap();
@@ -163,7 +142,7 @@ mod tests {
         );
 
         let cli = Cli::try_parse_from(["mnist"]).unwrap();
-        assert_eq!(cli.args.optimizer, "sisa");
+        assert_eq!(cli.args.experiment.optimizer, "sisa");
         assert_eq!(cli.args.runs_dir, Path::new("runs"));
         assert!(Cli::try_parse_from(["mnist", "--seeds", "3..3"])
             .map(|c| planned(&c.args, Path::new("runs")))
