@@ -4,9 +4,11 @@
 //! batch is refused before the run folder exists, and so is a missing FID Inception file (so the
 //! same command can be rerun once it is fetched).
 
+mod common;
+
+use common::dataset;
 use runs::refusals::{assert_all_refused, assert_clean, assert_refused_before_the_run, BEYOND_U64, HUGE};
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gan");
@@ -65,24 +67,6 @@ fn every_numeric_flag_is_range_checked_at_parse_time() {
         args.into_iter().map(String::from).collect()
     };
     assert_all_refused(Path::new(env!("CARGO_BIN_EXE_gan")), TABLE, prefix, &runs);
-}
-
-/// `n` RGB 8×8 PNG images in two classes.
-fn dataset(dir: &Path, n: u32) -> PathBuf {
-    let root = dir.join("images");
-    for k in 0..n {
-        let class = root.join(if k % 2 == 0 { "a" } else { "b" });
-        fs::create_dir_all(&class).unwrap();
-        let rgb: Vec<u8> = (0..8 * 8 * 3u32)
-            .map(|i| ((i * 7 + k * 31) % 256) as u8)
-            .collect();
-        let file = fs::File::create(class.join(format!("{k:04}.png"))).unwrap();
-        let mut enc = png::Encoder::new(file, 8, 8);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
-    }
-    root
 }
 
 /// A tiny CPU run's arguments on the folder dataset `data`, plus `extra`.

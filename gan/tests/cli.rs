@@ -2,27 +2,12 @@
 //! training writes sample grids, metrics and checkpoints; stopping and `--resume` gives the same
 //! weights bit for bit as an uninterrupted run; `gan sample` writes a grid from a checkpoint.
 
+mod common;
+
+use common::dataset;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-/// 16 RGB 8×8 PNG images in two classes, pixel values from a formula.
-fn dataset(dir: &Path) -> PathBuf {
-    let root = dir.join("images");
-    for k in 0..16u32 {
-        let class = root.join(if k % 2 == 0 { "a" } else { "b" });
-        fs::create_dir_all(&class).unwrap();
-        let rgb: Vec<u8> = (0..8 * 8 * 3u32)
-            .map(|i| ((i * 7 + k * 31) % 256) as u8)
-            .collect();
-        let file = fs::File::create(class.join(format!("{k:04}.png"))).unwrap();
-        let mut enc = png::Encoder::new(file, 8, 8);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        enc.write_header().unwrap().write_image_data(&rgb).unwrap();
-    }
-    root
-}
 
 fn gan(args: &[&str]) {
     let out = Command::new(env!("CARGO_BIN_EXE_gan"))
@@ -84,7 +69,7 @@ fn model_bytes(run: &Path, net: &str) -> Vec<u8> {
 #[test]
 fn train_resume_and_sample() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = dataset(tmp.path());
+    let data = dataset(tmp.path(), 16);
     let data = data.to_str().unwrap();
     let runs = tmp.path().join("runs");
     let runs_s = runs.to_str().unwrap();
@@ -151,7 +136,7 @@ fn train_resume_and_sample() {
 #[test]
 fn a_non_finite_loss_stops_the_run_and_names_the_last_good_checkpoint() {
     let tmp = tempfile::tempdir().unwrap();
-    let data = dataset(tmp.path());
+    let data = dataset(tmp.path(), 16);
     let data = data.to_str().unwrap();
     let runs = tmp.path().join("runs");
     let runs_s = runs.to_str().unwrap();
