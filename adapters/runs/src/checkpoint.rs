@@ -378,20 +378,22 @@ pub fn read_meta(path: &Path) -> Result<Meta, CheckpointError> {
 /// [`CheckpointError`] naming the file that failed, [`CheckpointError::Corrupt`] when its bytes
 /// changed since it was written.
 pub fn load(path: &Path, vs: &mut VarStore, optimizer: &mut dyn Optimizer) -> Result<Meta, CheckpointError> {
-    load_as(path, vs, optimizer, OPTIMIZER)
+    verify(path)?;
+    load_verified(path, vs, optimizer, OPTIMIZER)
 }
 
-/// As [`load`] with the optimizer state of file stem `stem` (see [`optimizer_stem`]).
+/// As [`load`] for a checkpoint already verified (by [`latest_verified`], which the session's
+/// resume uses: the files are read once, not hashed twice), with the optimizer state of file
+/// stem `stem` (see [`optimizer_stem`]).
 ///
 /// # Errors
-/// As [`load`].
-pub fn load_as(
+/// As [`load`], without the manifest check.
+pub fn load_verified(
     path: &Path,
     vs: &mut VarStore,
     optimizer: &mut dyn Optimizer,
     stem: &str,
 ) -> Result<Meta, CheckpointError> {
-    verify(path)?;
     let meta = read_meta(path)?;
     let model = path.join("model.safetensors");
     vs.load(&model).map_err(|source| CheckpointError::Torch {

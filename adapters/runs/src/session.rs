@@ -897,7 +897,7 @@ impl Session {
             }
             let mut meta = None;
             for ((vs, optimizer), dir) in networks.iter_mut().zip(&self.checkpoint_dirs) {
-                meta = Some(checkpoint::load_as(
+                meta = Some(checkpoint::load_verified(
                     &dir.join(&folder),
                     vs,
                     &mut **optimizer,
