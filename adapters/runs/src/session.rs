@@ -580,16 +580,11 @@ impl Session {
             false => Ok(None),
         };
         let opened = agree(world.as_deref(), opened, "opening the run")?;
-        let (dir, checkpoint_dirs, resume_from, recorder, progress) = match opened {
-            Some((dir, dirs, resume_from, recorder, progress)) => {
-                (dir, dirs, resume_from, Some(recorder), Some(progress))
-            }
-            None => {
-                let dir = RunDir::of(&args.runs, &domain_name, &name);
-                let dirs = checkpoint_dirs(&dir, domain);
-                (dir, dirs, None, None, None)
-            }
+        let (dir, resume_from, recorder, progress) = match opened {
+            Some(f) => (f.dir, f.resume_from, Some(f.recorder), Some(f.progress)),
+            None => (RunDir::of(&args.runs, &domain_name, &name), None, None, None),
         };
+        let checkpoint_dirs = checkpoint_dirs(&dir, domain);
         // Rank 0's resume decision, for every rank.
         let resume_from = match &world {
             None => resume_from,
@@ -634,7 +629,6 @@ impl Session {
     }
 
     /// Rank 0's part of opening: the run folder, the resume decision, the metrics log.
-    #[allow(clippy::type_complexity)]
     fn open_folder(
         args: &RunArgs,
         domain: &Domain,
@@ -642,7 +636,7 @@ impl Session {
         total_steps: u64,
         domain_name: &str,
         name: &str,
-    ) -> Result<(RunDir, Vec<PathBuf>, Option<(PathBuf, u64)>, Recorder, Progress), SessionError> {
+    ) -> Result<OpenedFolder, SessionError> {
         let dir = RunDir::create(&args.runs, domain_name, name, args.resume)?;
         let checkpoint_dirs = checkpoint_dirs(&dir, domain);
         let last_dir = checkpoint_dirs
@@ -665,7 +659,12 @@ impl Session {
         // A fresh run (or a resume without a checkpoint) starts its metrics over.
         let recorder = Recorder::open(&dir, columns, Some(resume_from.as_ref().map_or(0, |r| r.1)))?;
         let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
-        Ok((dir, checkpoint_dirs, resume_from, recorder, progress))
+        Ok(OpenedFolder {
+            dir,
+            resume_from,
+            recorder,
+            progress,
+        })
     }
 
     /// This process's rank (0 in a one-process run).
@@ -1301,6 +1300,15 @@ impl Session {
         }
         Ok(summary)
     }
+}
+
+/// What rank 0 opens of a run: its folder (locked), the checkpoint to resume from and its step,
+/// the metrics log and the progress display.
+struct OpenedFolder {
+    dir: RunDir,
+    resume_from: Option<(PathBuf, u64)>,
+    recorder: Recorder,
+    progress: Progress,
 }
 
 /// Where each network's checkpoints go in `dir` (one folder for a one-network domain).
