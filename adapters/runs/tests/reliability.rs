@@ -184,9 +184,12 @@ fn kill_9_loses_no_logged_row_and_the_resume_logs_each_step_once() {
 #[test]
 fn a_concurrent_resume_is_refused_while_the_run_lives() {
     let runs = tempfile::tempdir().unwrap();
-    let mut child = spawn(runs.path(), "busy", &SLOW);
+    // Long enough (25 s) to be alive however slowly the second process starts; killed below.
+    let busy = ["--steps", "1000", "--checkpoint-every", "10", "--sleep-ms", "25"];
+    let resume = ["--steps", "1000", "--checkpoint-every", "10", "--resume"];
+    let mut child = spawn(runs.path(), "busy", &busy);
     wait_for_rows(runs.path(), "busy", 2);
-    let out = run(runs.path(), "busy", &[&SLOW[..4], &["--resume"]].concat());
+    let out = run(runs.path(), "busy", &resume);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("in use by another process"), "{stderr}");
@@ -194,7 +197,7 @@ fn a_concurrent_resume_is_refused_while_the_run_lives() {
     signal(&child, "KILL");
     child.wait().unwrap();
     // The lock died with its process: the resume now proceeds, saying it took the lock over.
-    let out = run(runs.path(), "busy", &[&SLOW[..4], &["--resume"]].concat());
+    let out = run(runs.path(), "busy", &resume);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("taking over the lock"), "{stderr}");
