@@ -682,11 +682,6 @@ impl Session {
         self.world.as_ref().map_or(1, |w| w.world())
     }
 
-    /// The collective of a run spread over ranks (a world of more than one process).
-    pub fn world(&self) -> Option<&Arc<dyn Collective>> {
-        self.world.as_ref()
-    }
-
     /// Spreads `optimizer`'s nodes over the session's ranks (`--reduction` decides how they sum)
     /// before [`Session::restore`]; nothing in a one-process run.
     ///

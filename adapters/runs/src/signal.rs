@@ -28,13 +28,7 @@ pub fn install() {
     });
 }
 
-/// Whether Ctrl-C or SIGTERM was received (or [`request`] called) since the process started.
+/// Whether Ctrl-C or SIGTERM was received since the process started.
 pub fn requested() -> bool {
     REQUESTS.load(Ordering::SeqCst) > 0
-}
-
-/// Asks the running session to stop as Ctrl-C does: for tests and for embedding programs that
-/// stop runs by their own means.
-pub fn request() {
-    REQUESTS.fetch_add(1, Ordering::SeqCst);
 }
