@@ -17,4 +17,7 @@ pub enum Scheme {
     /// Scheme III (Adam-like): as II, then v̂ = v / (1 − β^k) with the global iteration counter.
     #[serde(alias = "III", alias = "iii")]
     Adam,
+    /// As III with the bias correction frozen at its first value, v̂ = v / (1 − β) at every
+    /// step: the federated script's counter never advances (spec §3.3, §9 Q3).
+    Frozen,
 }

@@ -227,6 +227,7 @@ impl Pisa {
             Preconditioner::SecondMoment { scheme, beta } => {
                 let inv_bc = match scheme {
                     Scheme::Adam => 1.0 / (1.0 - beta.powf((self.iteration + 1) as f64)),
+                    Scheme::Frozen => 1.0 / (1.0 - beta),
                     Scheme::Adagrad | Scheme::Rmsprop => 1.0,
                 };
                 Some((scheme, beta, inv_bc))

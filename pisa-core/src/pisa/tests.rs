@@ -289,6 +289,36 @@ fn t2_schemes_compared() {
     assert!(gap_after(Scheme::Adagrad, 500) < 1e-14);
 }
 
+/// The federated script's frozen bias correction, v̂ = v / (1 − β): since
+/// σ + ρ(√(v/(1 − β)) + ε) = σ + ρ'(√v + ε') with ρ' = ρ/√(1 − β) and ε' = ε√(1 − β), it is
+/// Scheme II with those settings (a closed-form rescaling, so the iterates agree to rounding).
+#[test]
+fn frozen_bias_correction_is_a_rescaled_scheme_ii() {
+    let beta: f64 = 0.999;
+    let scheme = |scheme, rho, eps, fused| PisaConfig {
+        preconditioner: Preconditioner::SecondMoment { scheme, beta },
+        eps,
+        fused,
+        ..sisa(1.0, rho, beta)
+    };
+    for fused in [true, false] {
+        let mut frozen = Run::new(LeastSquares::spec_t1(), scheme(Scheme::Frozen, 10.0, 1e-8, fused));
+        let rescaled = scheme(Scheme::Rmsprop, 10.0 / (1.0 - beta).sqrt(), 1e-8 * (1.0 - beta).sqrt(), fused);
+        let mut rmsprop = Run::new(LeastSquares::spec_t1(), rescaled);
+        for k in 0..20 {
+            frozen.step();
+            rmsprop.step();
+            for (a, b) in frozen.w().iter().zip(rmsprop.w()) {
+                assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "k = {k}, fused {fused}: {a} vs {b}");
+            }
+        }
+        // and it is not Scheme III, whose correction shrinks from the second iteration on
+        let mut adam = Run::new(LeastSquares::spec_t1(), scheme(Scheme::Adam, 10.0, 1e-8, fused));
+        adam.run_to(21);
+        assert!((adam.w()[0] - frozen.w()[0]).abs() > 1e-3);
+    }
+}
+
 /// T3: explicit Hessian, σ = ρ = 1.
 #[test]
 fn t3_hessian() {
