@@ -42,6 +42,9 @@ pub enum GanError {
     /// The MNIST loader failed.
     #[error(transparent)]
     Data(#[from] runs::data::DataError),
+    /// An image dataset (CIFAR-10, an image folder) is missing or corrupt; names the file.
+    #[error(transparent)]
+    Dataset(#[from] datasets::DatasetError),
     /// An optimizer failed (including a non-finite node loss).
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
