@@ -1,6 +1,6 @@
 //! Loads datasets with `datasets::load` and prints their shapes and class counts:
 //! `cargo run -p datasets --example shapes -- [NAME[=DIR] ...]` (default: every dataset from its
-//! default folder under `data/`).
+//! default folder under `data/`). A dataset that cannot be loaded is reported and skipped.
 
 use datasets::{load, DatasetName};
 use tch::Kind;
@@ -24,7 +24,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .collect::<Result<_, datasets::DatasetError>>()?
     };
     for (name, dir) in requests {
-        let data = load(name, &dir)?;
+        let data = match load(name, &dir) {
+            Ok(data) => data,
+            Err(err) => {
+                println!("{name}: {err}");
+                continue;
+            }
+        };
         let counts = data.train.y.bincount::<tch::Tensor>(None, data.classes as i64);
         println!(
             "{name} ({}): train x {:?} {:?} in [{}, {}], y {:?}; test x {:?}, y {:?}; train class counts {:?}",
