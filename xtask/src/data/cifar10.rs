@@ -4,9 +4,9 @@
 //! images) with the system `tar`, after checking the tarball's SHA-256, and counts the images.
 //!
 //! The tarball is a lossy JPEG re-encoding of CIFAR-10 (about 0.9 KB per image): fine to compare
-//! optimizers, not to quote absolute FIDs against papers. The `gan` loaders also read the
-//! official binary batches (`data_batch_*.bin`) and any class-per-folder tree: put those in
-//! `<DATA_DIR>/cifar10/` instead to use them.
+//! optimizers, not to quote absolute FIDs against papers. The loaders (`datasets::images`, used
+//! by `gan`) also read the official binary batches (`data_batch_*.bin`) and any class-per-folder
+//! tree: put those in `<DATA_DIR>/cifar10/` instead to use them.
 
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
