@@ -202,6 +202,22 @@ impl OptimizerKind {
         })
     }
 
+    /// Sets the nodes and their weights α_i (m = `alpha.len()`): for domains whose nodes come
+    /// from the data (federated clients with α_i = n_i / n), whatever the presets said.
+    pub fn set_nodes(&mut self, alpha: &NodeWeights) {
+        let (nodes, weights) = (alpha.len(), Some(alpha.as_slice().to_vec()));
+        match self {
+            OptimizerKind::Pisa(c) | OptimizerKind::Sisa(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Nsisa(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Adam(c) | OptimizerKind::Adamw(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Sgd(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Rmsprop(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Adabelief(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Lamb(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Muon(c) => (c.nodes, c.alpha) = (nodes, weights),
+        }
+    }
+
     /// Number of nodes m this configuration asks for.
     pub fn nodes(&self) -> usize {
         match self {

@@ -761,8 +761,24 @@ impl Session {
         Ok(cfg)
     }
 
+    /// Adopts an optimizer built outside the registry (the federated baselines' server step):
+    /// as [`Session::use_optimizer_config`], with `settings` (serialized with a `name` key equal
+    /// to `name`) pinned and written to `config.toml`, and `name` in the summary.
+    ///
+    /// # Errors
+    /// As [`Session::use_optimizer_config`].
+    pub fn use_algorithm(&mut self, name: &str, nodes: usize, settings: &impl Serialize) -> Result<(), SessionError> {
+        self.optimizer = name.to_string();
+        self.nodes = nodes;
+        let recorded = match self.is_lead() {
+            true => self.record_optimizer_config(settings),
+            false => Ok(()),
+        };
+        self.agree(recorded, "recording the optimizer's settings")
+    }
+
     /// Rank 0's part of [`Session::use_optimizer_config`].
-    fn record_optimizer_config(&mut self, cfg: &OptimizerConfig) -> Result<(), SessionError> {
+    fn record_optimizer_config(&mut self, cfg: &impl Serialize) -> Result<(), SessionError> {
         if self.args.resume {
             if let Some(saved) = saved_optimizer(&self.dir) {
                 if saved != self.optimizer {
