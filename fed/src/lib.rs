@@ -5,6 +5,7 @@
 //!   skew), seeded, with per-client label counts;
 //! - [`model`]: NIID-Bench's simple CNN and the a9a MLP;
 //! - [`client`]: a client's full local gradient (SISA) and local SGD (the baselines);
+//! - [`round`]: one communication round over the clients ([`round::Federation`]);
 //! - [`server`]: the baselines' averaging server, a pisa-core optimizer over the clients;
 //! - [`train`]: one run on the run skeleton: SISA or any registry optimizer with one step per
 //!   round, or FedAvg, FedProx, SCAFFOLD and FedNova.
@@ -19,5 +20,6 @@
 pub mod client;
 pub mod model;
 pub mod partition;
+pub mod round;
 pub mod server;
 pub mod train;

@@ -22,16 +22,15 @@ use std::path::PathBuf;
 
 use datasets::{Classification, DatasetName};
 use pisa_core::params::trainable_named;
-use pisa_core::{NodeWeights, Optimizer};
 use runs::cli::{check_range, in_range, probability, UsageError};
-use runs::rng::SplitMix64;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use serde::{Deserialize, Serialize};
 use tch::nn;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
-use crate::client::{self, Client, Drift, LocalSgd};
+use crate::client::{Client, LocalSgd};
 use crate::partition::{partition, Partition, PartitionError, Shards};
+use crate::round::{participants, weights, Controls, Federation, Method};
 
 /// What a federated run trains on and how (the `fed` binary's own flags).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
@@ -262,103 +261,6 @@ pub fn shards(config: &FedConfig, data: &Classification, seed: u64) -> Result<Sh
     partition(&data.train_labels(), data.classes, config.clients, config.partition, seed)
 }
 
-/// Which clients take part in round `round`: all, or ⌊N·fraction⌋ (at least one) drawn
-/// uniformly as NIID-Bench does (a shuffle, then the first ones).
-pub fn participants(seed: u64, round: u64, clients: usize, fraction: f64) -> Vec<bool> {
-    if fraction >= 1.0 {
-        return vec![true; clients];
-    }
-    let take = ((clients as f64 * fraction).floor() as usize).max(1);
-    let mut order: Vec<usize> = (0..clients).collect();
-    SplitMix64::new(seed ^ 0x5E1E_C7ED, round).shuffle(&mut order);
-    let mut selected = vec![false; clients];
-    for &i in &order[..take] {
-        selected[i] = true;
-    }
-    selected
-}
-
-/// α over the taking-part clients: n_i / Σ_{selected} n_j, 0 for the others.
-fn weights(sizes: &[usize], selected: &[bool]) -> Result<NodeWeights, pisa_core::Error> {
-    let total: usize = sizes.iter().zip(selected).filter(|(_, s)| **s).map(|(n, _)| n).sum();
-    let alpha = sizes
-        .iter()
-        .zip(selected)
-        .map(|(&n, &s)| if s { n as f64 / total as f64 } else { 0.0 })
-        .collect();
-    NodeWeights::new(alpha)
-}
-
-/// FedNova's a_i for τ local steps of SGD with momentum ρ (NIID-Bench's `train_net_fednova`):
-/// (τ − ρ(1 − ρ^τ)/(1 − ρ)) / (1 − ρ); τ when ρ = 0.
-pub fn fednova_a(tau: usize, momentum: f64) -> f64 {
-    let tau_f = tau as f64;
-    if momentum == 0.0 {
-        return tau_f;
-    }
-    (tau_f - momentum * (1.0 - momentum.powi(tau as i32)) / (1.0 - momentum)) / (1.0 - momentum)
-}
-
-/// The flat copy of `vars` (in order) and views of it shaped like each variable.
-fn flat_copy(vars: &[Tensor]) -> (Tensor, Vec<Tensor>) {
-    let flat = tch::no_grad(|| Tensor::cat(&vars.iter().map(|v| v.reshape([-1])).collect::<Vec<_>>(), 0));
-    let views = split_views(&flat, vars);
-    (flat, views)
-}
-
-/// Views of the flat `flat` shaped like `vars`, in order.
-fn split_views(flat: &Tensor, vars: &[Tensor]) -> Vec<Tensor> {
-    let mut offset = 0i64;
-    vars.iter()
-        .map(|v| {
-            let n = v.numel() as i64;
-            let view = flat.narrow(0, offset, n).view(v.size().as_slice());
-            offset += n;
-            view
-        })
-        .collect()
-}
-
-/// SCAFFOLD's control variates: c and every c_i, flat, non-trainable variables of the model's
-/// `VarStore` (saved with its checkpoints).
-struct Controls {
-    /// c, `[P]`.
-    global: Tensor,
-    /// c_i, `[N, P]`.
-    clients: Tensor,
-    /// This round's Δc_i, `[N, P]` (rows of other ranks' clients stay zero).
-    delta: Tensor,
-}
-
-impl Controls {
-    fn new(vs: &nn::VarStore, clients: usize, params: i64) -> Self {
-        let root = vs.root().sub("scaffold");
-        Controls {
-            global: root.zeros_no_train("c", &[params]),
-            clients: root.zeros_no_train("c_clients", &[clients as i64, params]),
-            delta: Tensor::zeros([clients as i64, params], (Kind::Float, vs.device())),
-        }
-    }
-
-    /// After a round: every rank learns every Δc_i (one non-zero contribution per row, so the
-    /// sum is exact in any order), then c_i += Δc_i and c += (1/N) Σ_i Δc_i, in client order.
-    fn update(&mut self, opt: &dyn Optimizer, selected: &[bool]) -> Result<(), pisa_core::Error> {
-        if let Some(ranks) = opt.ranks() {
-            ranks.all_reduce_sum(&mut self.delta)?;
-        }
-        tch::no_grad(|| -> Result<(), pisa_core::Error> {
-            let n = selected.len() as f64;
-            for (i, _) in selected.iter().enumerate().filter(|(_, s)| **s) {
-                let d = self.delta.get(i as i64);
-                let _ = self.clients.get(i as i64).f_add_(&d)?;
-                let _ = self.global.f_add_(&(d / n))?;
-            }
-            let _ = self.delta.f_zero_()?;
-            Ok(())
-        })
-    }
-}
-
 /// Trains one federated run as `config` and `run` say; returns the summary it wrote.
 ///
 /// # Errors
@@ -445,7 +347,7 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
     let mut vs = nn::VarStore::new(device);
     let net = crate::model::for_dataset(&vs.root(), config.dataset, classes);
     let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-    let mut controls = (local == Some(LocalAlgorithm::Scaffold)).then(|| Controls::new(&vs, config.clients, params));
+    let controls = (local == Some(LocalAlgorithm::Scaffold)).then(|| Controls::new(&vs, config.clients, params));
     let mut opt = match (cfg, local) {
         (Some(cfg), _) => session.use_optimizer_config(cfg)?.build(&vs)?,
         (None, algorithm) => {
@@ -469,8 +371,17 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         .unwrap_or_default();
     // The variables in name order (after the optimizer flattened them: views of its buffer).
     let vars: Vec<Tensor> = trainable_named(&vs).into_iter().map(|(_, t)| t).collect();
-
-    let settings = config.local_sgd();
+    let method = match local {
+        None => Method::FullGradient {
+            batch: config.local_batch,
+        },
+        Some(algorithm) => Method::Local {
+            algorithm,
+            sgd: config.local_sgd(),
+            mu: config.mu,
+        },
+    };
+    let mut federation = Federation::new(net, vars, clients, method, seed, controls);
     let per_client_bytes = match local {
         Some(LocalAlgorithm::Scaffold) => 4.0 * params as f64 * 4.0,
         _ => 2.0 * params as f64 * 4.0,
@@ -484,79 +395,14 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
             opt.set_node_weights(weights(&sizes, &selected)?)?;
         }
         session.seed_step(round);
-        let outcome = match local {
-            None => opt.step(&mut |i| {
-                let order = client::round_order(seed, round, 0, i, clients[i].len());
-                // a libtorch error surfaces as a non-finite loss, which stops the run
-                let loss = client::full_gradient(&net, &clients[i], &order, config.local_batch);
-                reported(loss.unwrap_or(f64::NAN))
-            }),
-            Some(algorithm) => {
-                let (global, global_views) = flat_copy(&vars);
-                let alpha = opt.node_weights().clone();
-                // FedNova's τ_eff = Σ α_i a_i over the taking-part clients
-                let a: Vec<f64> = sizes
-                    .iter()
-                    .map(|&n| fednova_a(settings.steps(n), config.momentum))
-                    .collect();
-                let tau_eff: f64 = a.iter().zip(alpha.as_slice()).map(|(a, w)| a * w).sum();
-                let mut controls = controls.as_mut();
-                opt.step(&mut |i| {
-                    if !selected[i] {
-                        return reported(0.0);
-                    }
-                    let correction: Vec<Tensor>;
-                    let drift = match (algorithm, controls.as_ref()) {
-                        (LocalAlgorithm::Fedprox, _) => Drift::Proximal {
-                            mu: config.mu,
-                            global: &global_views,
-                        },
-                        (LocalAlgorithm::Scaffold, Some(c)) => {
-                            let diff = &c.global - c.clients.get(i as i64);
-                            correction = split_views(&diff, &vars);
-                            Drift::Control { correction: &correction }
-                        }
-                        _ => Drift::None,
-                    };
-                    let n = clients[i].len();
-                    let loss = client::local_sgd(&net, &vars, &clients[i], &settings, &drift, &mut |epoch| {
-                        client::round_order(seed, round, epoch, i, n)
-                    });
-                    // a libtorch error surfaces as a non-finite loss, which stops the run
-                    let loss = loss.unwrap_or(f64::NAN);
-                    // the message u_i into the gradients (w_i; FedNova: w − (τ_eff/a_i)(w − w_i)),
-                    // SCAFFOLD's Δc_i = c_i⁺ − c_i = (w − w_i)/(τ_i η) − c, and the model back at w
-                    let written = tch::no_grad(|| -> Result<(), tch::TchError> {
-                        if let (LocalAlgorithm::Scaffold, Some(c)) = (algorithm, controls.as_mut()) {
-                            let (now, _) = flat_copy(&vars);
-                            let tau = settings.steps(n) as f64;
-                            let dc = (&global - now) / (tau * config.lr) - &c.global;
-                            c.delta.get(i as i64).f_copy_(&dc)?;
-                        }
-                        for (v, g) in vars.iter().zip(&global_views) {
-                            let message = match algorithm {
-                                LocalAlgorithm::Fednova => g - (g - v) * (tau_eff / a[i]),
-                                _ => v.shallow_clone(),
-                            };
-                            v.grad().f_copy_(&message)?;
-                            v.shallow_clone().f_copy_(g)?;
-                        }
-                        Ok(())
-                    });
-                    reported(if written.is_ok() { loss } else { f64::NAN })
-                })
-            }
-        };
+        let outcome = federation.round(opt.as_mut(), round, &selected);
         let report = session.check(outcome, round)?;
         train_loss = report.weighted_loss(opt.node_weights());
-        if let Some(c) = controls.as_mut() {
-            c.update(opt.as_ref(), &selected)?;
-        }
         bytes = per_client_bytes * selected.iter().filter(|s| **s).count() as f64;
         let done = round + 1;
         let mut values = vec![("train/loss", train_loss), ("comm/bytes", bytes)];
         if done % config.eval_every == 0 || done == config.rounds {
-            (test_loss, test_accuracy) = mnist::model::evaluate(&net, &test_x, &test_y);
+            (test_loss, test_accuracy) = mnist::model::evaluate(federation.net(), &test_x, &test_y);
             best.observe(done, test_accuracy, config.target_accuracy);
             values.extend([("test/loss", test_loss), ("test/accuracy", test_accuracy)]);
         }
@@ -567,7 +413,7 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         }
     }
     if test_accuracy.is_nan() {
-        (test_loss, test_accuracy) = mnist::model::evaluate(&net, &test_x, &test_y);
+        (test_loss, test_accuracy) = mnist::model::evaluate(federation.net(), &test_x, &test_y);
     }
     if bytes.is_nan() {
         bytes = per_client_bytes * config.clients as f64;
@@ -587,14 +433,6 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         bytes_per_round: bytes,
     };
     Ok(session.finish(opt.as_ref(), config.rounds, figures)?)
-}
-
-/// What a client's step hands the optimizer's protocol, which back-propagates it: the client
-/// already left its gradient (or update) in `.grad()`, so this is a leaf scalar whose
-/// backward touches no parameter, with the client's mean loss as its value (the node loss
-/// the run reports).
-fn reported(loss: f64) -> Tensor {
-    Tensor::from(loss as f32).set_requires_grad(true)
 }
 
 /// The federated baselines' server settings, pinned and written to `config.toml`.
