@@ -70,6 +70,12 @@ pub enum CompareError {
         /// The groups there are, comma-separated.
         found: String,
     },
+    /// No cell of a grid ([`crate::grid::grid`]) holds a run.
+    #[error("no runs <group>-seed<k> with a metrics.csv in any cell of the grid: {dirs}")]
+    EmptyGrid {
+        /// The cells' folders, comma-separated.
+        dirs: String,
+    },
     /// Drawing or writing failed.
     #[error("drawing {path}: {message}")]
     Draw {
@@ -311,8 +317,9 @@ pub fn markdown_table(all: &[GroupRuns], metric: &str, goal: Goal) -> String {
     s
 }
 
-/// Decimals that show about four significant digits of the largest |value|, at least two.
-fn decimals(values: impl Iterator<Item = f64>) -> usize {
+/// Decimals that show about four significant digits of the largest |value|, at least two: the
+/// number format of [`markdown_table`] and [`crate::grid::grid_table`].
+pub(crate) fn decimals(values: impl Iterator<Item = f64>) -> usize {
     let largest = values.filter(|v| v.is_finite()).map(f64::abs).fold(0.0, f64::max);
     if largest == 0.0 {
         return 2;
