@@ -11,6 +11,7 @@ mod data;
 mod demo;
 mod env;
 mod experiment;
+mod fed;
 mod gan;
 mod llm;
 mod lstm;
@@ -77,6 +78,9 @@ enum Command {
     /// The small MNIST CNN: `mnist --optimizer sisa`, `--compare adam,sisa --seeds 3`,
     /// `--sweep sigma=0.01,0.1,1` (compared on test accuracy); args after `--` go to `mnist`.
     Mnist(mnist::MnistArgs),
+    /// Federated learning (paper §5.1, Table 2): `fed --compare sisa,fedavg,fedprox,scaffold,fednova
+    /// --seeds 3`, `--datasets mnist,fmnist --partitions label:1,label:2`, `fed partition -- ...`.
+    Fed(fed::FedArgs),
     /// Starts a program as N MPI ranks (`mpirun` with the toolchain's environment; installs
     /// OpenMPI when missing and root): `launch --nproc 4 [--hostfile F] -- <program> <args>`.
     Launch(mpi::LaunchArgs),
@@ -109,6 +113,7 @@ fn run(command: Command) -> Result<()> {
         Command::Lstm(args) => lstm::run(&args),
         Command::Gan(args) => gan::run(&args),
         Command::Mnist(args) => mnist::run(&args),
+        Command::Fed(args) => fed::run(&args),
         Command::Launch(args) => mpi::launch(&args),
     }
 }

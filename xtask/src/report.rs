@@ -69,6 +69,29 @@ pub fn compare(
     Ok(Written::parse(&stdout_of(&mut cmd)?)?.markdown)
 }
 
+/// Runs `report grid` (crate `report`): one table over several domain folders, `cells` as
+/// (column label, absolute folder), rows the groups, entries the best and final `headline`
+/// metric (mean ± std over seeds); writes `out` and returns it. The federated grid (the
+/// paper's Table 2 layout) ends here.
+///
+/// # Errors
+/// When the build or the binary fails, or it prints no path.
+pub fn grid(
+    toolchain: &Toolchain,
+    cells: &[(String, PathBuf)],
+    headline: crate::experiment::Headline<'_>,
+    out: &Path,
+) -> Result<PathBuf> {
+    let mut cmd = release_program(toolchain, "report", Target::Bin("report"))?;
+    cmd.args(["grid", "--metric", headline.metric, "--x", headline.x, "--goal", headline.goal])
+        .arg("--out")
+        .arg(out);
+    for (label, dir) in cells {
+        cmd.arg(format!("{label}={}", dir.display()));
+    }
+    Ok(Written::parse(&stdout_of(&mut cmd)?)?.markdown)
+}
+
 /// The arguments of `report compare`.
 fn compare_args(
     dir: &Path,

@@ -69,6 +69,14 @@ pub fn run(args: &A9aArgs) -> Result<()> {
     ensure(&data_dir, &from).map(drop)
 }
 
+/// [`ensure`] from the shared data folder next to the repository (`../shared/data`).
+///
+/// # Errors
+/// As [`ensure`].
+pub fn ensure_shared(data_dir: &Path) -> Result<PathBuf> {
+    ensure(data_dir, &project_root().join(DEFAULT_FROM))
+}
+
 /// Makes sure `<data_dir>/a9a` holds both verified files, copying them from `from` when it does
 /// not; returns that folder.
 ///
