@@ -20,7 +20,7 @@
 //! cargo xtask fed --datasets a9a --compare sisa,fedavg -- --clients 4
 //! ```
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -221,7 +221,7 @@ fn fed_command(toolchain: &setup::Toolchain, subcommand: &str) -> Result<std::pr
 
 /// The runs a parsed `cargo xtask fed` would start in each cell, under `runs_dir`.
 #[cfg(test)]
-fn planned(args: &FedArgs, runs_dir: &Path) -> Result<Vec<(String, Vec<experiment::PlannedRun>)>> {
+fn planned(args: &FedArgs, runs_dir: &std::path::Path) -> Result<Vec<(String, Vec<experiment::PlannedRun>)>> {
     let request = args.experiment.request(None);
     cells(args)?
         .into_iter()
@@ -258,7 +258,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.args.rest, ["--rounds", "5"]);
-        let planned = planned(&cli.args, Path::new("/r")).unwrap();
+        let planned = planned(&cli.args, std::path::Path::new("/r")).unwrap();
         let domains: Vec<&str> = planned.iter().map(|(d, _)| d.as_str()).collect();
         assert_eq!(domains, ["fed-mnist-label1", "fed-mnist-dir0.5", "fed-a9a-label1", "fed-a9a-dir0.5"]);
         let names: Vec<&str> = planned[0].1.iter().map(|r| r.name.as_str()).collect();
