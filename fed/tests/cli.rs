@@ -8,30 +8,13 @@ use std::process::{Command, Output};
 
 use fed::train::{train, FedConfig};
 use runs::refusals::{assert_all_refused, assert_refused_before_the_run, HUGE};
-use runs::rng::SplitMix64;
 use runs::session::RunArgs;
 
-const BIN: &str = env!("CARGO_BIN_EXE_fed");
+mod common;
 
-/// Writes `a9a` and `a9a.t` (LIBSVM, 123 binary features) with `train` and `test` rows into
-/// `dir`: label +1 when more than 3 of the first 10 features are set.
-fn write_a9a(dir: &Path, train: usize, test: usize) {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut rng = SplitMix64::new(42, 0);
-    for (file, rows) in [("a9a", train), ("a9a.t", test)] {
-        let mut text = String::new();
-        for _ in 0..rows {
-            let on: Vec<usize> = (1..=123).filter(|_| rng.uniform() > 0.7).collect();
-            let label = if on.iter().filter(|&&f| f <= 10).count() > 3 { "+1" } else { "-1" };
-            text.push_str(label);
-            for f in on {
-                text.push_str(&format!(" {f}:1"));
-            }
-            text.push('\n');
-        }
-        std::fs::write(dir.join(file), text).unwrap();
-    }
-}
+use common::write_a9a;
+
+const BIN: &str = env!("CARGO_BIN_EXE_fed");
 
 fn config(data: &Path, rounds: u64) -> FedConfig {
     FedConfig {

@@ -81,14 +81,15 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
 
 /// pisa-core's and mnist's `mpi` features: OpenMPI provisioned (`setup --mpi`), then clippy and
 /// the tests that run the least-squares example and the MNIST CNN under `mpirun`
-/// (`pisa-core/tests/mpi.rs`, `adapters/mnist/tests/dist.rs`); then pisa-core's `nccl` feature:
+/// (`pisa-core/tests/mpi.rs`, `adapters/mnist/tests/dist.rs`, `fed/tests/dist.rs`); then pisa-core's `nccl` feature:
 /// clippy and `tests/nccl.rs` without its two-GPU test.
 fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     if let Err(e) = crate::mpi::ensure() {
         eprintln!("xtask: skipped pisa-core's `mpi` feature: {e:#}");
         return Ok(());
     }
-    // pisa-core's least-squares runs, the MNIST CNN and training run, GPT-2 training: one build.
+    // pisa-core's least-squares runs, the MNIST CNN and training run, GPT-2 training, the
+    // federated clients: one build.
     let features = [
         "-p",
         "pisa-core",
@@ -96,8 +97,10 @@ fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
         "mnist",
         "-p",
         "llm",
+        "-p",
+        "fed",
         "--features",
-        "pisa-core/mpi,mnist/mpi,llm/mpi",
+        "pisa-core/mpi,mnist/mpi,llm/mpi,fed/mpi",
     ];
     let mut clippy = cargo(toolchain, &["clippy"])?;
     clippy
