@@ -37,6 +37,8 @@ pub struct Federation {
     net: Net,
     vars: Vec<Tensor>,
     clients: Vec<Client>,
+    /// n_i, kept when a rank drops other ranks' clients ([`Federation::keep_only`]).
+    sizes: Vec<usize>,
     method: Method,
     seed: u64,
     controls: Option<Controls>,
@@ -46,10 +48,12 @@ impl Federation {
     /// A federation over `vars` (the model's trainable variables, after the optimizer was
     /// built over them) with `controls` for SCAFFOLD.
     pub fn new(net: Net, vars: Vec<Tensor>, clients: Vec<Client>, method: Method, seed: u64, controls: Option<Controls>) -> Self {
+        let sizes = clients.iter().map(Client::len).collect();
         Federation {
             net,
             vars,
             clients,
+            sizes,
             method,
             seed,
             controls,
@@ -59,6 +63,19 @@ impl Federation {
     /// The model.
     pub fn net(&self) -> &Net {
         &self.net
+    }
+
+    /// Frees the samples of the clients outside `owned` (another rank trains them): a rank
+    /// then holds its own clients' data only.
+    pub fn keep_only(&mut self, owned: std::ops::Range<usize>) {
+        for (i, client) in self.clients.iter_mut().enumerate() {
+            if !owned.contains(&i) {
+                *client = Client {
+                    x: Tensor::new(),
+                    y: Tensor::new(),
+                };
+            }
+        }
     }
 
     /// Runs round `round` with the clients flagged in `selected` (the others send nothing; the
@@ -72,6 +89,7 @@ impl Federation {
             net,
             vars,
             clients,
+            sizes,
             method,
             seed,
             controls,
@@ -79,12 +97,11 @@ impl Federation {
         let (seed, method) = (*seed, *method);
         let report = match method {
             Method::FullGradient { batch } => opt.step(&mut |i| {
-                let order = client::round_order(seed, round, 0, i, clients[i].len());
+                let order = client::round_order(seed, round, 0, i, sizes[i]);
                 reported(client::full_gradient(net, &clients[i], &order, batch).unwrap_or(f64::NAN))
             })?,
             Method::Local { algorithm, sgd, mu } => {
                 let (global, global_views) = flat_copy(vars);
-                let sizes: Vec<usize> = clients.iter().map(Client::len).collect();
                 // FedNova's τ_eff = Σ α_i a_i over the taking-part clients
                 let a: Vec<f64> = sizes.iter().map(|&n| fednova_a(sgd.steps(n), sgd.momentum)).collect();
                 let tau_eff: f64 = a.iter().zip(opt.node_weights().as_slice()).map(|(a, w)| a * w).sum();
@@ -102,7 +119,7 @@ impl Federation {
                         }
                         _ => Drift::None,
                     };
-                    let n = clients[i].len();
+                    let n = sizes[i];
                     let loss = client::local_sgd(net, vars, &clients[i], &sgd, &drift, &mut |epoch| {
                         client::round_order(seed, round, epoch, i, n)
                     })

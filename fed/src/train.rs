@@ -16,7 +16,8 @@
 //!   `VarStore` (so checkpoints carry them), kept equal on every rank.
 //!
 //! Under an MPI launcher (feature `mpi`) the clients are spread over the ranks; every rank
-//! reads the whole (small) dataset and trains only its clients.
+//! reads the dataset files (the partition needs every label), then keeps only its own clients'
+//! samples (and the test set) and trains only those.
 
 use std::path::PathBuf;
 
@@ -382,6 +383,9 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         },
     };
     let mut federation = Federation::new(net, vars, clients, method, seed, controls);
+    if let Some(ranks) = opt.ranks() {
+        federation.keep_only(ranks.owned());
+    }
     let per_client_bytes = match local {
         Some(LocalAlgorithm::Scaffold) => 4.0 * params as f64 * 4.0,
         _ => 2.0 * params as f64 * 4.0,
