@@ -3,6 +3,7 @@
 
 mod dist;
 mod envs;
+mod fed;
 mod gan;
 mod llm;
 mod lstm;
@@ -40,6 +41,9 @@ enum BenchCommand {
     /// The MNIST CNN over 1, 2 and 4 processes: pisa-rs over MPI (SISA, AdamW) vs. PyTorch DDP
     /// (gloo); iterations/s, scaling efficiency and bytes communicated.
     Dist(dist::DistBenchArgs),
+    /// Seconds per federated round on MNIST, 10 clients (SISA, FedAvg): pisa-rs vs. the same
+    /// rounds in PyTorch.
+    Fed(fed::FedBenchArgs),
 }
 
 /// Arguments of `cargo xtask bench optim`.
@@ -82,5 +86,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         BenchCommand::Envs(envs_args) => envs::run(envs_args),
         BenchCommand::Gan(gan_args) => gan::run(gan_args),
         BenchCommand::Dist(dist_args) => dist::run(dist_args),
+        BenchCommand::Fed(fed_args) => fed::run(fed_args),
     }
 }
