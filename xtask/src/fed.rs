@@ -11,7 +11,7 @@
 //!   runs `<optimizer>[-<key><value>]-seed<k>` in every cell, skipping finished runs, writes each
 //!   cell's `compare.md` (test accuracy over rounds, goal max), then `runs/fed-table.md`: rows
 //!   the algorithms, columns the cells, entries best / final test accuracy mean ± std.
-//! - `cargo xtask fed partition -- --dataset mnist --partition label:1 --clients 10 --out P.json`
+//! - `cargo xtask fed partition --dataset mnist --partition label:1 --clients 10 --out P.json`
 //!   writes a partition's per-client label counts (`fed partition`).
 //!
 //! ```text
@@ -66,10 +66,11 @@ pub struct FedArgs {
 /// The subcommands of `cargo xtask fed`.
 #[derive(Subcommand, Debug, PartialEq, Eq)]
 pub enum FedCommand {
-    /// `fed partition` with the arguments after `--` (the dataset fetched when missing).
+    /// `fed partition` with the arguments that follow (the dataset fetched when missing).
     Partition {
-        /// `fed partition` arguments.
-        #[arg(last = true)]
+        /// `fed partition` arguments: `--dataset mnist --partition label:1 --clients 10 --seed 0
+        /// --out P.json`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
 }
@@ -268,7 +269,7 @@ mod tests {
 
         let cli = Cli::try_parse_from(["fed", "--datasets", "imagenet"]).unwrap();
         assert!(cells(&cli.args).unwrap_err().to_string().contains("unknown dataset `imagenet`"));
-        let cli = Cli::try_parse_from(["fed", "partition", "--", "--dataset", "a9a", "--clients", "4"]).unwrap();
+        let cli = Cli::try_parse_from(["fed", "partition", "--dataset", "a9a", "--clients", "4"]).unwrap();
         let Some(FedCommand::Partition { args }) = &cli.args.command else {
             panic!("partition parsed as {:?}", cli.args.command);
         };

@@ -79,7 +79,7 @@ enum Command {
     /// `--sweep sigma=0.01,0.1,1` (compared on test accuracy); args after `--` go to `mnist`.
     Mnist(mnist::MnistArgs),
     /// Federated learning (paper §5.1, Table 2): `fed --compare sisa,fedavg,fedprox,scaffold,fednova
-    /// --seeds 3`, `--datasets mnist,fmnist --partitions label:1,label:2`, `fed partition -- ...`.
+    /// --seeds 3`, `--datasets mnist,fmnist --partitions label:1,label:2`, `fed partition --dataset mnist --clients 10 --out P.json`.
     Fed(fed::FedArgs),
     /// Starts a program as N MPI ranks (`mpirun` with the toolchain's environment; installs
     /// OpenMPI when missing and root): `launch --nproc 4 [--hostfile F] -- <program> <args>`.
