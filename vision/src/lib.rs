@@ -1,0 +1,31 @@
+//! The paper's vision domain (arXiv 2502.10784, Table 3): image classifiers on CIFAR-10/100
+//! and ImageNet, written layer for layer in `tch::nn` after the definitions the paper's
+//! experiments use.
+//!
+//! - [`models`]: the networks and a by-name choice of them ([`models::ModelName`],
+//!   [`models::Model`]):
+//!   - [`models::vgg11`], [`models::resnet18`], [`models::resnet34`], [`models::densenet121`]:
+//!     the CIFAR (32×32) forms of the widely used `pytorch-cifar` model definitions
+//!     (github.com/kuangliu/pytorch-cifar), which AdaBelief's CIFAR code (the code the paper's
+//!     CIFAR experiments follow) uses;
+//!   - [`models::resnet18_imagenet`]: torchvision's `resnet18` (He et al. 2016, ImageNet form).
+//!
+//! Every model has the same tensors as its PyTorch definition — same names (PyTorch's
+//! `state_dict` keys without `num_batches_tracked`), same shapes, same initialization
+//! distributions — so a weight file moves between the two sides by name. `tests/models.rs`
+//! pins parameter counts, names and shapes, and logits on fixed weights, against PyTorch
+//! (`tests/reference_models.py` generates the numbers).
+//!
+//! ```
+//! use tch::nn::{self, ModuleT};
+//! use vision::models::ModelName;
+//!
+//! let vs = nn::VarStore::new(tch::Device::Cpu);
+//! let net = "resnet18".parse::<ModelName>()?.build(&vs.root(), 10);
+//! let logits = net.forward_t(&tch::Tensor::zeros([2, 3, 32, 32], tch::kind::FLOAT_CPU), true);
+//! assert_eq!(logits.size(), [2, 10]);
+//! # Ok::<(), vision::models::UnknownModel>(())
+//! ```
+#![warn(missing_docs)]
+
+pub mod models;
