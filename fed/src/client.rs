@@ -61,7 +61,12 @@ pub const CHUNK: usize = 256;
 ///
 /// # Errors
 /// A libtorch error.
-pub fn full_gradient(net: &dyn ModuleT, client: &Client, order: &[i64], batch: usize) -> Result<f64, tch::TchError> {
+pub fn full_gradient(
+    net: &dyn ModuleT,
+    client: &Client,
+    order: &[i64],
+    batch: usize,
+) -> Result<f64, tch::TchError> {
     let n = covered(order.len(), batch);
     let weight = 1.0 / batch.min(n) as f64;
     let order = Tensor::from_slice(&order[..n]).to_device(client.x.device());
@@ -71,7 +76,13 @@ pub fn full_gradient(net: &dyn ModuleT, client: &Client, order: &[i64], batch: u
         let ids = order.narrow(0, start as i64, len);
         let summed = net
             .forward_t(&client.x.index_select(0, &ids), true)
-            .f_cross_entropy_loss::<Tensor>(&client.y.index_select(0, &ids), None, Reduction::None, -100, 0.0)?
+            .f_cross_entropy_loss::<Tensor>(
+                &client.y.index_select(0, &ids),
+                None,
+                Reduction::None,
+                -100,
+                0.0,
+            )?
             .f_sum(Kind::Float)?;
         total += summed.f_double_value(&[])?;
         (summed * weight).f_backward()?;

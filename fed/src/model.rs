@@ -71,14 +71,17 @@ impl Mlp {
 impl ModuleT for Mlp {
     fn forward_t(&self, x: &Tensor, _train: bool) -> Tensor {
         let last = self.layers.len() - 1;
-        self.layers.iter().enumerate().fold(x.shallow_clone(), |h, (i, layer)| {
-            let h = layer.forward(&h);
-            if i == last {
-                h
-            } else {
-                h.relu()
-            }
-        })
+        self.layers
+            .iter()
+            .enumerate()
+            .fold(x.shallow_clone(), |h, (i, layer)| {
+                let h = layer.forward(&h);
+                if i == last {
+                    h
+                } else {
+                    h.relu()
+                }
+            })
     }
 }
 
@@ -130,7 +133,10 @@ mod tests {
             let vs = nn::VarStore::new(Device::Cpu);
             let classes = if name == DatasetName::A9a { 2 } else { 10 };
             let net = for_dataset(&vs.root(), name, classes);
-            let out = net.forward_t(&Tensor::zeros(input.as_slice(), (Kind::Float, Device::Cpu)), false);
+            let out = net.forward_t(
+                &Tensor::zeros(input.as_slice(), (Kind::Float, Device::Cpu)),
+                false,
+            );
             assert_eq!(out.size(), [2, classes as i64]);
             assert_eq!(parameters(&vs), count, "{name}");
         }

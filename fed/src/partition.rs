@@ -56,7 +56,8 @@ impl FromStr for Partition {
 
     /// `iid`, `label:k`, `dir:β`, `quantity:β`.
     fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let bad = || format!("`{text}`: expected iid, label:k (e.g. label:1), dir:β (e.g. dir:0.5) or quantity:β");
+        let bad =
+            || format!("`{text}`: expected iid, label:k (e.g. label:1), dir:β (e.g. dir:0.5) or quantity:β");
         let positive = |v: &str| match v.parse::<f64>() {
             Ok(b) if b.is_finite() && b > 0.0 => Ok(b),
             _ => Err(format!("`{text}`: β must be a positive number")),
@@ -256,7 +257,10 @@ pub fn partition(
         Partition::Iid => {
             let mut order: Vec<usize> = (0..n).collect();
             rng.shuffle(&mut order);
-            array_split(n, clients).into_iter().map(|r| order[r].to_vec()).collect()
+            array_split(n, clients)
+                .into_iter()
+                .map(|r| order[r].to_vec())
+                .collect()
         }
         Partition::Labels { k } => {
             if k > classes {
@@ -285,7 +289,11 @@ pub fn partition(
                     return Err(PartitionError::EmptyClient {
                         what,
                         clients,
-                        detail: format!("label {label} has {} samples for {} clients", per[label].len(), who.len()),
+                        detail: format!(
+                            "label {label} has {} samples for {} clients",
+                            per[label].len(),
+                            who.len()
+                        ),
                     });
                 }
                 for (client, range) in who.iter().zip(array_split(per[label].len(), who.len())) {
@@ -460,7 +468,11 @@ mod tests {
         assert_eq!(q.unused(), 0);
         assert!(q.sizes().iter().all(|&s| s >= MIN_DIRICHLET_SHARD));
         let spread = |s: &[usize]| s.iter().max().unwrap() - s.iter().min().unwrap();
-        assert!(spread(&q.sizes()) > spread(&sizes), "β = 0.5 gives unequal sizes: {:?}", q.sizes());
+        assert!(
+            spread(&q.sizes()) > spread(&sizes),
+            "β = 0.5 gives unequal sizes: {:?}",
+            q.sizes()
+        );
     }
 
     #[test]
@@ -480,7 +492,12 @@ mod tests {
                 / s.clients.len() as f64
         };
         let iid = partition(&l, 10, 5, Partition::Iid, 2).unwrap();
-        assert!(dominance(&d) > 2.0 * dominance(&iid), "{} vs {}", dominance(&d), dominance(&iid));
+        assert!(
+            dominance(&d) > 2.0 * dominance(&iid),
+            "{} vs {}",
+            dominance(&d),
+            dominance(&iid)
+        );
     }
 
     #[test]
@@ -501,15 +518,29 @@ mod tests {
             partition(&l, 10, 10, Partition::Labels { k: 11 }, 0),
             Err(PartitionError::TooManyLabels { k: 11, classes: 10 })
         );
-        assert_eq!(partition(&l, 10, 0, Partition::Iid, 0), Err(PartitionError::NoClients));
+        assert_eq!(
+            partition(&l, 10, 0, Partition::Iid, 0),
+            Err(PartitionError::NoClients)
+        );
         // label 0 has 50 samples: 60 clients holding only it cannot all get one
         let e = partition(&l, 10, 600, Partition::Labels { k: 1 }, 0).unwrap_err();
-        assert!(e.to_string().contains("label 0 has 50 samples for 60 clients"), "{e}");
+        assert!(
+            e.to_string().contains("label 0 has 50 samples for 60 clients"),
+            "{e}"
+        );
         assert!(matches!(
             partition(&l, 10, 100, Partition::Dirichlet { beta: 0.5 }, 0),
             Err(PartitionError::NoDraw { .. })
         ));
-        for bad in ["label:0", "label:x", "dir:-1", "dir:0", "quantity:nan", "noniid", "iid:3"] {
+        for bad in [
+            "label:0",
+            "label:x",
+            "dir:-1",
+            "dir:0",
+            "quantity:nan",
+            "noniid",
+            "iid:3",
+        ] {
             assert!(bad.parse::<Partition>().is_err(), "{bad}");
         }
         assert_eq!("label:2".parse(), Ok(Partition::Labels { k: 2 }));

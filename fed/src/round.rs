@@ -47,7 +47,14 @@ pub struct Federation {
 impl Federation {
     /// A federation over `vars` (the model's trainable variables, after the optimizer was
     /// built over them) with `controls` for SCAFFOLD.
-    pub fn new(net: Net, vars: Vec<Tensor>, clients: Vec<Client>, method: Method, seed: u64, controls: Option<Controls>) -> Self {
+    pub fn new(
+        net: Net,
+        vars: Vec<Tensor>,
+        clients: Vec<Client>,
+        method: Method,
+        seed: u64,
+        controls: Option<Controls>,
+    ) -> Self {
         let sizes = clients.iter().map(Client::len).collect();
         Federation {
             net,
@@ -84,7 +91,12 @@ impl Federation {
     ///
     /// # Errors
     /// The optimizer's errors; a client's libtorch error surfaces as a non-finite loss.
-    pub fn round(&mut self, opt: &mut dyn Optimizer, round: u64, selected: &[bool]) -> pisa_core::Result<StepReport> {
+    pub fn round(
+        &mut self,
+        opt: &mut dyn Optimizer,
+        round: u64,
+        selected: &[bool],
+    ) -> pisa_core::Result<StepReport> {
         let Federation {
             net,
             vars,
@@ -103,8 +115,15 @@ impl Federation {
             Method::Local { algorithm, sgd, mu } => {
                 let (global, global_views) = flat_copy(vars);
                 // FedNova's τ_eff = Σ α_i a_i over the taking-part clients
-                let a: Vec<f64> = sizes.iter().map(|&n| fednova_a(sgd.steps(n), sgd.momentum)).collect();
-                let tau_eff: f64 = a.iter().zip(opt.node_weights().as_slice()).map(|(a, w)| a * w).sum();
+                let a: Vec<f64> = sizes
+                    .iter()
+                    .map(|&n| fednova_a(sgd.steps(n), sgd.momentum))
+                    .collect();
+                let tau_eff: f64 = a
+                    .iter()
+                    .zip(opt.node_weights().as_slice())
+                    .map(|(a, w)| a * w)
+                    .sum();
                 let mut controls = controls.as_mut();
                 opt.step(&mut |i| {
                     if !selected[i] {
@@ -112,10 +131,15 @@ impl Federation {
                     }
                     let correction: Vec<Tensor>;
                     let drift = match (algorithm, controls.as_ref()) {
-                        (LocalAlgorithm::Fedprox, _) => Drift::Proximal { mu, global: &global_views },
+                        (LocalAlgorithm::Fedprox, _) => Drift::Proximal {
+                            mu,
+                            global: &global_views,
+                        },
                         (LocalAlgorithm::Scaffold, Some(c)) => {
                             correction = split_views(&(&c.global - c.clients.get(i as i64)), vars);
-                            Drift::Control { correction: &correction }
+                            Drift::Control {
+                                correction: &correction,
+                            }
                         }
                         _ => Drift::None,
                     };
@@ -180,7 +204,12 @@ pub fn participants(seed: u64, round: u64, clients: usize, fraction: f64) -> Vec
 
 /// α over the taking-part clients: n_i / Σ_{selected} n_j, 0 for the others.
 pub fn weights(sizes: &[usize], selected: &[bool]) -> Result<NodeWeights, pisa_core::Error> {
-    let total: usize = sizes.iter().zip(selected).filter(|(_, s)| **s).map(|(n, _)| n).sum();
+    let total: usize = sizes
+        .iter()
+        .zip(selected)
+        .filter(|(_, s)| **s)
+        .map(|(n, _)| n)
+        .sum();
     let alpha = sizes
         .iter()
         .zip(selected)
@@ -260,4 +289,3 @@ impl Controls {
         })
     }
 }
-

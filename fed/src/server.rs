@@ -22,7 +22,13 @@ impl UpdateRule for Average {
         "average"
     }
 
-    fn update(&mut self, params: &mut ParamSet, grad: &Tensor, _step: u64, _lr_factor: f64) -> pisa_core::Result<()> {
+    fn update(
+        &mut self,
+        params: &mut ParamSet,
+        grad: &Tensor,
+        _step: u64,
+        _lr_factor: f64,
+    ) -> pisa_core::Result<()> {
         params.assign(grad)
     }
 
@@ -41,7 +47,12 @@ impl UpdateRule for Average {
 /// A model without parameters, or a libtorch error.
 pub fn averaging(vs: &tch::nn::VarStore, alpha: NodeWeights) -> pisa_core::Result<Box<dyn Optimizer>> {
     let params = ParamSet::new(trainable_named(vs))?;
-    Ok(Box::new(Baseline::new(params, alpha, LrSchedule::Constant, Average)?))
+    Ok(Box::new(Baseline::new(
+        params,
+        alpha,
+        LrSchedule::Constant,
+        Average,
+    )?))
 }
 
 #[cfg(test)]

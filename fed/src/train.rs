@@ -240,7 +240,8 @@ impl From<PartitionError> for UsageError {
 fn prepare(data: &Classification, device: Device) -> (Tensor, Tensor, Tensor, Tensor) {
     let standardize = |x: &Tensor| match data.name {
         DatasetName::Cifar10 => {
-            let mean = Tensor::from_slice(&[125.3f32 / 255.0, 123.0 / 255.0, 113.9 / 255.0]).view([1, 3, 1, 1]);
+            let mean =
+                Tensor::from_slice(&[125.3f32 / 255.0, 123.0 / 255.0, 113.9 / 255.0]).view([1, 3, 1, 1]);
             let std = Tensor::from_slice(&[63.0f32 / 255.0, 62.1 / 255.0, 66.7 / 255.0]).view([1, 3, 1, 1]);
             (x - mean) / std
         }
@@ -259,7 +260,13 @@ fn prepare(data: &Classification, device: Device) -> (Tensor, Tensor, Tensor, Te
 /// # Errors
 /// [`PartitionError`] for a partition that cannot be made.
 pub fn shards(config: &FedConfig, data: &Classification, seed: u64) -> Result<Shards, PartitionError> {
-    partition(&data.train_labels(), data.classes, config.clients, config.partition, seed)
+    partition(
+        &data.train_labels(),
+        data.classes,
+        config.clients,
+        config.partition,
+        seed,
+    )
 }
 
 /// Trains one federated run as `config` and `run` say; returns the summary it wrote.
@@ -285,7 +292,10 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
     }
 
     // data and partition, before the run folder
-    let dir = config.data.clone().unwrap_or_else(|| config.dataset.default_dir());
+    let dir = config
+        .data
+        .clone()
+        .unwrap_or_else(|| config.dataset.default_dir());
     let data = datasets::load(config.dataset, &dir)?;
     let shards = shards(config, &data, run.seed).map_err(UsageError::from)?;
     let sizes = shards.sizes();
@@ -306,7 +316,8 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         .clients()
         .iter()
         .map(|idx| {
-            let ids = Tensor::from_slice(&idx.iter().map(|&j| j as i64).collect::<Vec<_>>()).to_device(device);
+            let ids =
+                Tensor::from_slice(&idx.iter().map(|&j| j as i64).collect::<Vec<_>>()).to_device(device);
             Client {
                 x: train_x.index_select(0, &ids),
                 y: train_y.index_select(0, &ids),
@@ -337,7 +348,8 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
     }
     session.pin_settings(&pinned)?;
     if session.is_lead() {
-        let text = serde_json::to_string_pretty(&summary).map_err(|e| UsageError::new("--partition", e.to_string()))?;
+        let text = serde_json::to_string_pretty(&summary)
+            .map_err(|e| UsageError::new("--partition", e.to_string()))?;
         std::fs::write(session.dir().path().join("partition.json"), text)
             .map_err(|e| UsageError::new("--runs", format!("cannot write partition.json: {e}")))?;
     }
@@ -348,7 +360,8 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
     let mut vs = nn::VarStore::new(device);
     let net = crate::model::for_dataset(&vs.root(), config.dataset, classes);
     let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
-    let controls = (local == Some(LocalAlgorithm::Scaffold)).then(|| Controls::new(&vs, config.clients, params));
+    let controls =
+        (local == Some(LocalAlgorithm::Scaffold)).then(|| Controls::new(&vs, config.clients, params));
     let mut opt = match (cfg, local) {
         (Some(cfg), _) => session.use_optimizer_config(cfg)?.build(&vs)?,
         (None, algorithm) => {

@@ -8,12 +8,12 @@
 //! - SISA's round is the optimizer's m-node step on the clients' full gradients, which are the
 //!   sums of their mini-batches' mean-loss gradients.
 
+use datasets::DatasetName;
 use fed::client::{self, Client, LocalSgd};
 use fed::model::{for_dataset, Net};
 use fed::round::{fednova_a, weights, Controls, Federation, Method};
 use fed::server::averaging;
 use fed::train::LocalAlgorithm;
-use datasets::DatasetName;
 use pisa_core::params::trainable_named;
 use pisa_core::{NodeWeights, OptimizerConfig};
 use runs::rng::SplitMix64;
@@ -26,7 +26,11 @@ fn samples(n: usize, seed: u64) -> Client {
     let mut rng = SplitMix64::new(seed, 0);
     let bits: Vec<f32> = (0..n * 123).map(|_| f32::from(rng.uniform() > 0.7)).collect();
     let x = Tensor::from_slice(&bits).view([n as i64, 123]);
-    let y = x.narrow(1, 0, 10).sum_dim_intlist([1].as_slice(), false, Kind::Float).gt(3.0).to_kind(Kind::Int64);
+    let y = x
+        .narrow(1, 0, 10)
+        .sum_dim_intlist([1].as_slice(), false, Kind::Float)
+        .gt(3.0)
+        .to_kind(Kind::Int64);
     Client { x, y }
 }
 
@@ -44,8 +48,11 @@ fn model() -> (nn::VarStore, Net) {
     let mut rng = SplitMix64::new(7, 0);
     tch::no_grad(|| {
         for v in vars(&vs) {
-            let values: Vec<f32> = (0..v.numel()).map(|_| (rng.uniform() as f32 - 0.5) * 0.4).collect();
-            v.shallow_clone().copy_(&Tensor::from_slice(&values).view(v.size().as_slice()));
+            let values: Vec<f32> = (0..v.numel())
+                .map(|_| (rng.uniform() as f32 - 0.5) * 0.4)
+                .collect();
+            v.shallow_clone()
+                .copy_(&Tensor::from_slice(&values).view(v.size().as_slice()));
         }
     });
     (vs, net)
@@ -70,7 +77,13 @@ fn federate(clients: Vec<Client>, method: Method, rounds: u64) -> Vec<f32> {
     let (vs, net) = model();
     let n = clients.len();
     let alpha = weights(&sizes(&clients), &vec![true; n]).unwrap();
-    let scaffold = matches!(method, Method::Local { algorithm: LocalAlgorithm::Scaffold, .. });
+    let scaffold = matches!(
+        method,
+        Method::Local {
+            algorithm: LocalAlgorithm::Scaffold,
+            ..
+        }
+    );
     let params = vars(&vs).iter().map(|t| t.numel() as i64).sum();
     let controls = scaffold.then(|| Controls::new(&vs, n, params));
     let mut server = averaging(&vs, alpha).unwrap();
@@ -121,8 +134,15 @@ fn fedavg_with_one_client_and_one_full_batch_step_is_gradient_descent_bit_for_bi
             }
         });
     }
-    assert!(federated == flat(&vs), "largest difference {}", max_difference(&federated, &flat(&vs)));
-    assert!(max_difference(&federated, &flat(&model().0)) > 1e-3, "the weights moved");
+    assert!(
+        federated == flat(&vs),
+        "largest difference {}",
+        max_difference(&federated, &flat(&vs))
+    );
+    assert!(
+        max_difference(&federated, &flat(&model().0)) > 1e-3,
+        "the weights moved"
+    );
 }
 
 #[test]
@@ -137,9 +157,16 @@ fn fedprox_with_mu_zero_is_fedavg_bit_for_bit() {
     };
     let fedavg = federate(clients(), local(LocalAlgorithm::Fedavg, sgd, 0.0), 3);
     let fedprox = federate(clients(), local(LocalAlgorithm::Fedprox, sgd, 0.0), 3);
-    assert!(fedavg == fedprox, "largest difference {}", max_difference(&fedavg, &fedprox));
+    assert!(
+        fedavg == fedprox,
+        "largest difference {}",
+        max_difference(&fedavg, &fedprox)
+    );
     let proximal = federate(clients(), local(LocalAlgorithm::Fedprox, sgd, 1.0), 3);
-    assert!(max_difference(&fedavg, &proximal) > 1e-4, "μ = 1 pulls the clients back");
+    assert!(
+        max_difference(&fedavg, &proximal) > 1e-4,
+        "μ = 1 pulls the clients back"
+    );
 }
 
 /// With identical clients every Δc_i is the same, so c = mean Δc_i = c_i and the correction
@@ -160,8 +187,15 @@ fn scaffold_with_identical_clients_is_fedavg() {
     };
     let fedavg = federate(clients(), local(LocalAlgorithm::Fedavg, sgd, 0.0), 4);
     let scaffold = federate(clients(), local(LocalAlgorithm::Scaffold, sgd, 0.0), 4);
-    eprintln!("identical clients: SCAFFOLD − FedAvg = {:e}", max_difference(&fedavg, &scaffold));
-    assert!(max_difference(&fedavg, &scaffold) < 1e-6, "{}", max_difference(&fedavg, &scaffold));
+    eprintln!(
+        "identical clients: SCAFFOLD − FedAvg = {:e}",
+        max_difference(&fedavg, &scaffold)
+    );
+    assert!(
+        max_difference(&fedavg, &scaffold) < 1e-6,
+        "{}",
+        max_difference(&fedavg, &scaffold)
+    );
     // different clients: the correction matters
     let mixed = || vec![samples(40, 5), samples(40, 6)];
     let fedavg = federate(mixed(), local(LocalAlgorithm::Fedavg, sgd, 0.0), 4);
@@ -198,18 +232,34 @@ fn fednova_normalizes_by_the_local_steps() {
     for (i, data) in clients().into_iter().enumerate() {
         let (vs, net) = model();
         let n = data.len();
-        client::local_sgd(&net, &vars(&vs), &data, &sgd, &client::Drift::None, &mut |epoch| {
-            client::round_order(3, 0, epoch, i, n)
-        })
+        client::local_sgd(
+            &net,
+            &vars(&vs),
+            &data,
+            &sgd,
+            &client::Drift::None,
+            &mut |epoch| client::round_order(3, 0, epoch, i, n),
+        )
         .unwrap();
         for (c, (w, wi)) in combined.iter_mut().zip(w0.iter().zip(flat(&vs))) {
             *c += alpha[i] * (*w as f64 - wi as f64) / a[i];
         }
     }
-    let expected: Vec<f32> = w0.iter().zip(&combined).map(|(w, c)| (*w as f64 - tau_eff * c) as f32).collect();
-    assert!(max_difference(&fednova, &expected) < 1e-6, "{}", max_difference(&fednova, &expected));
+    let expected: Vec<f32> = w0
+        .iter()
+        .zip(&combined)
+        .map(|(w, c)| (*w as f64 - tau_eff * c) as f32)
+        .collect();
+    assert!(
+        max_difference(&fednova, &expected) < 1e-6,
+        "{}",
+        max_difference(&fednova, &expected)
+    );
     let fedavg = federate(clients(), local(LocalAlgorithm::Fedavg, sgd, 0.0), 1);
-    assert!(max_difference(&fednova, &fedavg) > 1e-4, "the normalization changes the step");
+    assert!(
+        max_difference(&fednova, &fedavg) > 1e-4,
+        "the normalization changes the step"
+    );
 }
 
 /// Client i's full gradient is Σ over the round's mini-batches of ∇ mean-loss (checked against
@@ -269,6 +319,13 @@ fn the_sisa_round_is_the_optimizers_step_on_the_full_local_gradients() {
             })
             .unwrap();
     }
-    assert!(largest_gap < 1e-5, "chunked vs batch-by-batch gradient: relative gap {largest_gap:e}");
-    assert!(flat(&vs) == flat(&vs_ref), "largest difference {}", max_difference(&flat(&vs), &flat(&vs_ref)));
+    assert!(
+        largest_gap < 1e-5,
+        "chunked vs batch-by-batch gradient: relative gap {largest_gap:e}"
+    );
+    assert!(
+        flat(&vs) == flat(&vs_ref),
+        "largest difference {}",
+        max_difference(&flat(&vs), &flat(&vs_ref))
+    );
 }

@@ -77,9 +77,17 @@ fn a_two_client_run_resumes_exactly() {
     }
     // each client holds one label (a9a #C=1 with 2 clients), recorded with the run
     let partition: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(runs.join("fed/sisa-whole/partition.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(runs.join("fed/sisa-whole/partition.json")).unwrap())
+            .unwrap();
     assert_eq!(partition["clients"][0]["labels"].as_object().unwrap().len(), 1);
-    assert_eq!(partition["clients"][1]["labels"].as_object().unwrap().keys().collect::<Vec<_>>(), ["1"]);
+    assert_eq!(
+        partition["clients"][1]["labels"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
+        ["1"]
+    );
 }
 
 fn fed(args: &[&str]) -> Output {
@@ -110,9 +118,17 @@ fn partition_writes_per_client_label_counts() {
     let clients = json["clients"].as_array().unwrap();
     assert_eq!(clients.len(), 3);
     let total: u64 = clients.iter().map(|c| c["n"].as_u64().unwrap()).sum();
-    assert_eq!(total, 200, "label:2 with 2 labels: every client holds both, nothing unused");
+    assert_eq!(
+        total, 200,
+        "label:2 with 2 labels: every client holds both, nothing unused"
+    );
     for c in clients {
-        let counts: u64 = c["labels"].as_object().unwrap().values().map(|v| v.as_u64().unwrap()).sum();
+        let counts: u64 = c["labels"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
         assert_eq!(counts, c["n"].as_u64().unwrap());
     }
 }
@@ -131,7 +147,11 @@ const TABLE: &[(&str, &str, &[&str])] = &[
     ("train", "--eval-every", &["0", HUGE]),
     ("train", "--target-accuracy", &["-0.1", "1.5"]),
     ("train", "--dataset", &["imagenet", "MNIST"]),
-    ("train", "--partition", &["label:0", "dir:-1", "noniid", "quantity:x"]),
+    (
+        "train",
+        "--partition",
+        &["label:0", "dir:-1", "noniid", "quantity:x"],
+    ),
     ("partition", "--clients", &["0", HUGE]),
     ("partition", "--partition", &["label:x"]),
 ];
@@ -156,7 +176,12 @@ fn train_args(data: &Path, runs: &Path, extra: &[&str]) -> Vec<String> {
         .iter()
         .map(|s| s.to_string())
         .collect();
-    v.extend(["--data".into(), data.display().to_string(), "--runs".into(), runs.display().to_string()]);
+    v.extend([
+        "--data".into(),
+        data.display().to_string(),
+        "--runs".into(),
+        runs.display().to_string(),
+    ]);
     v.extend(extra.iter().map(|s| s.to_string()));
     v
 }
@@ -166,15 +191,25 @@ fn impossible_partitions_and_combinations_are_refused_before_the_run_folder() {
     let tmp = tempfile::tempdir().unwrap();
     let (data, runs): (PathBuf, PathBuf) = (tmp.path().join("a9a"), tmp.path().join("runs"));
     write_a9a(&data, 60, 10);
-    let run = |extra: &[&str]| Command::new(BIN).args(train_args(&data, &runs, extra)).output().unwrap();
+    let run = |extra: &[&str]| {
+        Command::new(BIN)
+            .args(train_args(&data, &runs, extra))
+            .output()
+            .unwrap()
+    };
     // a9a has 2 labels
     let out = run(&["--partition", "label:3", "--clients", "2"]);
     assert_refused_before_the_run(&out, "--partition", &runs);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("label:3 asks for 3 labels per client, but the dataset has 2"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("label:3 asks for 3 labels per client, but the dataset has 2"));
     // more clients than samples of a label
     let out = run(&["--partition", "label:1", "--clients", "200"]);
     assert_refused_before_the_run(&out, "--partition", &runs);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("samples for"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("samples for"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // partial participation is for the local-training baselines
     let out = run(&["--optimizer", "sisa", "--fraction", "0.5"]);
     assert_refused_before_the_run(&out, "--fraction", &runs);

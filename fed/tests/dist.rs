@@ -20,13 +20,38 @@ const BIN: &str = env!("CARGO_BIN_EXE_fed");
 
 fn train_args(data: &Path, runs: &Path, optimizer: &str, name: &str) -> Vec<String> {
     [
-        "train", "--dataset", "a9a", "--partition", "label:1", "--clients", "4", "--rounds", "3",
-        "--local-batch", "16", "--lr", "0.05", "--threads", "1", "--device", "cpu", "--optimizer",
-        optimizer, "--name", name, "--reduction", "ordered",
+        "train",
+        "--dataset",
+        "a9a",
+        "--partition",
+        "label:1",
+        "--clients",
+        "4",
+        "--rounds",
+        "3",
+        "--local-batch",
+        "16",
+        "--lr",
+        "0.05",
+        "--threads",
+        "1",
+        "--device",
+        "cpu",
+        "--optimizer",
+        optimizer,
+        "--name",
+        name,
+        "--reduction",
+        "ordered",
     ]
     .iter()
     .map(|s| s.to_string())
-    .chain(["--data".into(), data.display().to_string(), "--runs".into(), runs.display().to_string()])
+    .chain([
+        "--data".into(),
+        data.display().to_string(),
+        "--runs".into(),
+        runs.display().to_string(),
+    ])
     .collect()
 }
 
@@ -54,17 +79,34 @@ fn clients_over_2_and_4_ranks_give_the_one_process_run_bit_for_bit() {
     common::write_a9a(&data, 240, 80);
     for optimizer in ["sisa", "fedavg", "scaffold"] {
         let one = format!("{optimizer}-1");
-        let out = Command::new(BIN).args(train_args(&data, &runs, optimizer, &one)).output().unwrap();
-        assert!(out.status.success(), "{optimizer}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(BIN)
+            .args(train_args(&data, &runs, optimizer, &one))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{optimizer}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let expected = outcome(&runs, &one);
         for ranks in [2, 4] {
             let name = format!("{optimizer}-{ranks}");
             let out = Command::new("mpirun")
-                .args(["--oversubscribe", "--allow-run-as-root", "-np", &ranks.to_string(), BIN])
+                .args([
+                    "--oversubscribe",
+                    "--allow-run-as-root",
+                    "-np",
+                    &ranks.to_string(),
+                    BIN,
+                ])
                 .args(train_args(&data, &runs, optimizer, &name))
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{optimizer} over {ranks}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{optimizer} over {ranks}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             assert_eq!(outcome(&runs, &name), expected, "{optimizer} over {ranks} ranks");
         }
     }

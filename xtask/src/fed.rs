@@ -102,7 +102,10 @@ fn cells(args: &FedArgs) -> Result<Vec<Cell>> {
     let mut cells = Vec::new();
     for dataset in &args.datasets {
         if !DATASETS.contains(&dataset.as_str()) {
-            bail!("--datasets: unknown dataset `{dataset}`; known: {}", DATASETS.join(", "));
+            bail!(
+                "--datasets: unknown dataset `{dataset}`; known: {}",
+                DATASETS.join(", ")
+            );
         }
         for partition in &args.partitions {
             if partition.is_empty() || partition.contains(['/', ' ']) {
@@ -132,17 +135,20 @@ fn ensure_data(dataset: &str) -> Result<PathBuf> {
 
 /// Whether `flag` (or `flag=...`) is among `rest`.
 fn has_flag(rest: &[String], flag: &str) -> bool {
-    rest.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")))
+    rest.iter()
+        .any(|a| a == flag || a.starts_with(&format!("{flag}=")))
 }
 
 /// The value after `flag` in `args` (`--flag v` or `--flag=v`).
 fn flag_value<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
     let prefix = format!("{flag}=");
-    args.iter().enumerate().find_map(|(i, a)| match a.strip_prefix(&prefix) {
-        Some(v) => Some(v),
-        None if a == flag => args.get(i + 1).map(String::as_str),
-        None => None,
-    })
+    args.iter()
+        .enumerate()
+        .find_map(|(i, a)| match a.strip_prefix(&prefix) {
+            Some(v) => Some(v),
+            None if a == flag => args.get(i + 1).map(String::as_str),
+            None => None,
+        })
 }
 
 /// Runs `cargo xtask fed`.
@@ -174,7 +180,10 @@ pub fn run(args: &FedArgs) -> Result<()> {
     for cell in &cells {
         let mut data = Vec::new();
         if !has_flag(&rest, "--data") {
-            data = vec!["--data".into(), cwd.join(ensure_data(&cell.dataset)?).into_os_string()];
+            data = vec![
+                "--data".into(),
+                cwd.join(ensure_data(&cell.dataset)?).into_os_string(),
+            ];
         }
         let domain = cell.domain();
         let launch = || -> Result<std::process::Command> {
@@ -207,7 +216,11 @@ pub fn run(args: &FedArgs) -> Result<()> {
     if !table.is_empty() {
         let out = runs_dir.join("fed-table.md");
         let written = crate::report::grid(&toolchain, &table, HEADLINE, &out)?;
-        println!("xtask: the table over {} cell(s): {}", table.len(), written.display());
+        println!(
+            "xtask: the table over {} cell(s): {}",
+            table.len(),
+            written.display()
+        );
     }
     Ok(())
 }
@@ -261,20 +274,37 @@ mod tests {
         assert_eq!(cli.args.rest, ["--rounds", "5"]);
         let planned = planned(&cli.args, std::path::Path::new("/r")).unwrap();
         let domains: Vec<&str> = planned.iter().map(|(d, _)| d.as_str()).collect();
-        assert_eq!(domains, ["fed-mnist-label1", "fed-mnist-dir0.5", "fed-a9a-label1", "fed-a9a-dir0.5"]);
+        assert_eq!(
+            domains,
+            [
+                "fed-mnist-label1",
+                "fed-mnist-dir0.5",
+                "fed-a9a-label1",
+                "fed-a9a-dir0.5"
+            ]
+        );
         let names: Vec<&str> = planned[0].1.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, ["sisa-seed0", "sisa-seed1", "fedavg-seed0", "fedavg-seed1"]);
+        assert_eq!(
+            names,
+            ["sisa-seed0", "sisa-seed1", "fedavg-seed0", "fedavg-seed1"]
+        );
         let labels: Vec<String> = cells(&cli.args).unwrap().iter().map(Cell::label).collect();
         assert_eq!(labels, ["mnist #C=1", "mnist dir:0.5", "a9a #C=1", "a9a dir:0.5"]);
 
         let cli = Cli::try_parse_from(["fed", "--datasets", "imagenet"]).unwrap();
-        assert!(cells(&cli.args).unwrap_err().to_string().contains("unknown dataset `imagenet`"));
+        assert!(cells(&cli.args)
+            .unwrap_err()
+            .to_string()
+            .contains("unknown dataset `imagenet`"));
         let cli = Cli::try_parse_from(["fed", "partition", "--dataset", "a9a", "--clients", "4"]).unwrap();
         let Some(FedCommand::Partition { args }) = &cli.args.command else {
             panic!("partition parsed as {:?}", cli.args.command);
         };
         assert_eq!(flag_value(args, "--dataset"), Some("a9a"));
-        assert_eq!(flag_value(&["--dataset=fmnist".to_string()], "--dataset"), Some("fmnist"));
+        assert_eq!(
+            flag_value(&["--dataset=fmnist".to_string()], "--dataset"),
+            Some("fmnist")
+        );
         let cli = Cli::try_parse_from(["fed"]).unwrap();
         assert_eq!(cli.args.experiment.optimizer, "sisa");
         assert_eq!(cells(&cli.args).unwrap()[0].domain(), "fed-mnist-label1");

@@ -83,9 +83,17 @@ pub fn grid(
     out: &Path,
 ) -> Result<PathBuf> {
     let mut cmd = release_program(toolchain, "report", Target::Bin("report"))?;
-    cmd.args(["grid", "--metric", headline.metric, "--x", headline.x, "--goal", headline.goal])
-        .arg("--out")
-        .arg(out);
+    cmd.args([
+        "grid",
+        "--metric",
+        headline.metric,
+        "--x",
+        headline.x,
+        "--goal",
+        headline.goal,
+    ])
+    .arg("--out")
+    .arg(out);
     for (label, dir) in cells {
         cmd.arg(format!("{label}={}", dir.display()));
     }

@@ -110,8 +110,14 @@ mod tests {
             let x: Vec<f64> = (0..40_000).map(|_| g.gamma(shape)).collect();
             let mean = x.iter().sum::<f64>() / x.len() as f64;
             let var = x.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / x.len() as f64;
-            assert!((mean - shape).abs() < 0.03 * shape.max(1.0), "shape {shape}: mean {mean}");
-            assert!((var - shape).abs() < 0.08 * shape.max(1.0), "shape {shape}: var {var}");
+            assert!(
+                (mean - shape).abs() < 0.03 * shape.max(1.0),
+                "shape {shape}: mean {mean}"
+            );
+            assert!(
+                (var - shape).abs() < 0.08 * shape.max(1.0),
+                "shape {shape}: var {var}"
+            );
         }
         let (beta, k) = (0.5, 4);
         let draws: Vec<Vec<f64>> = (0..20_000).map(|_| g.dirichlet(beta, k)).collect();

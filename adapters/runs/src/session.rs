@@ -767,7 +767,12 @@ impl Session {
     ///
     /// # Errors
     /// As [`Session::use_optimizer_config`].
-    pub fn use_algorithm(&mut self, name: &str, nodes: usize, settings: &impl Serialize) -> Result<(), SessionError> {
+    pub fn use_algorithm(
+        &mut self,
+        name: &str,
+        nodes: usize,
+        settings: &impl Serialize,
+    ) -> Result<(), SessionError> {
         self.optimizer = name.to_string();
         self.nodes = nodes;
         let recorded = match self.is_lead() {

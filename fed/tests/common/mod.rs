@@ -13,7 +13,11 @@ pub fn write_a9a(dir: &Path, train: usize, test: usize) {
         let mut text = String::new();
         for _ in 0..rows {
             let on: Vec<usize> = (1..=123).filter(|_| rng.uniform() > 0.7).collect();
-            let label = if on.iter().filter(|&&f| f <= 10).count() > 3 { "+1" } else { "-1" };
+            let label = if on.iter().filter(|&&f| f <= 10).count() > 3 {
+                "+1"
+            } else {
+                "-1"
+            };
             text.push_str(label);
             for f in on {
                 text.push_str(&format!(" {f}:1"));
@@ -23,4 +27,3 @@ pub fn write_a9a(dir: &Path, train: usize, test: usize) {
         std::fs::write(dir.join(file), text).unwrap();
     }
 }
-

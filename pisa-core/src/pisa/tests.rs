@@ -303,13 +303,21 @@ fn frozen_bias_correction_is_a_rescaled_scheme_ii() {
     };
     for fused in [true, false] {
         let mut frozen = Run::new(LeastSquares::spec_t1(), scheme(Scheme::Frozen, 10.0, 1e-8, fused));
-        let rescaled = scheme(Scheme::Rmsprop, 10.0 / (1.0 - beta).sqrt(), 1e-8 * (1.0 - beta).sqrt(), fused);
+        let rescaled = scheme(
+            Scheme::Rmsprop,
+            10.0 / (1.0 - beta).sqrt(),
+            1e-8 * (1.0 - beta).sqrt(),
+            fused,
+        );
         let mut rmsprop = Run::new(LeastSquares::spec_t1(), rescaled);
         for k in 0..20 {
             frozen.step();
             rmsprop.step();
             for (a, b) in frozen.w().iter().zip(rmsprop.w()) {
-                assert!((a - b).abs() <= 1e-13 * b.abs().max(1.0), "k = {k}, fused {fused}: {a} vs {b}");
+                assert!(
+                    (a - b).abs() <= 1e-13 * b.abs().max(1.0),
+                    "k = {k}, fused {fused}: {a} vs {b}"
+                );
             }
         }
         // and it is not Scheme III, whose correction shrinks from the second iteration on
