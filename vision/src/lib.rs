@@ -10,6 +10,10 @@
 //!     CIFAR experiments follow) uses;
 //!   - [`models::resnet18_imagenet`]: torchvision's `resnet18` (He et al. 2016, ImageNet form).
 //!
+//! - [`data`]: training batches with the standard CIFAR augmentation (random crop with
+//!   4-pixel zero padding, horizontal flip), per-channel normalization, and a [`data::Loader`]
+//!   that forms the next batches on a worker thread, seeded by (seed, epoch, sample).
+//!
 //! Every model has the same tensors as its PyTorch definition — same names (PyTorch's
 //! `state_dict` keys without `num_batches_tracked`), same shapes, same initialization
 //! distributions — so a weight file moves between the two sides by name. `tests/models.rs`
@@ -28,4 +32,5 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod data;
 pub mod models;
