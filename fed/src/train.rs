@@ -6,7 +6,7 @@
 //! - **one step per round from the full local gradients**: SISA (the paper's federated
 //!   setting, spec §6–§7.1) and every other optimizer of the registry (Adam, AdamW, ... on the
 //!   α-weighted average of the clients' full gradients). Client i's gradient is the sum over
-//!   its round's mini-batches of their mean-loss gradients ([`client::full_gradient`]).
+//!   its round's mini-batches of their mean-loss gradients ([`crate::client::full_gradient`]).
 //! - **local training then averaging**: FedAvg, FedProx (μ), SCAFFOLD and FedNova as
 //!   NIID-Bench runs them: E epochs of mini-batch SGD with momentum on each client from the
 //!   global weights, then the server's α-weighted average ([`crate::server`], a pisa-core
@@ -39,7 +39,7 @@ pub struct FedConfig {
     /// mnist, fmnist, cifar10 or a9a.
     #[arg(long, default_value = "mnist")]
     pub dataset: DatasetName,
-    /// The dataset's folder [default: $PISA_DATA_DIR/<dataset> or data/<dataset>].
+    /// The dataset's folder (default: $PISA_DATA_DIR/DATASET or data/DATASET).
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// How the training set is split: iid, label:k (#C=k), dir:β, quantity:β.

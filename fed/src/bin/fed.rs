@@ -51,7 +51,7 @@ struct PartitionArgs {
     /// mnist, fmnist, cifar10 or a9a.
     #[arg(long, default_value = "mnist")]
     dataset: datasets::DatasetName,
-    /// The dataset's folder [default: $PISA_DATA_DIR/<dataset> or data/<dataset>].
+    /// The dataset's folder (default: $PISA_DATA_DIR/DATASET or data/DATASET).
     #[arg(long)]
     data: Option<PathBuf>,
     /// iid, label:k, dir:β, quantity:β.
