@@ -255,18 +255,17 @@ fn prepare(data: &Classification, device: Device) -> (Tensor, Tensor, Tensor, Te
     )
 }
 
-/// Splits the dataset as `config` says, with the run's seed.
+/// Splits a training set with `labels` (in `0..classes`) as `config` says, with the run's seed.
 ///
 /// # Errors
 /// [`PartitionError`] for a partition that cannot be made.
-pub fn shards(config: &FedConfig, data: &Classification, seed: u64) -> Result<Shards, PartitionError> {
-    partition(
-        &data.train_labels(),
-        data.classes,
-        config.clients,
-        config.partition,
-        seed,
-    )
+pub fn shards(
+    config: &FedConfig,
+    labels: &[usize],
+    classes: usize,
+    seed: u64,
+) -> Result<Shards, PartitionError> {
+    partition(labels, classes, config.clients, config.partition, seed)
 }
 
 /// Trains one federated run as `config` and `run` say; returns the summary it wrote.
@@ -297,7 +296,8 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
         .clone()
         .unwrap_or_else(|| config.dataset.default_dir());
     let data = datasets::load(config.dataset, &dir)?;
-    let shards = shards(config, &data, run.seed).map_err(UsageError::from)?;
+    let labels = data.train_labels()?;
+    let shards = shards(config, &labels, data.classes, run.seed).map_err(UsageError::from)?;
     let sizes = shards.sizes();
     let all = vec![true; config.clients];
     let alpha = weights(&sizes, &all)?;
@@ -309,7 +309,7 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
             Some(cfg)
         }
     };
-    let summary = shards.summary(&data.train_labels());
+    let summary = shards.summary(&labels);
     let classes = data.classes;
     let (train_x, train_y, test_x, test_y) = prepare(&data, device);
     let clients: Vec<Client> = shards

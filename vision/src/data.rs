@@ -55,24 +55,25 @@ pub struct Images {
 impl Images {
     /// Wraps `pixels` (`n · c · h · w` bytes, sample-major, CHW) and one label per sample.
     ///
-    /// # Panics
-    /// When the sizes disagree or C is not 1 or 3.
-    pub fn new(pixels: Vec<u8>, labels: Vec<i64>, shape: [usize; 3]) -> Self {
-        assert!(
-            shape[0] == 1 || shape[0] == 3,
-            "1 or 3 channels, not {}",
-            shape[0]
-        );
-        assert_eq!(
-            pixels.len(),
-            labels.len() * shape.iter().product::<usize>(),
-            "pixels for every label"
-        );
-        Images {
+    /// # Errors
+    /// [`tch::TchError::Shape`] when C is not 1 or 3 or the sizes disagree.
+    pub fn new(pixels: Vec<u8>, labels: Vec<i64>, shape: [usize; 3]) -> Result<Self, tch::TchError> {
+        if shape[0] != 1 && shape[0] != 3 {
+            return Err(tch::TchError::Shape(format!("1 or 3 channels, not {}", shape[0])));
+        }
+        let expected = labels.len() * shape.iter().product::<usize>();
+        if pixels.len() != expected {
+            return Err(tch::TchError::Shape(format!(
+                "{} bytes of pixels for {} labels of shape {shape:?}, expected {expected}",
+                pixels.len(),
+                labels.len()
+            )));
+        }
+        Ok(Images {
             pixels: Arc::new(pixels),
             labels: Arc::new(labels),
             shape,
-        }
+        })
     }
 
     /// From a `u8` tensor `[N, C, H, W]` and an `i64` tensor `[N]` (as `datasets` loads them).
@@ -88,11 +89,11 @@ impl Images {
         }
         let pixels = Vec::<u8>::try_from(images.f_contiguous()?.f_view([-1])?)?;
         let labels = Vec::<i64>::try_from(labels.f_contiguous()?)?;
-        Ok(Images::new(
+        Images::new(
             pixels,
             labels,
             [size[1] as usize, size[2] as usize, size[3] as usize],
-        ))
+        )
     }
 
     /// Number of images.
@@ -277,7 +278,7 @@ mod tests {
     /// Two 1-channel 3×3 images with pixels 1..=9 and 11..=19 (× 10 so /255 stays exact enough).
     fn tiny() -> Images {
         let pixels: Vec<u8> = (1..=9).chain(11..=19).map(|v| v * 10).collect();
-        Images::new(pixels, vec![3, 7], [1, 3, 3])
+        Images::new(pixels, vec![3, 7], [1, 3, 3]).unwrap()
     }
 
     fn plan(augment: Option<Augment>, shuffle: bool, epoch: u64) -> EpochPlan {
@@ -357,7 +358,9 @@ mod tests {
     #[test]
     fn epochs_are_functions_of_seed_and_epoch_and_the_loader_agrees() {
         let pixels: Vec<u8> = (0..10 * 3 * 4 * 4).map(|v| (v % 251) as u8).collect();
-        let images = Images::new(pixels, (0..10).collect(), [3, 4, 4]);
+        let images = Images::new(pixels, (0..10).collect(), [3, 4, 4]).unwrap();
+        assert!(Images::new(vec![0; 5], vec![1], [3, 4, 4]).is_err());
+        assert!(Images::new(vec![0; 32], vec![1], [2, 4, 4]).is_err());
         let p = EpochPlan {
             batch: 4,
             seed: 9,

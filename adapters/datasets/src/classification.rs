@@ -126,13 +126,21 @@ pub struct Classification {
 impl Classification {
     /// The label of every training example, in order (for partitioning among clients).
     ///
-    /// # Panics
-    /// When `train.y` is not an `i64` CPU tensor with labels ≥ 0 (as [`load`] makes it).
-    pub fn train_labels(&self) -> Vec<usize> {
-        Vec::<i64>::try_from(&self.train.y.flatten(0, -1))
-            .expect("train.y is an i64 CPU tensor")
+    /// # Errors
+    /// [`DatasetError::BadLabels`] when `train.y` is not an `i64` CPU tensor of labels in
+    /// `0..classes` (as [`load`] makes it).
+    pub fn train_labels(&self) -> Result<Vec<usize>> {
+        let labels = Vec::<i64>::try_from(&self.train.y.flatten(0, -1))
+            .map_err(|e| DatasetError::BadLabels(format!("not an i64 CPU tensor: {e}")))?;
+        labels
             .into_iter()
-            .map(|label| usize::try_from(label).expect("labels are not negative"))
+            .map(|label| match usize::try_from(label) {
+                Ok(l) if l < self.classes => Ok(l),
+                _ => Err(DatasetError::BadLabels(format!(
+                    "{label} is not a class index below {}",
+                    self.classes
+                ))),
+            })
             .collect()
     }
 }
@@ -271,7 +279,7 @@ mod tests {
         // Pixel 255 (row 9, column 3) holds byte 255.
         assert_eq!(data.train.x.double_value(&[0, 0, 9, 3]), 1.0);
         assert_eq!(data.test.y.kind(), Kind::Int64);
-        assert_eq!(data.train_labels(), [9, 4]);
+        assert_eq!(data.train_labels().unwrap(), [9, 4]);
         assert_eq!(data.classes, 10);
         // A corrupt labels file: named, with Fashion-MNIST's command.
         fs::write(dir.path().join("t10k-labels-idx1-ubyte"), idx(&[2], &[9, 10])).unwrap();
@@ -298,7 +306,7 @@ mod tests {
         fs::write(dir.path().join("test_batch.bin"), record(0, 51)).unwrap();
         let data = load(DatasetName::Cifar10, dir.path()).unwrap();
         assert_eq!(data.train.x.size(), [5, 3, 32, 32]);
-        assert_eq!(data.train_labels(), [1, 2, 3, 4, 5]);
+        assert_eq!(data.train_labels().unwrap(), [1, 2, 3, 4, 5]);
         assert_eq!(data.train.x.double_value(&[4, 2, 31, 31]), 1.0);
         assert!((data.test.x.double_value(&[0, 0, 0, 0]) - 0.2).abs() < 1e-6);
     }

@@ -33,6 +33,9 @@ pub enum DatasetError {
     /// The IDX loader (MNIST, Fashion-MNIST) failed; the message names the file.
     #[error(transparent)]
     Data(#[from] runs::data::DataError),
+    /// Labels that are not class indices (an `i64` CPU tensor of values ≥ 0).
+    #[error("labels: {0}")]
+    BadLabels(String),
     /// A dataset name that is not one of [`crate::DatasetName`]'s.
     #[error("unknown dataset `{name}`; known: {known}")]
     UnknownName {

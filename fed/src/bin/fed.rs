@@ -87,8 +87,9 @@ fn run() -> Result<()> {
             };
             let dir = args.data.unwrap_or_else(|| args.dataset.default_dir());
             let data = datasets::load(args.dataset, &dir)?;
-            let shards = shards(&config, &data, args.seed).map_err(UsageError::from)?;
-            let text = serde_json::to_string_pretty(&shards.summary(&data.train_labels()))?;
+            let labels = data.train_labels()?;
+            let shards = shards(&config, &labels, data.classes, args.seed).map_err(UsageError::from)?;
+            let text = serde_json::to_string_pretty(&shards.summary(&labels))?;
             match args.out {
                 Some(path) => std::fs::write(&path, text + "\n")
                     .with_context(|| format!("cannot write {}", path.display()))?,
