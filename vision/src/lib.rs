@@ -13,6 +13,11 @@
 //! - [`data`]: training batches with the standard CIFAR augmentation (random crop with
 //!   4-pixel zero padding, horizontal flip), per-channel normalization, and a [`data::Loader`]
 //!   that forms the next batches on a worker thread, seeded by (seed, epoch, sample).
+//! - [`train`]: one training run on the run skeleton (`vision train`, `cargo xtask vision`),
+//!   with the paper's metric (best test accuracy over epochs) and the honest ones (final, and
+//!   test accuracy at the best validation epoch);
+//! - [`schedule`]: the paper's learning-rate (and σ/ρ) schedules per model, in epochs,
+//!   compressed to a shorter run.
 //!
 //! Every model has the same tensors as its PyTorch definition — same names (PyTorch's
 //! `state_dict` keys without `num_batches_tracked`), same shapes, same initialization
@@ -34,3 +39,5 @@
 
 pub mod data;
 pub mod models;
+pub mod schedule;
+pub mod train;

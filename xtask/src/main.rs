@@ -21,7 +21,9 @@ mod mujoco;
 mod report;
 mod rl;
 mod setup;
+mod tables;
 mod test;
+mod vision;
 
 use std::process::ExitCode;
 
@@ -81,6 +83,9 @@ enum Command {
     /// Federated learning (paper §5.1, Table 2): `fed --compare sisa,fedavg,fedprox,scaffold,fednova
     /// --seeds 3`, `--datasets mnist,fmnist --partitions label:1,label:2`, `fed partition --dataset mnist --clients 10 --out P.json`.
     Fed(fed::FedArgs),
+    /// Vision (paper §5.2, Table 3): `vision --models vgg11,resnet34 --compare sgd,adam,adabelief,sisa
+    /// --seeds 2 -- --epochs 4 --examples 5000`, `vision params --model densenet121`.
+    Vision(vision::VisionArgs),
     /// Starts a program as N MPI ranks (`mpirun` with the toolchain's environment; installs
     /// OpenMPI when missing and root): `launch --nproc 4 [--hostfile F] -- <program> <args>`.
     Launch(mpi::LaunchArgs),
@@ -114,6 +119,7 @@ fn run(command: Command) -> Result<()> {
         Command::Gan(args) => gan::run(&args),
         Command::Mnist(args) => mnist::run(&args),
         Command::Fed(args) => fed::run(&args),
+        Command::Vision(args) => vision::run(&args),
         Command::Launch(args) => mpi::launch(&args),
     }
 }

@@ -3,7 +3,9 @@
 //! Every domain switches optimizers with one flag (`--optimizer sisa`) or a TOML file. The
 //! settings are resolved in three layers, later ones winning key by key:
 //! 1. `[default.<optimizer>]` of the embedded presets (`adapters/runs/presets/optimizers.toml`);
-//! 2. `[<domain>.<optimizer>]` of the same file: the paper's Table A.1 and the spec;
+//! 2. `[<domain>.<optimizer>]` of the same file: the paper's Table A.1 and the spec; a domain
+//!    named `family/member` (e.g. `vision/vgg11`) takes `[family.<optimizer>]` first, then
+//!    `["family/member".<optimizer>]`, so settings shared by a family are written once;
 //! 3. the user's overrides (a TOML file and/or flags), which may also name the optimizer.
 //!
 //! ```
@@ -20,7 +22,7 @@ use crate::cli::UsageError;
 use std::path::Path;
 
 /// Every optimizer name the registry knows.
-pub const OPTIMIZERS: [&str; 10] = [
+pub const OPTIMIZERS: [&str; 16] = [
     "sisa",
     "nsisa",
     "pisa",
@@ -31,6 +33,12 @@ pub const OPTIMIZERS: [&str; 10] = [
     "sgd",
     "lamb",
     "muon",
+    "radam",
+    "adabound",
+    "yogi",
+    "adan",
+    "msvag",
+    "fromage",
 ];
 
 const BUILTIN: &str = include_str!("../presets/optimizers.toml");
@@ -140,7 +148,7 @@ impl Registry {
         }
         let mut merged = Map::new();
         merged.insert("name".into(), Value::String(name.into()));
-        for layer in ["default", domain] {
+        for layer in std::iter::once("default").chain(layers(domain)) {
             if let Some(Value::Object(table)) = self.presets.get(layer).and_then(|d| d.get(name)) {
                 overlay(&mut merged, table.clone());
             }
@@ -194,6 +202,15 @@ impl Registry {
     }
 }
 
+/// The preset layers of `domain` after `default`, most general first: `a/b/c` gives `a`, `a/b`,
+/// `a/b/c`; a plain name gives itself.
+fn layers(domain: &str) -> impl Iterator<Item = &str> {
+    domain
+        .match_indices('/')
+        .map(|(i, _)| &domain[..i])
+        .chain(std::iter::once(domain))
+}
+
 /// Checks every setting of `cfg` (the main optimizer's and each group's) the way building it
 /// would, without parameters: for configurations a domain assembles itself from
 /// [`Registry::settings`]; [`Registry::resolve`] calls it.
@@ -235,6 +252,12 @@ fn validate(kind: &OptimizerKind) -> pisa_core::Result<()> {
         OptimizerKind::Adabelief(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
         OptimizerKind::Lamb(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
         OptimizerKind::Muon(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Radam(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Adabound(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Yogi(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Adan(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Msvag(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
+        OptimizerKind::Fromage(c) => nodes_and_schedule(c).and_then(|()| c.settings.validate()),
     }
 }
 
@@ -291,6 +314,32 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{domain}/{name}: {e}"));
             }
         }
+    }
+
+    #[test]
+    fn a_family_member_inherits_the_family() {
+        assert_eq!(layers("wgan-gp").collect::<Vec<_>>(), ["wgan-gp"]);
+        assert_eq!(layers("a/b/c").collect::<Vec<_>>(), ["a", "a/b", "a/b/c"]);
+        let registry = Registry::from_toml(
+            "[default.sgd]\nlr = 0.01\nmomentum = 0.9\n[v.sgd]\nlr = 0.1\nweight_decay = 5e-4\n\
+             [\"v/m\".sgd]\nweight_decay = 1e-3\n",
+        )
+        .unwrap();
+        let v = registry.settings("v/m", "sgd", &toml::Table::new()).unwrap();
+        assert_eq!(
+            (
+                v["lr"].as_f64(),
+                v["momentum"].as_f64(),
+                v["weight_decay"].as_f64()
+            ),
+            (Some(0.1), Some(0.9), Some(1e-3))
+        );
+        let other = registry.settings("v/other", "sgd", &toml::Table::new()).unwrap();
+        assert_eq!(
+            other["weight_decay"].as_f64(),
+            Some(5e-4),
+            "an unlisted member takes the family's"
+        );
     }
 
     #[test]

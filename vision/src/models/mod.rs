@@ -7,6 +7,7 @@
 //! | `resnet34` | [`resnet34`] | 32×32 | `pytorch-cifar` `ResNet34` |
 //! | `densenet121` | [`densenet121`] | 32×32 | `pytorch-cifar` `DenseNet121` |
 //! | `resnet18-imagenet` | [`resnet18_imagenet`] | 224×224 | torchvision `resnet18` |
+//! | `vgg-tiny` | [`vgg_tiny`] | 32×32 | three VGG blocks: for tests and smoke runs, not the paper's |
 //!
 //! Batch norm follows PyTorch ([`batch_norm`]): call `forward_t(x, true)` while training (batch
 //! statistics; running statistics move with momentum 0.1) and `forward_t(x, false)` to evaluate
@@ -20,7 +21,7 @@ mod vgg;
 pub use densenet::{densenet121, DenseNet};
 pub use layers::batch_norm;
 pub use resnet::{resnet18, resnet18_imagenet, resnet34, ResNet};
-pub use vgg::{vgg11, Vgg};
+pub use vgg::{vgg11, vgg_tiny, Vgg};
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,7 +30,7 @@ use tch::nn::{self, ModuleT};
 use tch::Tensor;
 
 /// A model of the vision domain, by name: `vgg11`, `resnet18`, `resnet34`, `densenet121`,
-/// `resnet18-imagenet` (the same spelling in `FromStr`, `Display` and serde).
+/// `resnet18-imagenet`, `vgg-tiny` (the same spelling in `FromStr`, `Display` and serde).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ModelName {
@@ -43,16 +44,19 @@ pub enum ModelName {
     Densenet121,
     /// [`resnet18_imagenet`]
     Resnet18Imagenet,
+    /// [`vgg_tiny`]
+    VggTiny,
 }
 
 impl ModelName {
     /// Every model, in the order of the table above.
-    pub const ALL: [ModelName; 5] = [
+    pub const ALL: [ModelName; 6] = [
         ModelName::Vgg11,
         ModelName::Resnet18,
         ModelName::Resnet34,
         ModelName::Densenet121,
         ModelName::Resnet18Imagenet,
+        ModelName::VggTiny,
     ];
 
     /// The name as written on the command line.
@@ -63,6 +67,7 @@ impl ModelName {
             ModelName::Resnet34 => "resnet34",
             ModelName::Densenet121 => "densenet121",
             ModelName::Resnet18Imagenet => "resnet18-imagenet",
+            ModelName::VggTiny => "vgg-tiny",
         }
     }
 
@@ -83,6 +88,7 @@ impl ModelName {
             ModelName::Resnet34 => Model::ResNet(resnet34(root, classes)),
             ModelName::Densenet121 => Model::DenseNet(densenet121(root, classes)),
             ModelName::Resnet18Imagenet => Model::ResNet(resnet18_imagenet(root, classes)),
+            ModelName::VggTiny => Model::Vgg(vgg_tiny(root, classes)),
         }
     }
 }
@@ -95,7 +101,7 @@ impl fmt::Display for ModelName {
 
 /// A model name that [`ModelName`] does not know.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown vision model `{name}`: expected one of vgg11, resnet18, resnet34, densenet121, resnet18-imagenet")]
+#[error("unknown vision model `{name}`: expected one of vgg11, resnet18, resnet34, densenet121, resnet18-imagenet, vgg-tiny")]
 pub struct UnknownModel {
     /// The name as given.
     pub name: String,

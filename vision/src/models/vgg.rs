@@ -17,6 +17,10 @@ enum Item {
 #[rustfmt::skip]
 const VGG11: [Item; 13] = [C(64), M, C(128), M, C(256), C(256), M, C(512), C(512), M, C(512), C(512), M];
 
+/// A three-block VGG (8, 16, 32 channels) for tests and smoke runs: not a model of the paper.
+#[rustfmt::skip]
+const VGG_TINY: [Item; 8] = [C(8), M, C(16), M, C(32), M, M, M];
+
 /// conv 3×3 pad 1 (with bias) → batch norm → ReLU
 type ConvBn = (nn::Conv2D, nn::BatchNorm);
 
@@ -52,7 +56,8 @@ impl Vgg {
         debug_assert!(stage.is_empty(), "a VGG configuration ends with a max-pool");
         Vgg {
             stages,
-            classifier: linear(root / "classifier", 512, classes),
+            // five max-pools bring 32×32 to 1×1: the last block's channels are the features
+            classifier: linear(root / "classifier", c_in, classes),
         }
     }
 }
@@ -62,6 +67,13 @@ impl Vgg {
 /// then Linear(512, `classes`).
 pub fn vgg11(root: &nn::Path<'_>, classes: i64) -> Vgg {
     Vgg::new(root, &VGG11, classes)
+}
+
+/// A small VGG for tests and smoke runs (not a model of the paper): three conv-BN-ReLU blocks
+/// of 8, 16 and 32 channels, five max-pools bringing 32×32 to 1×1, then Linear(32, `classes`);
+/// 6,474 parameters at 10 classes.
+pub fn vgg_tiny(root: &nn::Path<'_>, classes: i64) -> Vgg {
+    Vgg::new(root, &VGG_TINY, classes)
 }
 
 impl ModuleT for Vgg {
