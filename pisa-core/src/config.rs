@@ -107,6 +107,18 @@ pub enum OptimizerKind {
     Lamb(BaselineConfig<crate::baselines::lamb::LambSettings>),
     /// Muon (`torch.optim.Muon`) on matrices, AdamW on the other parameters.
     Muon(BaselineConfig<crate::baselines::muon::MuonSettings>),
+    /// RAdam (`torch.optim.RAdam`).
+    Radam(BaselineConfig<crate::baselines::radam::RadamSettings>),
+    /// AdaBound (the authors' `adabound` 0.0.5).
+    Adabound(BaselineConfig<crate::baselines::adabound::AdaBoundSettings>),
+    /// Yogi (`torch-optimizer` 0.3.0).
+    Yogi(BaselineConfig<crate::baselines::yogi::YogiSettings>),
+    /// Adan (the authors' code, as `timm.optim.Adan` 1.0.31).
+    Adan(BaselineConfig<crate::baselines::adan::AdanSettings>),
+    /// M-SVAG (the AdaBelief repository's `MSVAG`).
+    Msvag(BaselineConfig<crate::baselines::msvag::MsvagSettings>),
+    /// Fromage (the authors' code, as the AdaBelief repository ships it).
+    Fromage(BaselineConfig<crate::baselines::fromage::FromageSettings>),
 }
 
 /// When [`OptimizerKind::set_lr_schedule`] replaces the schedule an optimizer already has.
@@ -150,6 +162,12 @@ impl OptimizerKind {
             OptimizerKind::Adabelief(c) => baseline(&mut c.schedule),
             OptimizerKind::Lamb(c) => baseline(&mut c.schedule),
             OptimizerKind::Muon(c) => baseline(&mut c.schedule),
+            OptimizerKind::Radam(c) => baseline(&mut c.schedule),
+            OptimizerKind::Adabound(c) => baseline(&mut c.schedule),
+            OptimizerKind::Yogi(c) => baseline(&mut c.schedule),
+            OptimizerKind::Adan(c) => baseline(&mut c.schedule),
+            OptimizerKind::Msvag(c) => baseline(&mut c.schedule),
+            OptimizerKind::Fromage(c) => baseline(&mut c.schedule),
         }
     }
 
@@ -166,6 +184,12 @@ impl OptimizerKind {
             OptimizerKind::Adabelief(_) => "adabelief",
             OptimizerKind::Lamb(_) => "lamb",
             OptimizerKind::Muon(_) => "muon",
+            OptimizerKind::Radam(_) => "radam",
+            OptimizerKind::Adabound(_) => "adabound",
+            OptimizerKind::Yogi(_) => "yogi",
+            OptimizerKind::Adan(_) => "adan",
+            OptimizerKind::Msvag(_) => "msvag",
+            OptimizerKind::Fromage(_) => "fromage",
         }
     }
 
@@ -199,6 +223,24 @@ impl OptimizerKind {
             OptimizerKind::Muon(c) => baseline(params, c, |p, s| {
                 crate::baselines::muon::MuonRule::new(p, s.clone())
             })?,
+            OptimizerKind::Radam(c) => baseline(params, c, |p, s| {
+                crate::baselines::radam::RadamRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Adabound(c) => baseline(params, c, |p, s| {
+                crate::baselines::adabound::AdaBoundRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Yogi(c) => baseline(params, c, |p, s| {
+                crate::baselines::yogi::YogiRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Adan(c) => baseline(params, c, |p, s| {
+                crate::baselines::adan::AdanRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Msvag(c) => baseline(params, c, |p, s| {
+                crate::baselines::msvag::MsvagRule::new(p, s.clone())
+            })?,
+            OptimizerKind::Fromage(c) => baseline(params, c, |p, s| {
+                crate::baselines::fromage::FromageRule::new(p, s.clone())
+            })?,
         })
     }
 
@@ -215,6 +257,12 @@ impl OptimizerKind {
             OptimizerKind::Adabelief(c) => (c.nodes, c.alpha) = (nodes, weights),
             OptimizerKind::Lamb(c) => (c.nodes, c.alpha) = (nodes, weights),
             OptimizerKind::Muon(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Radam(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Adabound(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Yogi(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Adan(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Msvag(c) => (c.nodes, c.alpha) = (nodes, weights),
+            OptimizerKind::Fromage(c) => (c.nodes, c.alpha) = (nodes, weights),
         }
     }
 
@@ -229,6 +277,12 @@ impl OptimizerKind {
             OptimizerKind::Adabelief(c) => c.nodes,
             OptimizerKind::Lamb(c) => c.nodes,
             OptimizerKind::Muon(c) => c.nodes,
+            OptimizerKind::Radam(c) => c.nodes,
+            OptimizerKind::Adabound(c) => c.nodes,
+            OptimizerKind::Yogi(c) => c.nodes,
+            OptimizerKind::Adan(c) => c.nodes,
+            OptimizerKind::Msvag(c) => c.nodes,
+            OptimizerKind::Fromage(c) => c.nodes,
         }
     }
 }

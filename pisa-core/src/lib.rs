@@ -1,8 +1,9 @@
 //! # pisa-core
 //!
 //! PISA, SISA and NSISA (Preconditioned Inexact Stochastic ADMM, arXiv 2502.10784) and strong
-//! baselines (SGD, Adam, AdamW, RMSProp, AdaBelief, LAMB, Muon) on `tch` tensors, behind one
-//! [`Optimizer`] trait with the m-node structure of the paper.
+//! baselines (SGD, Adam, AdamW, RMSProp, AdaBelief, RAdam, AdaBound, Yogi, Adan, M-SVAG,
+//! Fromage, LAMB, Muon) on `tch` tensors, behind one [`Optimizer`] trait with the m-node
+//! structure of the paper.
 //!
 //! Each outer iteration evaluates every node's loss at the current global weights, lets the
 //! optimizer update that node's state from its gradient, and then aggregates the global weights:

@@ -1,10 +1,14 @@
 //! The baseline optimizers against their references, and their invariants.
 //!
 //! Golden values: `tests/golden/baselines.py` (PyTorch 2.11 `torch.optim` for SGD, RMSprop,
-//! Adam, AdamW and Muon; the authors' `adabelief-pytorch` 0.2.1; a float64 transcription of
-//! LAMB's Algorithm 2). Each case stores the initial parameters, the gradient of every step and
-//! the parameters after every step; the optimizer is built from the case's configuration JSON
-//! exactly as a user would, and fed the stored gradients through `.grad()`.
+//! Adam, AdamW, RAdam and Muon; the authors' `adabelief-pytorch` 0.2.1 and `adabound` 0.0.5;
+//! `torch-optimizer` 0.3.0's Yogi; `timm` 1.0.31's Adan (the authors' code); M-SVAG and Fromage
+//! of the AdaBelief repository's CIFAR experiments; a float64 transcription of LAMB's
+//! Algorithm 2). Each case stores the initial parameters, the gradient of
+//! every step and the parameters after every step; the optimizer is built from the case's
+//! configuration JSON exactly as a user would, and fed the stored gradients through `.grad()`.
+//! A case may carry a learning-rate `schedule`, applied to the reference as a PyTorch scheduler
+//! would (`group["lr"] = lr · r_t`; AdaBound's bounds follow it).
 //!
 //! Run `cargo test -p pisa-core --test baselines -- --nocapture` to see the measured deviations.
 
@@ -175,7 +179,7 @@ fn max_rel_dev(got: &[Vec<f64>], want: &[Vec<f64>]) -> f64 {
 /// so on the x86-64 AVX2 CPU the golden values were made on every step is bit-identical (the
 /// test prints how many). Other kernels round differently: under `ATEN_CPU_CAPABILITY=default`
 /// (scalar kernels, where PyTorch's `add(alpha)` is not fused) the worst deviation measured is
-/// 4.4e-16 in f64 and 3.0e-8 in f32, i.e. ≤ 2 ulps: a few independent roundings per step,
+/// 4.4e-16 in f64 and 1.0e-7 in f32 (AdaBound's clipped rate), i.e. ≤ 2 ulps: a few independent roundings per step,
 /// which the stored gradients do not feed back into later steps. 1e-14 (≈ 45 f64 ulps) and
 /// 1e-6 (≈ 8 f32 ulps) allow that with margin, while an algorithmic difference moves a step of
 /// size ~lr (≥ 1e-3 in every case) far beyond them. Muon's bf16 Newton–Schulz is held to the
@@ -227,7 +231,21 @@ fn baselines_match_their_references() {
             );
         }
     }
-    let all = ["adabelief", "adam", "adamw", "lamb", "muon", "rmsprop", "sgd"];
+    let all = [
+        "adabelief",
+        "adabound",
+        "adam",
+        "adamw",
+        "adan",
+        "fromage",
+        "lamb",
+        "msvag",
+        "muon",
+        "radam",
+        "rmsprop",
+        "sgd",
+        "yogi",
+    ];
     assert_eq!(names.into_iter().collect::<Vec<_>>(), all);
 }
 
@@ -331,6 +349,26 @@ fn invalid_settings_are_typed_errors() {
             "adamw_betas.1",
         ),
         (json!({"name": "muon", "adamw_eps": -1.0}), "adamw_eps"),
+        (json!({"name": "radam", "lr": 0.0}), "lr"),
+        (json!({"name": "radam", "betas": [0.9, 1.0]}), "betas.1"),
+        (json!({"name": "radam", "weight_decay": -0.1}), "weight_decay"),
+        (json!({"name": "adabound", "gamma": 0.0}), "gamma"),
+        (json!({"name": "adabound", "gamma": 1.0}), "gamma"),
+        (json!({"name": "adabound", "final_lr": -0.1}), "final_lr"),
+        (json!({"name": "adabound", "eps": -1e-8}), "eps"),
+        (
+            json!({"name": "yogi", "initial_accumulator": -1e-6}),
+            "initial_accumulator",
+        ),
+        (json!({"name": "yogi", "betas": [1.0, 0.999]}), "betas.0"),
+        (json!({"name": "yogi", "lr": -0.01}), "lr"),
+        (json!({"name": "adan", "betas": [0.98, 0.92, 1.0]}), "betas.2"),
+        (json!({"name": "adan", "lr": 0.0}), "lr"),
+        (json!({"name": "adan", "weight_decay": -0.02}), "weight_decay"),
+        (json!({"name": "msvag", "lr": -0.1}), "lr"),
+        (json!({"name": "msvag", "betas": [0.9, 1.0]}), "betas.1"),
+        (json!({"name": "msvag", "weight_decay": -1.0}), "weight_decay"),
+        (json!({"name": "fromage", "lr": 0.0}), "lr"),
     ];
     for (config, field) in cases {
         let vars = vec![(
@@ -348,6 +386,10 @@ fn invalid_settings_are_typed_errors() {
     for (config, word) in [
         (json!({"name": "muon", "adjust_lr_fn": "sqrt"}), "sqrt"),
         (json!({"name": "lamb", "trust_clip": 10.0}), "trust_clip"),
+        (json!({"name": "adan", "betas": [0.98, 0.92]}), "size 3"),
+        (json!({"name": "yogi", "amsgrad": true}), "amsgrad"),
+        (json!({"name": "fromage", "weight_decay": 0.1}), "weight_decay"),
+        (json!({"name": "msvag", "eps": 1e-8}), "eps"),
     ] {
         let err = OptimizerConfig::from_value(config).unwrap_err();
         assert!(matches!(&err, Error::Config(m) if m.contains(word)), "{err}");

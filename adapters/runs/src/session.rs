@@ -70,8 +70,8 @@ use crate::signal;
 /// trains with, and how it starts.
 #[derive(clap::Args, Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunArgs {
-    /// Optimizer name (sisa, nsisa, pisa, adam, adamw, rmsprop, adabelief, sgd, lamb, muon)
-    /// [default: the domain's].
+    /// Optimizer name (sisa, nsisa, pisa, sgd, adam, adamw, rmsprop, adabelief, radam,
+    /// adabound, yogi, adan, msvag, fromage, lamb, muon) [default: the domain's].
     #[arg(long)]
     pub optimizer: Option<String>,
     /// TOML file overriding the optimizer's settings (any key of its configuration).

@@ -5,6 +5,12 @@
 //! - [`rmsprop`]: RMSprop (`torch.optim.RMSprop`);
 //! - [`adam`]: Adam and AdamW (`torch.optim.Adam`, `torch.optim.AdamW`);
 //! - [`adabelief`]: AdaBelief (the authors' `adabelief-pytorch` 0.2.1);
+//! - [`radam`]: RAdam (`torch.optim.RAdam`);
+//! - [`adabound`]: AdaBound and AMSBound (the authors' `adabound` 0.0.5);
+//! - [`yogi`]: Yogi (`torch-optimizer` 0.3.0);
+//! - [`adan`]: Adan (the authors' code as `timm.optim.Adan` 1.0.31);
+//! - [`msvag`]: M-SVAG (the AdaBelief repository's `MSVAG`);
+//! - [`fromage`]: Fromage (the authors' code, as the AdaBelief repository ships it);
 //! - [`lamb`]: LAMB (You et al. 2019, Algorithm 2);
 //! - [`muon`]: Muon on matrices (`torch.optim.Muon`) with AdamW on the other parameters.
 //!
@@ -37,12 +43,18 @@ use crate::error::Result;
 use tch::Tensor;
 
 pub mod adabelief;
+pub mod adabound;
 pub mod adam;
+pub mod adan;
 pub mod driver;
+pub mod fromage;
 pub mod lamb;
+pub mod msvag;
 pub mod muon;
+pub mod radam;
 pub mod rmsprop;
 pub mod sgd;
+pub mod yogi;
 
 /// w ← w + α·x with a single rounding, bit for bit PyTorch's `w.add_(x, alpha=α)`.
 ///

@@ -57,6 +57,22 @@ pub enum QNorm {
     InfRunningMax,
 }
 
+/// Per-node scaling of the local step by a fixed gradient norm (spec §3.3, the authors' VGG-11
+/// script only; §9 Q4). A heuristic, not an exact ADMM for any scaled Lagrangian.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeScale {
+    /// No scaling: D_i = σ + ρq_i and the exact aggregation (2.9), as every other script.
+    #[default]
+    None,
+    /// At the first iteration node i records c_i = ‖g_i⁽⁰⁾ + wd·w⁰‖₂ over all parameters
+    /// (coupled weight decay included) and keeps it: the local step uses D_i = c_i(σ + ρq_i),
+    /// the dual step is unchanged, and the aggregation is w = w̄ + (Σ α_i π_i / c_i)/(σ + λ)
+    /// with w̄ = Σ α_i w_i (the VGG script's form, which does not shrink w̄ when λ > 0; its
+    /// first point is therefore w⁰ itself). Runs on the tensor path (not the fused kernel).
+    FirstGradientNorm,
+}
+
 /// Settings of PISA (`name = "pisa"`) and SISA (`name = "sisa"`).
 ///
 /// Symbols follow the spec: σ penalty and dual step, ρ preconditioner weight, λ the L2 weight
@@ -90,8 +106,11 @@ pub struct PisaConfig {
     pub decoupled_weight_decay: f64,
     /// How σ and ρ evolve (default constant).
     pub schedule: PenaltySchedule,
+    /// Per-node gradient-norm scaling of the local step (default none; the authors' VGG-11
+    /// script uses `first_gradient_norm`).
+    pub node_scale: NodeScale,
     /// Use the fused CPU kernel where it applies (f32/f64 contiguous CPU buffers, identity or
-    /// second-moment preconditioner without normalization). Default true; it gives the same
+    /// second-moment preconditioner without normalization or node scaling). Default true; it gives the same
     /// values as the tensor path up to rounding.
     pub fused: bool,
 }
@@ -111,6 +130,7 @@ impl Default for PisaConfig {
             weight_decay: 0.0,
             decoupled_weight_decay: 0.0,
             schedule: PenaltySchedule::Constant,
+            node_scale: NodeScale::None,
             fused: true,
         }
     }

@@ -17,13 +17,17 @@
 //! Before the first iteration w is set to σ_0 w⁰/(σ_0 + λ), the aggregate of w_i = w⁰, π_i = 0
 //! (spec §2.2).
 //!
+//! With [`NodeScale::FirstGradientNorm`] (the authors' VGG-11 script, spec §3.3) node i fixes
+//! c_i = ‖g_i + wd·w‖₂ at the first iteration, steps with D_i = c_i(σI + ρQ_i), and the
+//! aggregation is w ← Σ_i α_i(w_i + π_i / (c_i(σ + λ))); c_i is part of the node's state.
+//!
 //! # References
 //! Zhou, Wang, Luo, Zhu, Li, "Preconditioned Inexact Stochastic ADMM for Deep Models",
 //! arXiv 2502.10784; the implementation spec `pisa-algorithm.md`.
 
 mod config;
 
-pub use config::{PisaConfig, Preconditioner, QNorm, Scheme};
+pub use config::{NodeScale, PisaConfig, Preconditioner, QNorm, Scheme};
 
 use crate::collective::{Ranks, Reduction, Spread};
 use crate::error::{Error, Result};
@@ -45,6 +49,9 @@ struct NodeState {
     v: Option<Tensor>,
     /// Running ∞-norm δ_i (0-dim), with [`QNorm::InfRunningMax`].
     delta: Option<Tensor>,
+    /// The fixed gradient norm c_i (0-dim), with [`NodeScale::FirstGradientNorm`]; recorded at
+    /// iteration 0.
+    scale: Option<Tensor>,
 }
 
 /// The PISA optimizer; [`OptimizerKind::Sisa`](crate::config::OptimizerKind::Sisa) builds it with
@@ -107,6 +114,11 @@ impl Pisa {
                     } else {
                         None
                     },
+                    scale: if cfg.node_scale == NodeScale::FirstGradientNorm {
+                        Some(Tensor::f_ones([], (params.kind(), params.device()))?)
+                    } else {
+                        None
+                    },
                 })
             })
             .collect::<Result<Vec<_>>>()?;
@@ -118,6 +130,7 @@ impl Pisa {
         let fused = cfg.fused
             && kernels::supported(params.kind(), params.device())
             && cfg.qnorm == QNorm::None
+            && cfg.node_scale == NodeScale::None
             && matches!(
                 cfg.preconditioner,
                 Preconditioner::Identity | Preconditioner::SecondMoment { .. }
@@ -155,6 +168,21 @@ impl Pisa {
     /// Node `i`'s second moment v_i (flat), for SISA. Panics when another rank owns node `i`.
     pub fn second_moment(&self, node: usize) -> Option<&Tensor> {
         self.nodes[node - self.first_node()].v.as_ref()
+    }
+
+    /// Node `i`'s fixed gradient norm c_i (0-dim) with [`NodeScale::FirstGradientNorm`]
+    /// (1 until iteration 0 records it). Panics when another rank owns node `i`.
+    pub fn node_scale(&self, node: usize) -> Option<&Tensor> {
+        self.nodes[node - self.first_node()].scale.as_ref()
+    }
+
+    /// 1/(σ + λ), the factor applied to the summed contributions, or 1 with node scaling,
+    /// whose contributions α_i(w_i + π_i/(c_i(σ + λ))) carry it already.
+    fn inv_denominator(&self) -> f64 {
+        match self.cfg.node_scale {
+            NodeScale::None => 1.0 / (self.sigma + self.cfg.lambda),
+            NodeScale::FirstGradientNorm => 1.0,
+        }
     }
 
     /// The first node this process owns (0 unless the nodes are spread over ranks).
@@ -212,7 +240,7 @@ impl Pisa {
 
     /// Where the contribution of the node stepping at `position` (0 = first) goes.
     fn aggregation(&self, position: usize) -> Aggregation {
-        let inv_denominator = 1.0 / (self.sigma + self.cfg.lambda);
+        let inv_denominator = self.inv_denominator();
         let m = self.alpha.len();
         match (m, position) {
             (1, _) => Aggregation::Only { inv_denominator },
@@ -293,17 +321,33 @@ impl Pisa {
 
     fn tensor_node_step(&mut self, node: usize, g: &Tensor, s: &NodeScalars) -> Result<()> {
         let mut w = self.params.flat().shallow_clone();
+        if self.iteration == 0 {
+            if let Some(scale) = self.nodes[node].scale.as_mut() {
+                let decayed = g + &w * s.weight_decay;
+                record_gradient_norm(scale, &decayed, node)?;
+            }
+        }
         let mut e = g + &self.nodes[node].pi;
         if s.weight_decay != 0.0 {
             e += &w * s.weight_decay;
         }
-        let step = self.local_step(node, &e, s)?;
+        let mut step = self.local_step(node, &e, s)?;
+        if let Some(scale) = &self.nodes[node].scale {
+            step = step.f_div(scale)?;
+        }
         let w_i = &w * s.anchor_scale - &step;
         // π_i += σ(w_i − w) = −σ(step + (1 − anchor)·w), formed without the rounding of w_i
         // (spec §6), the same arithmetic as the fused kernel.
         let pi = &mut self.nodes[node].pi;
         let _ = pi.f_sub_(&((step + &w * (1.0 - s.anchor_scale)) * s.sigma))?;
-        let contribution = (&w_i * s.sigma + &*pi) * s.alpha;
+        let contribution = match &self.nodes[node].scale {
+            None => (&w_i * s.sigma + &self.nodes[node].pi) * s.alpha,
+            // The VGG script's aggregation: w̄ + Σ α_i π_i / c_i / (σ + λ).
+            Some(scale) => {
+                let pi = &self.nodes[node].pi;
+                (w_i + pi.f_div(scale)? / (s.sigma + self.cfg.lambda)) * s.alpha
+            }
+        };
         match (s.aggregation, self.acc.as_mut()) {
             (Aggregation::Only { inv_denominator }, _) => w.f_copy_(&(contribution * inv_denominator))?,
             (Aggregation::First, Some(acc)) => acc.f_copy_(&contribution)?,
@@ -421,13 +465,13 @@ impl Pisa {
     /// Adds the ranks' parts of the aggregation and writes the global weights on every rank.
     fn reduce_over_ranks(&mut self, ranks: &Ranks) -> Result<()> {
         let mut w = self.params.flat().shallow_clone();
+        let inv_denominator = self.inv_denominator();
         match ranks.reduction() {
             Reduction::AllReduce => {
                 let Some(acc) = self.acc.as_mut() else {
                     return Ok(()); // m = 1: one rank, and the weights are written already
                 };
                 ranks.all_reduce_sum(acc)?;
-                let inv_denominator = 1.0 / (self.sigma + self.cfg.lambda);
                 w.f_copy_(&(&*acc * inv_denominator))?;
             }
             Reduction::Ordered => {
@@ -482,8 +526,9 @@ impl Optimizer for Pisa {
         self.guard.begin(self.nodes.len())?;
         self.spread.begin();
         (self.sigma, self.rho) = (sigma, rho);
-        if !self.started && self.cfg.lambda != 0.0 {
-            // w¹ = σ w⁰ / (σ + λ): the aggregate of w_i = w⁰, π_i = 0 (spec §2.2).
+        if !self.started && self.cfg.lambda != 0.0 && self.cfg.node_scale == NodeScale::None {
+            // w¹ = σ w⁰ / (σ + λ): the aggregate of w_i = w⁰, π_i = 0 (spec §2.2). The node-scaled
+            // aggregation of that state is w⁰ itself.
             let scaled = self.params.flat() * (sigma / (sigma + self.cfg.lambda));
             self.params.assign(&scaled)?;
         }
@@ -532,7 +577,7 @@ impl Optimizer for Pisa {
         let node_tensors = self
             .nodes
             .iter()
-            .flat_map(|n| std::iter::once(&n.pi).chain(&n.v).chain(&n.delta));
+            .flat_map(|n| std::iter::once(&n.pi).chain(&n.v).chain(&n.delta).chain(&n.scale));
         StateFootprint::of(node_tensors.chain(&self.acc), self.params.buffer_bytes())
     }
 
@@ -545,6 +590,9 @@ impl Optimizer for Pisa {
             }
             if let Some(d) = &n.delta {
                 tensors.push((format!("delta.{i}"), d.f_detach_copy()?));
+            }
+            if let Some(c) = &n.scale {
+                tensors.push((format!("c.{i}"), c.f_detach_copy()?));
             }
         }
         Ok(OptimizerState {
@@ -570,6 +618,16 @@ impl Optimizer for Pisa {
             }
             if let Some(d) = &mut n.delta {
                 state.restore_into(&format!("delta.{i}"), d)?;
+            }
+            match &mut n.scale {
+                Some(c) => state.restore_into(&format!("c.{i}"), c)?,
+                None if state.tensor(&format!("c.{i}")).is_ok() => {
+                    return Err(Error::StateMismatch(
+                        "the state was saved with node_scale = first_gradient_norm, this optimizer has none"
+                            .into(),
+                    ))
+                }
+                None => {}
             }
         }
         self.iteration = state.u64("iteration")?;
@@ -606,6 +664,23 @@ impl Optimizer for Pisa {
         self.guard.abort();
         self.spread.abort();
     }
+}
+
+/// Records c = ‖`decayed`‖₂ in the 0-dim `scale` (node scaling, iteration 0).
+///
+/// # Errors
+/// [`Error::Protocol`] when the norm is zero or not finite: every later step divides by it.
+fn record_gradient_norm(scale: &mut Tensor, decayed: &Tensor, node: usize) -> Result<()> {
+    let norm = decayed.f_norm()?;
+    let value = norm.f_double_value(&[])?;
+    if !(value.is_finite() && value > 0.0) {
+        return Err(Error::Protocol(format!(
+            "node_scale = first_gradient_norm: node {node}'s first gradient norm is {value}; \
+             the local step divides by it, so it must be finite and > 0"
+        )));
+    }
+    scale.f_copy_(&norm)?;
+    Ok(())
 }
 
 #[cfg(test)]

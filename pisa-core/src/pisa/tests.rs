@@ -707,3 +707,201 @@ fn a_one_rank_plan_equals_the_plain_run() {
     let err = run.opt.distribute(wrong).unwrap_err();
     assert!(err.to_string().contains("3 nodes"), "{err}");
 }
+
+/// The node-scaling tests' problem: m = 2 nodes with α = (0.4, 0.6), n = 3, w⁰ ≠ 0.
+fn node_scale_problem() -> LeastSquares {
+    let file = serde_json::json!({
+        "nodes": [
+            {"a": [[1.0, 0.5, -0.2], [0.3, -1.2, 0.8], [0.0, 0.7, 1.1], [-0.6, 0.2, 0.4]],
+             "b": [1.0, -0.5, 0.3, 0.8], "alpha": 0.4},
+            {"a": [[2.0, -0.3, 0.1], [0.4, 0.9, -1.5], [-1.0, 0.2, 0.6]],
+             "b": [-1.0, 0.4, 2.0], "alpha": 0.6}
+        ],
+        "w0": [0.2, -0.4, 0.5]
+    });
+    LeastSquares::from_file(&serde_json::from_value(file).unwrap()).unwrap()
+}
+
+/// SISA (Scheme III, β = 0.9, ε = 1e-8) with coupled decay 0.01 and λ = 0.1, node-scaled.
+fn node_scaled(lambda: f64) -> PisaConfig {
+    PisaConfig {
+        lambda,
+        weight_decay: 0.01,
+        node_scale: NodeScale::FirstGradientNorm,
+        ..sisa(0.5, 2.0, 0.9)
+    }
+}
+
+/// An independent float64 transcription of the VGG script's node-scaled SISA (spec §3.3) on
+/// `node_scale_problem`, in plain loops: returns w after each of `steps` iterations, and c_i.
+fn node_scaled_reference(steps: usize, lambda: f64) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let a: [&[[f64; 3]]; 2] = [
+        &[
+            [1.0, 0.5, -0.2],
+            [0.3, -1.2, 0.8],
+            [0.0, 0.7, 1.1],
+            [-0.6, 0.2, 0.4],
+        ],
+        &[[2.0, -0.3, 0.1], [0.4, 0.9, -1.5], [-1.0, 0.2, 0.6]],
+    ];
+    let b: [&[f64]; 2] = [&[1.0, -0.5, 0.3, 0.8], &[-1.0, 0.4, 2.0]];
+    let alpha = [0.4, 0.6];
+    let (sigma, rho, beta, eps, wd): (f64, f64, f64, f64, f64) = (0.5, 2.0, 0.9, 1e-8, 0.01);
+    let mut w = vec![0.2, -0.4, 0.5]; // w¹ = w⁰: the scaled aggregate of w_i = w⁰, π_i = 0
+    let mut pi = [[0.0f64; 3]; 2];
+    let mut v = [[0.0f64; 3]; 2];
+    let mut c = [0.0f64; 2];
+    let mut trace = Vec::new();
+    for k in 0..steps {
+        let bias_correction = 1.0 - beta.powi(k as i32 + 1);
+        let mut next = vec![0.0; 3];
+        for i in 0..2 {
+            // g = Aᵀ(Aw − b)/d plus the coupled decay.
+            let d = a[i].len();
+            let mut g = [0.0f64; 3];
+            for r in 0..d {
+                let residual: f64 = (0..3).map(|j| a[i][r][j] * w[j]).sum::<f64>() - b[i][r];
+                for j in 0..3 {
+                    g[j] += a[i][r][j] * residual / d as f64;
+                }
+            }
+            for j in 0..3 {
+                g[j] += wd * w[j];
+            }
+            if k == 0 {
+                c[i] = g.iter().map(|x| x * x).sum::<f64>().sqrt();
+            }
+            for j in 0..3 {
+                let e = g[j] + pi[i][j];
+                v[i][j] = beta * v[i][j] + (1.0 - beta) * e * e;
+                let q = (v[i][j] / bias_correction).sqrt() + eps;
+                let w_i = w[j] - e / (c[i] * (sigma + rho * q));
+                pi[i][j] += sigma * (w_i - w[j]);
+                next[j] += alpha[i] * w_i + alpha[i] * pi[i][j] / c[i] / (sigma + lambda);
+            }
+        }
+        w = next;
+        trace.push(w.clone());
+    }
+    (trace, c.to_vec())
+}
+
+/// Node scaling (spec §3.3, VGG-11 script) against the float64 reference, to 1e-12, with λ > 0
+/// (the aggregation then differs from (2.9)) and λ = 0; c_i is the first decayed gradient's norm.
+#[test]
+fn node_scale_matches_a_float64_reference() {
+    for lambda in [0.1, 0.0] {
+        let (want, c) = node_scaled_reference(6, lambda);
+        let mut run = Run::new(node_scale_problem(), node_scaled(lambda));
+        assert!(!run.opt.is_fused(), "node scaling takes the tensor path");
+        for (k, want) in want.iter().enumerate() {
+            run.step();
+            for (got, want) in run.w().iter().zip(want) {
+                assert!(
+                    (got - want).abs() < 1e-12,
+                    "λ {lambda} step {}: {got} vs {want}",
+                    k + 1
+                );
+            }
+        }
+        for (i, c) in c.iter().enumerate() {
+            let got = run.opt.node_scale(i).unwrap().double_value(&[]);
+            assert!((got - c).abs() < 1e-12 * c, "c_{i}: {got} vs {c}");
+        }
+    }
+}
+
+/// c_i is saved with the node state: save after 3 steps → load → 3 steps equals 6 straight,
+/// bit for bit; a state with c_i does not load into an optimizer without node scaling.
+#[test]
+fn node_scale_resume_is_bit_identical() {
+    let dir = std::env::temp_dir().join(format!("pisa-node-scale-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("opt");
+    let mut straight = Run::new(node_scale_problem(), node_scaled(0.1));
+    (0..3).for_each(|_| straight.step());
+    straight.opt.state().unwrap().save(&path).unwrap();
+    let saved_w = straight.w.copy();
+    (0..3).for_each(|_| straight.step());
+
+    let mut resumed = Run::new(node_scale_problem(), node_scaled(0.1));
+    tch::no_grad(|| resumed.w.copy_(&saved_w));
+    let state = OptimizerState::load(&path, Device::Cpu).unwrap();
+    resumed.opt.load_state(&state).unwrap();
+    (0..3).for_each(|_| resumed.step());
+    assert_eq!(resumed.w(), straight.w());
+    for i in 0..2 {
+        let c = |run: &Run| run.opt.node_scale(i).unwrap().double_value(&[]);
+        assert_eq!(c(&resumed), c(&straight));
+    }
+    let mut plain = Run::new(node_scale_problem(), sisa(0.5, 2.0, 0.9));
+    assert!(matches!(
+        plain.opt.load_state(&state),
+        Err(Error::StateMismatch(_))
+    ));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// With every c_i = 1 and λ = 0 the node-scaled step and aggregation w̄ + Σα_iπ_i/σ are SISA's
+/// (2.9) (σw̄ + π̄)/σ: from the same state (c_i set to 1 after one plain iteration) both runs
+/// agree to rounding. (With λ > 0 they differ by design: the VGG form does not shrink w̄.)
+#[test]
+fn node_scale_with_unit_norms_is_sisa() {
+    let plain_cfg = PisaConfig {
+        weight_decay: 0.01,
+        fused: false,
+        ..sisa(0.5, 2.0, 0.9)
+    };
+    let mut plain = Run::new(node_scale_problem(), plain_cfg);
+    plain.step();
+    let mut state = plain.opt.state().unwrap();
+    for i in 0..2 {
+        state
+            .tensors
+            .push((format!("c.{i}"), Tensor::from(1.0f64).to_kind(Kind::Double)));
+    }
+    let mut scaled = Run::new(node_scale_problem(), node_scaled(0.0));
+    tch::no_grad(|| scaled.w.copy_(&plain.w));
+    scaled.opt.load_state(&state).unwrap();
+    for k in 0..8 {
+        plain.step();
+        scaled.step();
+        for (a, b) in plain.w().iter().zip(scaled.w()) {
+            assert!((a - b).abs() < 1e-13, "step {}: {a} vs {b}", k + 2);
+        }
+    }
+}
+
+/// Spread over one rank, node scaling takes the same steps as without ranks (both reductions),
+/// and a zero first gradient is an error rather than a division by zero.
+#[test]
+fn node_scale_over_ranks_and_zero_gradient() {
+    use crate::collective::{Local, Ranks, Reduction};
+    use std::sync::Arc;
+    let plain = {
+        let mut run = Run::new(node_scale_problem(), node_scaled(0.1));
+        run.run_to(6);
+        run.w()
+    };
+    for reduction in [Reduction::Ordered, Reduction::AllReduce] {
+        let mut run = Run::new(node_scale_problem(), node_scaled(0.1));
+        run.opt
+            .distribute(Ranks::new(Arc::new(Local), 2, reduction).unwrap())
+            .unwrap();
+        run.run_to(6);
+        assert_eq!(run.w(), plain, "{reduction:?}");
+    }
+    let w = Tensor::zeros([2], (Kind::Double, Device::Cpu)).set_requires_grad(true);
+    let cfg = PisaConfig {
+        node_scale: NodeScale::FirstGradientNorm,
+        ..sisa(1.0, 1.0, 0.9)
+    };
+    let mut opt = Pisa::new(
+        ParamSet::new(vec![("w".into(), w.shallow_clone())]).unwrap(),
+        cfg,
+        true,
+    )
+    .unwrap();
+    let err = opt.step(&mut |_| (&w * 0.0).sum(Kind::Double)).unwrap_err();
+    assert!(err.to_string().contains("first gradient norm is 0"), "{err}");
+}

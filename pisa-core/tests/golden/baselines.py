@@ -1,15 +1,33 @@
 """Golden values for the baseline optimizers (`pisa-core/tests/baselines.rs`).
 
-Run with the provisioned venv, after `$PISA_PYTHON -m pip install adabelief-pytorch==0.2.1`:
-    $PISA_PYTHON pisa-core/tests/golden/baselines.py
-(writes baselines.json beside this file).
+Run with the provisioned venv, with the reference packages installed beside it (`--no-deps`:
+they run on the venv's torch; pytorch-ranger, tabulate and colorama are only import-time
+dependencies of torch-optimizer and adabelief-pytorch):
+    $PISA_PYTHON -m pip install --target /tmp/refopt --no-deps adabelief-pytorch==0.2.1 \
+        adabound==0.0.5 torch-optimizer==0.3.0 timm==1.0.31 pytorch-ranger==0.1.1 tabulate colorama
+    git clone https://github.com/juntang-zhuang/Adabelief-Optimizer /tmp/adabelief-repo
+    git -C /tmp/adabelief-repo checkout 2855178eff6776762793f915ce2c615f776a1e4b
+    ADABELIEF_REPO=/tmp/adabelief-repo PYTHONPATH=/tmp/refopt $PISA_PYTHON pisa-core/tests/golden/baselines.py
+(writes baselines.json beside this file). The committed values were made with
+ATEN_CPU_CAPABILITY=avx2 (see `tolerance` in baselines.rs).
 
 References, one per optimizer:
   sgd, rmsprop, adam, adamw, muon   torch.optim of PyTorch 2.11.0 (CPU, single-tensor path)
   adabelief                         adabelief_pytorch.AdaBelief 0.2.1 (the authors' package)
+  radam                             torch.optim.RAdam of PyTorch 2.11.0
+  adabound                          adabound.AdaBound 0.0.5 (the authors' package)
+  yogi                              torch_optimizer.Yogi 0.3.0
+  adan                              timm.optim.adan.Adan 1.0.31 (the authors' code; its module
+                                    is loaded alone, without importing the rest of timm)
+  msvag, fromage                    MSVAG.py and Fromage.py of the AdaBelief repository's CIFAR
+                                    experiments (PyTorch_Experiments/classification_cifar10/
+                                    optimizers/ at the commit above; not on PyPI)
   lamb                              `LambReference` below: a float64 transcription of
                                     You et al. 2019, Algorithm 2 (PyTorch has no LAMB)
   muon's non-matrix parameters      torch.optim.AdamW with the `adamw_*` settings
+
+A case's `schedule` (the Rust learning-rate multiplier r_t, from iteration 0) is applied to the
+reference the way a PyTorch scheduler does: `group["lr"] = lr * r_t` before step t.
 
 Each case starts from fixed parameters and takes STEPS steps. The gradient at each step is that
 of a fixed quartic loss at the reference's current parameters plus fixed noise, rounded to 10
@@ -24,16 +42,55 @@ import importlib.metadata
 import io
 import json
 import pathlib
+import sys
+import types
 
 import torch
 
 assert torch.__version__.startswith("2.11.0"), torch.__version__
-assert importlib.metadata.version("adabelief-pytorch") == "0.2.1"
 with contextlib.redirect_stdout(io.StringIO()):  # adabelief prints a banner on import/use
     from adabelief_pytorch import AdaBelief
+import adabound
+import torch_optimizer
+
+VERSIONS = {pkg: importlib.metadata.version(pkg)
+            for pkg in ("adabelief-pytorch", "adabound", "torch-optimizer", "timm")}
+assert VERSIONS == {"adabelief-pytorch": "0.2.1", "adabound": "0.0.5", "torch-optimizer": "0.3.0",
+                    "timm": "1.0.31"}, VERSIONS
+
+
+def _timm_adan():
+    """`timm.optim.adan.Adan` without `timm/__init__.py` (which imports the models and
+    torchvision): `timm/optim` as a bare package holding only `adan` and its `_helpers`."""
+    import importlib.util
+    spec = importlib.util.find_spec("timm")
+    optim_dir = pathlib.Path(spec.submodule_search_locations[0]) / "optim"
+    package = types.ModuleType("timm_optim")
+    package.__path__ = [str(optim_dir)]
+    sys.modules["timm_optim"] = package
+    return importlib.import_module("timm_optim.adan").Adan
+
+
+Adan = _timm_adan()
+
+
+def _adabelief_repo(name):
+    """Class `name` from the AdaBelief repository's CIFAR optimizers (`$ADABELIEF_REPO`)."""
+    import importlib.util
+    import os
+    path = (pathlib.Path(os.environ["ADABELIEF_REPO"]) / "PyTorch_Experiments" / "classification_cifar10"
+            / "optimizers" / f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"adabelief_repo_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
+MSVAG, Fromage = _adabelief_repo("MSVAG"), _adabelief_repo("Fromage")
 
 STEPS = 7  # AdaBelief's rectification switches from SGD to adaptive steps at t = 6
 SHAPES = {"a": [4, 3], "b": [3], "c": [2, 3, 2]}
+SHAPES_0D = {"a": [4, 3], "b": [3], "s": [], "c": [2, 3, 2]}  # with a 0-dim (scalar) parameter
 MUON_SHAPES = {"w": [4, 3], "v": [3, 5], "b": [3], "k": [2, 3, 2]}
 
 
@@ -116,6 +173,23 @@ def build(cfg, named):
         return LambReference(params, c["lr"], tuple(c["betas"]), c["eps"], c["weight_decay"])
     if name == "muon":
         return MuonWithAdamW(named, c)
+    if name == "radam":
+        c["betas"] = tuple(c.get("betas", (0.9, 0.999)))
+        return torch.optim.RAdam(params, foreach=False, **c)
+    if name == "adabound":
+        c["betas"] = tuple(c.get("betas", (0.9, 0.999)))
+        return adabound.AdaBound(params, **c)
+    if name == "yogi":
+        c["betas"] = tuple(c.get("betas", (0.9, 0.999)))
+        return torch_optimizer.Yogi(params, **c)
+    if name == "adan":
+        c["betas"] = tuple(c.get("betas", (0.98, 0.92, 0.99)))
+        return Adan(params, foreach=False, **c)
+    if name == "msvag":
+        c["betas"] = tuple(c.get("betas", (0.9, 0.999)))
+        return MSVAG(params, **c)
+    if name == "fromage":
+        return Fromage(params, **c)
     raise ValueError(name)
 
 
@@ -130,6 +204,19 @@ def text(t):
     return [repr(x) for x in t.double().flatten().tolist()]
 
 
+def lr_factor(schedule, t):
+    """r_t of pisa-core's `piecewise` schedule at iteration t (from 0), multiplied in the same
+    order as Rust's `Iterator::product` (from 1.0)."""
+    if schedule is None:
+        return 1.0
+    assert schedule["kind"] == "piecewise", schedule
+    r = 1.0
+    for m, f in zip(schedule["milestones"], schedule["factors"]):
+        if m <= t:
+            r *= f
+    return r
+
+
 def run_case(case_id, cfg, dtype, shapes, seed):
     gen = torch.Generator().manual_seed(seed)
     rand = lambda shape: torch.randn(shape, generator=gen, dtype=torch.float64)
@@ -138,9 +225,13 @@ def run_case(case_id, cfg, dtype, shapes, seed):
     curv = {n: 0.5 + rand(s).abs() for n, s in shapes.items()}
     centre = {n: rand(s) for n, s in shapes.items()}
     named = {n: torch.nn.Parameter(p.clone().to(dtype)) for n, p in init.items()}
-    opt = build(cfg, named)
+    schedule = cfg.get("schedule")
+    opt = build({k: v for k, v in cfg.items() if k != "schedule"}, named)
     grads, expected = [], []
-    for _ in range(STEPS):
+    for t in range(STEPS):
+        if schedule is not None:
+            for group in opt.param_groups:
+                group["lr"] = cfg["lr"] * lr_factor(schedule, t)
         with torch.no_grad():
             step_grads = {}
             for n, p in named.items():
@@ -204,13 +295,53 @@ CASES = [
     ("muon_rms_adamw", {"name": "muon", "lr": 0.01, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
                         "adjust_lr_fn": "match_rms_adamw", "adamw_lr": 0.001, "adamw_betas": [0.8, 0.99],
                         "adamw_eps": 1e-8, "adamw_weight_decay": 0.01}, F32, MUON_SHAPES),
+    # The baselines added later, after the others so that those keep their seeds.
+    ("radam", {"name": "radam", "lr": 0.01}, F64, SHAPES_0D),
+    ("radam_wd", {"name": "radam", "lr": 0.01, "betas": [0.8, 0.99], "eps": 1e-6, "weight_decay": 0.1},
+     F64, SHAPES_0D),
+    ("radam_decoupled", {"name": "radam", "lr": 0.01, "weight_decay": 0.1,
+                         "decoupled_weight_decay": True}, F64, SHAPES_0D),
+    ("radam_f32", {"name": "radam", "lr": 0.01, "weight_decay": 0.05}, F32, SHAPES_0D),
+    ("adabound", {"name": "adabound", "lr": 0.01}, F64, SHAPES_0D),
+    ("adabound_wd", {"name": "adabound", "lr": 0.01, "betas": [0.8, 0.99], "final_lr": 0.05,
+                     "gamma": 0.1, "weight_decay": 0.1}, F64, SHAPES_0D),
+    ("adabound_schedule", {"name": "adabound", "lr": 0.05, "final_lr": 0.02, "gamma": 0.5,
+                           "schedule": {"kind": "piecewise", "milestones": [2, 4], "factors": [0.3, 0.5]}},
+     F64, SHAPES_0D),
+    ("amsbound", {"name": "adabound", "lr": 0.01, "final_lr": 0.05, "gamma": 0.2, "amsbound": True,
+                  "weight_decay": 0.01}, F64, SHAPES_0D),
+    ("adabound_f32", {"name": "adabound", "lr": 0.01, "gamma": 0.1, "weight_decay": 0.05}, F32, SHAPES_0D),
+    ("yogi", {"name": "yogi", "lr": 0.01}, F64, SHAPES_0D),
+    ("yogi_wd", {"name": "yogi", "lr": 0.02, "betas": [0.8, 0.99], "eps": 1e-4, "initial_accumulator": 0.1,
+                 "weight_decay": 0.1}, F64, SHAPES_0D),
+    ("yogi_f32", {"name": "yogi", "lr": 0.01, "weight_decay": 0.05}, F32, SHAPES_0D),
+    ("adan", {"name": "adan", "lr": 0.01}, F64, SHAPES_0D),
+    ("adan_wd", {"name": "adan", "lr": 0.01, "betas": [0.9, 0.8, 0.95], "eps": 1e-6, "weight_decay": 0.1},
+     F64, SHAPES_0D),
+    ("adan_no_prox", {"name": "adan", "lr": 0.01, "weight_decay": 0.1, "no_prox": True}, F64, SHAPES_0D),
+    ("adan_schedule", {"name": "adan", "lr": 0.02, "weight_decay": 0.05,
+                       "schedule": {"kind": "piecewise", "milestones": [3], "factors": [0.1]}}, F64, SHAPES_0D),
+    ("adan_f32", {"name": "adan", "lr": 0.01, "weight_decay": 0.05}, F32, SHAPES_0D),
+    ("msvag", {"name": "msvag", "lr": 0.05}, F64, SHAPES_0D),
+    ("msvag_wd", {"name": "msvag", "lr": 0.1, "betas": [0.8, 0.99], "weight_decay": 0.05}, F64, SHAPES_0D),
+    ("msvag_one_beta", {"name": "msvag", "lr": 0.05, "betas": [0.9, 0.9]}, F64, SHAPES_0D),
+    ("msvag_f32", {"name": "msvag", "lr": 0.05, "weight_decay": 0.01}, F32, SHAPES_0D),
+    ("fromage", {"name": "fromage", "lr": 0.01}, F64, SHAPES_0D),
+    ("fromage_schedule", {"name": "fromage", "lr": 0.05,
+                          "schedule": {"kind": "piecewise", "milestones": [2, 5], "factors": [0.5, 0.1]}},
+     F64, SHAPES_0D),
+    ("fromage_f32", {"name": "fromage", "lr": 0.02}, F32, SHAPES_0D),
 ]
 
 cases = [run_case(cid, cfg, dtype, shapes, seed) for seed, (cid, cfg, dtype, shapes) in enumerate(CASES)]
 path = pathlib.Path(__file__).with_suffix(".json")
 golden = {
     "torch": torch.__version__,
-    "adabelief_pytorch": importlib.metadata.version("adabelief-pytorch"),
+    "adabelief_pytorch": VERSIONS["adabelief-pytorch"],
+    "adabound": VERSIONS["adabound"],
+    "torch_optimizer": VERSIONS["torch-optimizer"],
+    "timm": VERSIONS["timm"],
+    "adabelief_repository": "juntang-zhuang/Adabelief-Optimizer@2855178eff6776762793f915ce2c615f776a1e4b",
     "steps": STEPS,
     "cases": cases,
 }
