@@ -13,6 +13,10 @@
 //! - [`data`]: training batches with the standard CIFAR augmentation (random crop with
 //!   4-pixel zero padding, horizontal flip), per-channel normalization, and a [`data::Loader`]
 //!   that forms the next batches on a worker thread, seeded by (seed, epoch, sample).
+//! - [`imagenet`]: ImageNet-style folder trees (`train/<class>/*.JPEG`, `val/<class>/...`)
+//!   decoded on the fly, with torchvision's `RandomResizedCrop` + flip and `Resize` +
+//!   `CenterCrop` transforms, batched by worker threads, seeded by (seed, epoch, sample).
+//!
 //! - [`train`]: one training run on the run skeleton (`vision train`, `cargo xtask vision`),
 //!   with the paper's metric (best test accuracy over epochs) and the honest ones (final, and
 //!   test accuracy at the best validation epoch);
@@ -38,6 +42,7 @@
 #![warn(missing_docs)]
 
 pub mod data;
+pub mod imagenet;
 pub mod models;
 pub mod schedule;
 pub mod train;

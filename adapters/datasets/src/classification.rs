@@ -12,6 +12,10 @@ use crate::images::{load_cifar10, Split};
 
 /// Which dataset. Parsed from and shown as `mnist`, `fmnist`, `cifar10`, `a9a`.
 ///
+/// CIFAR-100 is not one of them: it has no `cargo xtask data` source, and every name here is a
+/// choice of the `fed` command with a model for it. Read it with
+/// [`crate::images::load_cifar100_binary`].
+///
 /// ```
 /// use datasets::DatasetName;
 /// let name: DatasetName = "fmnist".parse().unwrap();
@@ -179,6 +183,12 @@ pub fn load(name: DatasetName, dir: &Path) -> Result<Classification> {
                     path: dir.to_path_buf(),
                     message: "CIFAR-10 without labels".into(),
                 })?;
+                if y.numel() > 0 && y.max().int64_value(&[]) >= 10 {
+                    return Err(DatasetError::CorruptFile {
+                        path: dir.join(split.as_str()),
+                        message: format!("{} classes; CIFAR-10 has 10", y.max().int64_value(&[]) + 1),
+                    });
+                }
                 if set.images.size()[1..] != [3, 32, 32] {
                     return Err(DatasetError::CorruptFile {
                         path: dir.join(split.as_str()),
@@ -309,5 +319,25 @@ mod tests {
         assert_eq!(data.train_labels().unwrap(), [1, 2, 3, 4, 5]);
         assert_eq!(data.train.x.double_value(&[4, 2, 31, 31]), 1.0);
         assert!((data.test.x.double_value(&[0, 0, 0, 0]) - 0.2).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_cifar10_tree_with_more_than_ten_classes_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for split in ["train", "test"] {
+            for class in 0..11 {
+                let folder = dir.path().join(split).join(format!("class{class:02}"));
+                fs::create_dir_all(&folder).unwrap();
+                let file = fs::File::create(folder.join("0.png")).unwrap();
+                let mut enc = png::Encoder::new(file, 32, 32);
+                enc.set_color(png::ColorType::Rgb);
+                enc.write_header().unwrap().write_image_data(&[0; 3072]).unwrap();
+            }
+        }
+        let err = load(DatasetName::Cifar10, dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("11 classes; CIFAR-10 has 10") && err.contains("train"),
+            "{err}"
+        );
     }
 }

@@ -3,8 +3,9 @@
 //! - [`load`] a [`Classification`] dataset by [`DatasetName`]: MNIST, Fashion-MNIST, CIFAR-10
 //!   or a9a, each from the folder `cargo xtask data <name>` fills (or the official files a user
 //!   downloads);
-//! - [`images`]: the image loaders underneath (CIFAR-10 binary batches, class-per-folder
-//!   JPEG/PNG trees) as `u8` tensors, which the `gan` crate uses too;
+//! - [`images`]: the image loaders underneath (CIFAR-10 binary batches, CIFAR-100 binary
+//!   files, class-per-folder JPEG/PNG trees) as `u8` tensors, which the `gan` crate uses too,
+//!   and the listing and decoding that `vision::imagenet` builds its on-the-fly loader on;
 //! - [`a9a`]: the LIBSVM text format of a9a.
 //!
 //! ```no_run
