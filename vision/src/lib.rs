@@ -20,6 +20,8 @@
 //! - [`train`]: one training run on the run skeleton (`vision train`, `cargo xtask vision`),
 //!   with the paper's metric (best test accuracy over epochs) and the honest ones (final, and
 //!   test accuracy at the best validation epoch);
+//! - [`source`]: what a run reads (CIFAR-10/100 in memory, an ImageNet tree on the fly) and its
+//!   epochs as batches formed on worker threads;
 //! - [`schedule`]: the paper's learning-rate (and σ/ρ) schedules per model, in epochs,
 //!   compressed to a shorter run.
 //!
@@ -45,4 +47,5 @@ pub mod data;
 pub mod imagenet;
 pub mod models;
 pub mod schedule;
+pub mod source;
 pub mod train;

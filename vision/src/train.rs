@@ -12,31 +12,38 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use datasets::images::{load_cifar10, Split};
 use datasets::DatasetError;
 use pisa_core::config::ScheduleOverride;
 use runs::cli::{check_range, in_range, UsageError};
 use runs::nodes::{NodeSplit, SplitError};
-use runs::rng::SplitMix64;
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use serde::{Deserialize, Serialize};
 use tch::nn::{self, ModuleT};
 use tch::{Device, Kind, Tensor};
 
-use crate::data::{Augment, EpochPlan, Images, Loader, Normalize, CIFAR10_NORMALIZE};
+use crate::imagenet::ImageNetError;
 use crate::models::ModelName;
 use crate::schedule::ScheduleChoice;
+use crate::source::{Batches, Counts, DatasetKind, Part, Source};
 
 /// What a vision run trains and how (the `vision train` flags besides the common ones).
 #[derive(clap::Args, Debug, Clone, PartialEq)]
 pub struct VisionConfig {
-    /// vgg11, resnet18, resnet34, densenet121 (CIFAR forms), or vgg-tiny (tests, smoke runs).
+    /// vgg11, resnet18, resnet34, densenet121 (CIFAR forms), vgg-tiny (tests, smoke runs), or
+    /// resnet18-imagenet (with --dataset imagenet).
     #[arg(long, default_value = "resnet34")]
     pub model: ModelName,
-    /// CIFAR-10 folder: official binary batches or a class-per-folder image tree
-    /// [default: $PISA_DATA_DIR/cifar10 or data/cifar10, from `cargo xtask data cifar10`].
+    /// cifar10, cifar100 (official binary) or imagenet (a `train/<class>/*`, `val/<class>/*`
+    /// tree; `val` is the test set).
+    #[arg(long, default_value = "cifar10")]
+    pub dataset: DatasetKind,
+    /// The dataset's folder [default: $PISA_DATA_DIR/DATASET or data/DATASET; CIFAR-10 from
+    /// `cargo xtask data cifar10`].
     #[arg(long)]
     pub data: Option<PathBuf>,
+    /// ImageNet crop side, 16 to 1024 (224 as the paper; smaller for tests).
+    #[arg(long, default_value_t = 224, value_parser = in_range(16usize, 1024))]
+    pub image_side: usize,
     /// Epochs, 1 to 10⁵.
     #[arg(long, default_value_t = 200, value_parser = in_range(EPOCHS.0, EPOCHS.1))]
     pub epochs: u64,
@@ -45,7 +52,7 @@ pub struct VisionConfig {
     #[arg(long, value_parser = in_range(BATCH.0, BATCH.1))]
     pub batch: Option<usize>,
     /// Training images held out as a validation set (a fixed, seed-independent choice), 0 to
-    /// 10⁶; 0 trains on the whole training set as the paper does.
+    /// 10⁶; 0 trains on the whole training set as the paper does (and is required for ImageNet).
     #[arg(long, default_value_t = 5000, value_parser = in_range(0usize, COUNT_MAX))]
     pub valid: usize,
     /// Train on this many of the remaining training images (a fixed, seed-independent subset),
@@ -74,11 +81,6 @@ const EPOCHS: (u64, u64) = (1, 100_000);
 const BATCH: (usize, usize) = (1, 65_536);
 /// `--valid`, `--examples`, `--test-examples`.
 const COUNT_MAX: usize = 1_000_000;
-/// Batches the loader keeps ready.
-const AHEAD: usize = 2;
-/// Seed of the held-out validation choice and the training subset: fixed, so every seed and
-/// every optimizer of a comparison sees the same images.
-const SUBSET_SEED: u64 = 0x5EED_CF10;
 
 impl VisionConfig {
     /// Checks every number against the range its flag accepts (for a configuration built in
@@ -93,22 +95,32 @@ impl VisionConfig {
         check_range("--valid", self.valid, 0, COUNT_MAX)?;
         check_range("--examples", self.examples, 0, COUNT_MAX)?;
         check_range("--test-examples", self.test_examples, 0, COUNT_MAX)?;
-        if self.model.input_side() != 32 {
+        check_range("--image-side", self.image_side, 16, 1024)?;
+        let imagenet_model = self.model.input_side() != 32;
+        if imagenet_model != (self.dataset == DatasetKind::Imagenet) {
             return Err(UsageError::new(
                 "--model",
                 format!(
-                    "{} takes 224×224 ImageNet images; this command trains on CIFAR (32×32)",
-                    self.model
+                    "{} is made for {} images and --dataset is {}: use resnet18-imagenet with imagenet, \
+                     a CIFAR model with cifar10/cifar100",
+                    self.model,
+                    if imagenet_model {
+                        "ImageNet (224×224)"
+                    } else {
+                        "CIFAR (32×32)"
+                    },
+                    self.dataset
                 ),
             ));
         }
         Ok(())
     }
 
-    /// Images per step: `--batch`, else the model's in Table A.1.
+    /// Images per step: `--batch`, else the model's in Table A.1 (256 for DenseNet-121 and
+    /// ImageNet's ResNet-18, else 128).
     pub fn batch(&self) -> usize {
         self.batch.unwrap_or(match self.model {
-            ModelName::Densenet121 => 256,
+            ModelName::Densenet121 | ModelName::Resnet18Imagenet => 256,
             _ => 128,
         })
     }
@@ -133,6 +145,9 @@ pub enum VisionError {
     /// Building the optimizer.
     #[error(transparent)]
     Optimizer(#[from] pisa_core::Error),
+    /// An ImageNet-style tree or its loader.
+    #[error(transparent)]
+    ImageNet(#[from] ImageNetError),
     /// Images of an unexpected shape or kind.
     #[error("the images: {0}")]
     Images(#[from] tch::TchError),
@@ -216,123 +231,38 @@ impl Selection {
     }
 }
 
-/// The training, validation and test images of a run.
-#[derive(Debug)]
-pub struct Splits {
-    /// What is trained on.
-    pub train: Images,
-    /// The held-out validation images (empty without `--valid`).
-    pub valid: Images,
-    /// The test images.
-    pub test: Images,
-    /// What the images are, for the summary.
-    pub label: String,
-}
-
-/// Loads CIFAR-10 from `dir` and cuts it as `config` says: `--valid` images held out of the
-/// training set and `--examples` of the rest trained on (both a fixed, seed-independent
-/// choice), `--test-examples` of the test images (likewise; a class-per-folder tree lists the
-/// images class by class, so the first ones would be one class).
+/// Mean cross-entropy and accuracy of `net` in eval mode over `batches` (`n` images in all;
+/// NaN for none).
 ///
 /// # Errors
-/// A missing or corrupt dataset, or counts the dataset cannot give.
-pub fn load_splits(config: &VisionConfig, dir: &std::path::Path) -> Result<Splits, VisionError> {
-    let train = load_cifar10(dir, Split::Train)?;
-    let test = load_cifar10(dir, Split::Test)?;
-    let labels = |set: &datasets::images::ImageSet, split: &str| {
-        set.labels
-            .as_ref()
-            .map(Tensor::shallow_clone)
-            .ok_or_else(|| DatasetError::CorruptFile {
-                path: dir.to_path_buf(),
-                message: format!("the {split} images have no labels"),
-            })
-    };
-    let (train_y, test_y) = (labels(&train, "training")?, labels(&test, "test")?);
-    let n = train.len();
-    let wanted = config.valid + config.examples.max(1);
-    if wanted > n {
-        return Err(UsageError::new(
-            "--valid",
-            format!(
-                "{} held out plus {} trained on is more than the {n} training images in {}",
-                config.valid,
-                config.examples.max(1),
-                dir.display()
-            ),
-        )
-        .into());
-    }
-    let mut order: Vec<usize> = (0..n).collect();
-    if config.valid > 0 || config.examples > 0 {
-        SplitMix64::new(SUBSET_SEED, 0).shuffle(&mut order);
-    }
-    let (valid_ids, rest) = order.split_at(config.valid);
-    let train_ids = match config.examples {
-        0 => rest,
-        k => &rest[..k],
-    };
-    let pick = |images: &Tensor, labels: &Tensor, ids: &[usize]| -> Result<Images, VisionError> {
-        let ids = Tensor::from_slice(&ids.iter().map(|&i| i as i64).collect::<Vec<_>>());
-        Ok(Images::from_tensors(
-            &images.f_index_select(0, &ids)?,
-            &labels.f_index_select(0, &ids)?,
-        )?)
-    };
-    let mut test_ids: Vec<usize> = (0..test.len()).collect();
-    if config.test_examples > 0 {
-        SplitMix64::new(SUBSET_SEED, 1).shuffle(&mut test_ids);
-        test_ids.truncate(config.test_examples);
-    }
-    let jpeg = dir.join("cifar10-jpeg").is_dir() || dir.ends_with("cifar10-jpeg");
-    Ok(Splits {
-        train: pick(&train.images, &train_y, train_ids)?,
-        valid: pick(&train.images, &train_y, valid_ids)?,
-        test: pick(&test.images, &test_y, &test_ids)?,
-        label: match jpeg {
-            true => "CIFAR-10 (the shared JPEG re-encoding: compare optimizers, not absolute numbers)".into(),
-            false => format!("CIFAR-10 from {}", dir.display()),
-        },
-    })
-}
-
-/// Mean cross-entropy and accuracy of `net` in eval mode over `images` (in order, no
-/// augmentation, batches of `batch` formed on a worker thread).
+/// A batch the loader could not form (an unreadable image).
 pub fn evaluate(
     net: &impl ModuleT,
-    images: &Images,
-    batch: usize,
-    normalize: Normalize,
+    batches: Batches,
+    n: usize,
     device: Device,
-) -> (f64, f64) {
-    if images.is_empty() {
-        return (f64::NAN, f64::NAN);
+) -> Result<(f64, f64), VisionError> {
+    if n == 0 {
+        return Ok((f64::NAN, f64::NAN));
     }
-    let plan = EpochPlan {
-        batch,
-        seed: 0,
-        epoch: 0,
-        shuffle: false,
-        augment: None,
-        normalize,
-        drop_last: false,
-    };
     let (mut loss, mut correct) = (
         Tensor::zeros([], (Kind::Double, device)),
         Tensor::zeros([], (Kind::Int64, device)),
     );
-    tch::no_grad(|| {
-        for b in Loader::start(images, plan, AHEAD) {
-            let (x, y) = (b.x.to_device(device), b.y.to_device(device));
-            let logits = net.forward_t(&x, false);
-            loss += logits
-                .cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Sum, -100, 0.0)
-                .to_kind(Kind::Double);
-            correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
-        }
-    });
-    let n = images.len() as f64;
-    (loss.double_value(&[]) / n, correct.double_value(&[]) / n)
+    let _guard = tch::no_grad_guard();
+    for b in batches {
+        let b = b?;
+        let (x, y) = (b.x.to_device(device), b.y.to_device(device));
+        let logits = net.forward_t(&x, false);
+        loss += logits
+            .cross_entropy_loss::<Tensor>(&y, None, tch::Reduction::Sum, -100, 0.0)
+            .to_kind(Kind::Double);
+        correct += logits.argmax(-1, false).eq_tensor(&y).sum(Kind::Int64);
+    }
+    Ok((
+        loss.double_value(&[]) / n as f64,
+        correct.double_value(&[]) / n as f64,
+    ))
 }
 
 /// Trains `config.model` as `config` and `run` say; returns the summary it wrote.
@@ -349,9 +279,15 @@ pub fn train(config: &VisionConfig, run: &RunArgs) -> Result<RunSummary<Figures>
     let dir = config
         .data
         .clone()
-        .unwrap_or_else(|| datasets::DatasetName::Cifar10.default_dir());
-    let splits = load_splits(config, &dir)?;
-    let n_train = splits.train.len();
+        .unwrap_or_else(|| config.dataset.default_dir());
+    let counts = Counts {
+        valid: config.valid,
+        examples: config.examples,
+        test: config.test_examples,
+    };
+    let source = Source::open(config.dataset, &dir, counts, config.image_side)?;
+    let n_train = source.train_len();
+    let (n_valid, n_test) = (source.len(Part::Valid), source.len(Part::Test));
     if batch > n_train {
         return Err(UsageError::new(
             "--batch",
@@ -396,14 +332,15 @@ pub fn train(config: &VisionConfig, run: &RunArgs) -> Result<RunSummary<Figures>
     session.pin_settings(&serde_json::json!({
         "model": config.model, "batch": batch, "valid": config.valid,
         "examples": config.examples, "schedule": config.schedule.to_string(),
-        "shuffle": !config.no_shuffle, "data": splits.label,
+        "shuffle": !config.no_shuffle, "dataset": config.dataset.as_str(), "data": source.label(),
+        "image_side": (config.dataset == DatasetKind::Imagenet).then_some(config.image_side),
     }))?;
     let seed = session.seed();
 
     // model → optimizer → resume
     tch::manual_seed(seed as i64);
     let mut vs = nn::VarStore::new(device);
-    let net = config.model.build(&vs.root(), 10);
+    let net = config.model.build(&vs.root(), source.classes() as i64);
     let params: i64 = vs.trainable_variables().iter().map(|t| t.numel() as i64).sum();
     let opt_cfg = session.use_optimizer_config(opt_cfg)?;
     let mut opt = opt_cfg.build(&vs)?;
@@ -419,27 +356,19 @@ pub fn train(config: &VisionConfig, run: &RunArgs) -> Result<RunSummary<Figures>
         "vision: {} ({params} parameters) on {}: {n_train} training / {} validation / {} test images, \
          batch {batch} over m = {m} node(s), {steps_per_epoch} steps per epoch; schedule: {schedule}",
         config.model,
-        splits.label,
-        splits.valid.len(),
-        splits.test.len(),
+        source.label(),
+        n_valid,
+        n_test,
     );
 
     let (mut images_seen, mut seconds) = (0u64, 0.0f64);
     for epoch in state.epoch..config.epochs {
-        let plan = EpochPlan {
-            batch,
-            seed,
-            epoch,
-            shuffle: !config.no_shuffle,
-            augment: Some(Augment::CIFAR),
-            normalize: CIFAR10_NORMALIZE,
-            drop_last: true,
-        };
         let started = Instant::now();
         let mut loss_sum = 0.0;
         let mut correct = Tensor::zeros([], (Kind::Int64, device));
         let first = epoch * steps_per_epoch;
-        for b in Loader::start(&splits.train, plan, AHEAD) {
+        for b in source.train_epoch(batch, seed, epoch, !config.no_shuffle)? {
+            let b = b?;
             let step = first + b.index as u64;
             if session.interrupted() {
                 // checkpoints come at epoch ends: a resume restarts this epoch
@@ -461,12 +390,14 @@ pub fn train(config: &VisionConfig, run: &RunArgs) -> Result<RunSummary<Figures>
         let trained = steps_per_epoch * batch as u64;
         (images_seen, seconds) = (images_seen + trained, seconds + secs);
 
-        let normalize = CIFAR10_NORMALIZE;
-        let (valid_loss, valid_acc) = evaluate(&net, &splits.valid, config.eval_batch, normalize, device);
-        let (test_loss, test_acc) = evaluate(&net, &splits.test, config.eval_batch, normalize, device);
+        let eval = |part| -> Result<(f64, f64), VisionError> {
+            let batches = source.eval_batches(part, config.eval_batch)?;
+            evaluate(&net, batches, source.len(part), device)
+        };
+        let ((valid_loss, valid_acc), (test_loss, test_acc)) = (eval(Part::Valid)?, eval(Part::Test)?);
         let train_loss = loss_sum / steps_per_epoch as f64;
         let train_acc = correct.double_value(&[]) / trained as f64;
-        let has_valid = !splits.valid.is_empty();
+        let has_valid = n_valid > 0;
         state.record(epoch + 1, train_loss, has_valid.then_some(valid_acc), test_acc);
         let done = (epoch + 1) * steps_per_epoch;
         let mut values = vec![
@@ -496,14 +427,14 @@ pub fn train(config: &VisionConfig, run: &RunArgs) -> Result<RunSummary<Figures>
     }
     let figures = Figures {
         model: config.model.to_string(),
-        dataset: splits.label.clone(),
+        dataset: source.label().to_string(),
         parameters: params,
         batch,
         epochs: state.epoch,
         steps_per_epoch,
         train_examples: n_train,
-        valid_examples: splits.valid.len(),
-        test_examples: splits.test.len(),
+        valid_examples: n_valid,
+        test_examples: n_test,
         schedule,
         best_test_accuracy: state.best_test,
         best_test_epoch: state.best_test_epoch,

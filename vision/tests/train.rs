@@ -1,12 +1,13 @@
 //! End to end: `vision::train::train` on a tiny model and a generated CIFAR-format dataset
 //! (official binary batches, 512 training images): it learns, a run cut after one epoch and
 //! resumed equals the uninterrupted one, SISA's nodes split the batch, and bad input is refused
-//! before a run folder exists.
+//! before a run folder exists; ImageNet's ResNet-18 on a generated `train/`, `val/` PNG tree.
 
 use std::path::Path;
 
 use runs::rng::SplitMix64;
 use runs::session::RunArgs;
+use vision::source::DatasetKind;
 use vision::train::{train, VisionConfig, VisionError};
 
 /// Writes `data_batch_1..5.bin` and `test_batch.bin` in the official CIFAR-10 binary format:
@@ -40,7 +41,9 @@ fn write_cifar(dir: &Path, train: usize, test: usize) {
 fn config(data: &Path, epochs: u64) -> VisionConfig {
     VisionConfig {
         model: "vgg-tiny".parse().unwrap(),
+        dataset: DatasetKind::Cifar10,
         data: Some(data.to_path_buf()),
+        image_side: 224,
         epochs,
         batch: Some(64),
         valid: 64,
@@ -157,4 +160,68 @@ fn bad_input_is_refused_before_a_run_folder_exists() {
     let err = train(&missing, &run).unwrap_err();
     assert!(format!("{err}").contains("cargo xtask data cifar10"), "{err}");
     assert!(!runs.join("vision").join("refused").exists());
+}
+
+/// A `train/<class>/*.png`, `val/<class>/*.png` tree: class c's images are shade c·60 + noise,
+/// of varied sizes and aspect ratios.
+fn write_tree(root: &Path, classes: usize, train: usize, val: usize) {
+    let mut rng = SplitMix64::new(3, 0);
+    for (split, per_class) in [("train", train), ("val", val)] {
+        for c in 0..classes {
+            let dir = root.join(split).join(format!("class{c}"));
+            std::fs::create_dir_all(&dir).unwrap();
+            for i in 0..per_class {
+                let (w, h) = (40 + 8 * (i % 3) as u32, 36 + 6 * (i % 2) as u32);
+                let pixels: Vec<u8> = (0..w * h * 3)
+                    .map(|_| (c as u64 * 60 + rng.below(30)) as u8)
+                    .collect();
+                let file = std::fs::File::create(dir.join(format!("{i}.png"))).unwrap();
+                let mut enc = png::Encoder::new(file, w, h);
+                enc.set_color(png::ColorType::Rgb);
+                enc.set_depth(png::BitDepth::Eight);
+                enc.write_header().unwrap().write_image_data(&pixels).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn imagenet_resnet18_trains_on_a_folder_tree() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (data, runs) = (tmp.path().join("tree"), tmp.path().join("runs"));
+    write_tree(&data, 3, 8, 4);
+    let config = VisionConfig {
+        model: "resnet18-imagenet".parse().unwrap(),
+        dataset: DatasetKind::Imagenet,
+        image_side: 32,
+        batch: Some(8),
+        valid: 0,
+        eval_batch: 5,
+        ..config(&data, 2)
+    };
+    let summary = train(&config, &args(&runs, "sgd", "imagenet")).unwrap();
+    let f = summary.figures.unwrap();
+    assert_eq!((f.train_examples, f.valid_examples, f.test_examples), (24, 0, 12));
+    assert_eq!((f.steps_per_epoch, f.epochs), (3, 2));
+    let accuracy = f.final_test_accuracy.unwrap();
+    assert!(
+        (0.0..=1.0).contains(&accuracy) && (accuracy * 12.0).fract() == 0.0,
+        "{accuracy}"
+    );
+    assert!(f.final_train_loss.unwrap().is_finite());
+    // ImageNet trees are used whole: a held-out split is refused before the run folder exists
+    let cut = VisionConfig {
+        valid: 4,
+        ..config.clone()
+    };
+    let err = train(&cut, &args(&runs, "sgd", "cut")).unwrap_err();
+    assert!(usage_flag(&err).contains("--valid"), "{err}");
+    // and a CIFAR model on it is refused
+    let wrong = VisionConfig {
+        model: "vgg-tiny".parse().unwrap(),
+        ..config
+    };
+    let err = train(&wrong, &args(&runs, "sgd", "wrong")).unwrap_err();
+    assert!(usage_flag(&err).contains("--model"), "{err}");
+    assert!(!runs.join("vision").join("cut").exists() && !runs.join("vision").join("wrong").exists());
 }

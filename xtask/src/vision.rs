@@ -35,8 +35,15 @@ const HEADLINE: Headline<'static> = Headline {
     goal: "max",
 };
 
-/// The CIFAR models `vision train` takes.
-const MODELS: [&str; 5] = ["vgg11", "resnet18", "resnet34", "densenet121", "vgg-tiny"];
+/// The models `vision train` takes (`resnet18-imagenet` with `-- --dataset imagenet --data DIR`).
+const MODELS: [&str; 6] = [
+    "vgg11",
+    "resnet18",
+    "resnet34",
+    "densenet121",
+    "vgg-tiny",
+    "resnet18-imagenet",
+];
 
 /// The Table 3 columns of a comparison, from each run's `summary.json`.
 const COLUMNS: [Column<'static>; 5] = [
@@ -82,7 +89,8 @@ pub struct VisionArgs {
     /// `--optimizer`, `--compare`, `--seeds`, `--sweep`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
-    /// Models (comma-separated): vgg11, resnet18, resnet34, densenet121, vgg-tiny.
+    /// Models (comma-separated): vgg11, resnet18, resnet34, densenet121, vgg-tiny,
+    /// resnet18-imagenet.
     #[arg(long, value_delimiter = ',', default_value = "resnet34")]
     pub models: Vec<String>,
     /// Where run folders go (runs land in `<runs-dir>/vision-<model>/`).
@@ -113,11 +121,8 @@ pub fn run(args: &VisionArgs) -> Result<()> {
     if let Some(model) = args.models.iter().find(|m| !MODELS.contains(&m.as_str())) {
         bail!("--models: unknown model `{model}`; known: {}", MODELS.join(", "));
     }
-    if args
-        .rest
-        .iter()
-        .any(|a| a == "--model" || a.starts_with("--model="))
-    {
+    let has = |flag: &str| (args.rest.iter()).any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    if has("--model") {
         bail!("--model after `--`: use `cargo xtask vision --models ...` (one run folder per model)");
     }
     let toolchain = setup::ensure_toolchain()?;
@@ -133,11 +138,9 @@ pub fn run(args: &VisionArgs) -> Result<()> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let runs_dir = cwd.join(&args.runs_dir);
     let mut data = Vec::new();
-    if !args
-        .rest
-        .iter()
-        .any(|a| a == "--data" || a.starts_with("--data="))
-    {
+    // CIFAR-10 is fetched when it is what the runs read; CIFAR-100 and ImageNet trees come from
+    // the user (`-- --dataset imagenet --data DIR`).
+    if !has("--data") && !has("--dataset") {
         let dir = crate::data::cifar10::ensure(&crate::data::default_data_dir(), None)
             .context("fetching CIFAR-10 (`cargo xtask data cifar10`)")?;
         data = vec!["--data".into(), cwd.join(dir).into_os_string()];
