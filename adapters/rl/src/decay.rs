@@ -16,8 +16,8 @@
 //! (the paper's re-initialized SISA state): a schedule `Piecewise { [0], [r] }` holds r_t = r.
 
 use pisa_core::config::ScheduleOverride;
-use pisa_core::schedule::LrSchedule;
-use pisa_core::OptimizerConfig;
+use pisa_core::schedule::{LrSchedule, PenaltySchedule};
+use pisa_core::{OptimizerConfig, OptimizerKind};
 
 /// `cfg` with linear decay to 0 over `total` iterations wherever its schedule is constant.
 pub fn linear_decay(cfg: &OptimizerConfig, total: u64) -> OptimizerConfig {
@@ -40,6 +40,51 @@ fn with_schedule(cfg: &OptimizerConfig, lr: LrSchedule) -> OptimizerConfig {
     cfg.with_lr_schedule(&lr, ScheduleOverride::IfConstant)
 }
 
+/// The hyperparameters the schedule moves, at outer iteration `t` of an optimizer built from
+/// `cfg` (its top-level settings; groups are not reported), as metric names and values:
+/// - the PISA family: `opt/sigma` σ_t, `opt/rho` ρ_t and `opt/lr` = 1/(σ_t + ρ_t), the step size
+///   of the authors' convention ρ = 1/η − σ (spec §4.2);
+/// - the baselines: `opt/lr` η_t = η_0 r_t (absent for an optimizer without an `lr` setting).
+///
+/// pisa-core's `Optimizer` trait has no accessor for them, so they are recomputed from the
+/// configuration and the schedule, which is what the optimizer itself does at `t`. Empty when a
+/// value cannot be computed (an invalid setting the build would have refused).
+pub fn current_values(cfg: &OptimizerConfig, t: u64) -> Vec<(&'static str, f64)> {
+    let penalty = |sigma0: f64, rho0: Option<f64>, schedule: &PenaltySchedule| {
+        let Some((sigma, rho)) = rho0.and_then(|rho0| schedule.at(t, sigma0, rho0).ok()) else {
+            return vec![];
+        };
+        vec![
+            ("opt/sigma", sigma),
+            ("opt/rho", rho),
+            ("opt/lr", 1.0 / (sigma + rho)),
+        ]
+    };
+    match &cfg.base {
+        OptimizerKind::Pisa(c) | OptimizerKind::Sisa(c) => penalty(c.sigma, c.rho0().ok(), &c.schedule),
+        OptimizerKind::Nsisa(c) => {
+            // NSISA's own rule (its `rho0` is private): `rho`, else 1/lr − σ, else 100.
+            let rho0 = match (c.rho, c.lr) {
+                (Some(rho), _) => Some(rho),
+                (None, Some(lr)) => Some(1.0 / lr - c.sigma),
+                (None, None) => Some(100.0),
+            };
+            penalty(c.sigma, rho0, &c.schedule)
+        }
+        base => {
+            let value = serde_json::to_value(base).unwrap_or_default();
+            let lr = value.get("lr").and_then(serde_json::Value::as_f64);
+            let schedule = value
+                .get("schedule")
+                .and_then(|s| serde_json::from_value::<LrSchedule>(s.clone()).ok());
+            match (lr, schedule) {
+                (Some(lr), Some(schedule)) => vec![("opt/lr", lr * schedule.factor(t))],
+                _ => vec![],
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,6 +95,25 @@ mod tests {
         Registry::builtin()
             .resolve("default", name, &extra.parse().unwrap())
             .unwrap()
+    }
+
+    #[test]
+    fn current_values_follow_the_decay() {
+        // Adam with η_0 = 0.5, linear over 100 iterations: η_25 = 0.75 η_0.
+        let adam = resolve("adam", "lr = 0.5");
+        let values = current_values(&linear_decay(&adam, 100), 25);
+        assert_eq!(values, [("opt/lr", 0.375)]);
+        // SISA with σ_0 = 2 and η_0 = 0.1 (ρ_0 = 1/η_0 − σ_0 = 8), linked to a linear decay over
+        // 10: at t = 5, r = 0.5, so σ = 4, ρ = 16 and the step size 1/(σ + ρ) = 0.05 (half of
+        // 1/(σ_0 + ρ_0)).
+        let sisa = resolve("sisa", "sigma = 2.0\nlr = 0.1");
+        let values = current_values(&linear_decay(&sisa, 10), 5);
+        assert_eq!(values, [("opt/sigma", 4.0), ("opt/rho", 16.0), ("opt/lr", 0.05)]);
+        // Constant: the settings themselves.
+        assert_eq!(
+            current_values(&sisa, 1000)[..2],
+            [("opt/sigma", 2.0), ("opt/rho", 8.0)]
+        );
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`decay`]: the linear learning-rate decay (σ/ρ for the PISA family) written into the
 //!   optimizer configuration;
 //! - [`eval`]: deterministic test episodes;
+//! - [`stats`]: the rolling window of the last 100 training episodes and the best evaluation,
+//!   both carried by checkpoints;
 //! - [`train`](mod@train): the [`Trainer`] shared by PPO and A2C, with evaluation, checkpoints and exact
 //!   resume ([`train()`] runs it to the end without logging).
 //!
@@ -27,6 +29,7 @@ pub mod normalize;
 pub mod policy;
 pub mod ppo;
 pub mod run;
+pub mod stats;
 pub mod train;
 
 pub use train::{train, Algo, RlConfig, RlError, TrainReport, Trainer, UpdateStats};

@@ -197,6 +197,13 @@ impl ActorCritic {
     pub fn value(&self, obs: &Tensor) -> Tensor {
         self.critic.forward(obs).squeeze_dim(-1)
     }
+
+    /// The Gaussian policy's action standard deviation exp(log σ), averaged over the action
+    /// dimensions (state-independent, so one number per policy); `None` for a categorical one.
+    pub fn action_std(&self) -> Option<f64> {
+        let log_std = self.log_std.as_ref()?;
+        Some(tch::no_grad(|| log_std.exp().mean(Kind::Double)).double_value(&[]))
+    }
 }
 
 #[cfg(test)]
@@ -282,5 +289,18 @@ mod tests {
             ActionHead::for_space(&Space::box_f32(&[-1.0; 3], &[1.0; 3])),
             ActionHead::Gaussian(3)
         );
+    }
+
+    #[test]
+    fn action_std_is_the_mean_sigma() {
+        let vs = nn::VarStore::new(Device::Cpu);
+        let cfg = PolicyConfig {
+            init_log_std: 0.5f64.ln(),
+            ..PolicyConfig::default()
+        };
+        let ac = ActorCritic::new(&vs.root(), 4, ActionHead::Gaussian(3), &cfg);
+        assert!((ac.action_std().unwrap() - 0.5).abs() < 1e-6);
+        let discrete = ActorCritic::new(&(vs.root() / "d"), 4, ActionHead::Categorical(2), &cfg);
+        assert_eq!(discrete.action_std(), None);
     }
 }

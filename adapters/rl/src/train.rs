@@ -24,7 +24,8 @@
 //!
 //! # Exact resume
 //! A checkpoint holds the weights, the optimizer state, the observation and reward statistics, the
-//! step and update counters. libtorch's generator is re-seeded at every update with
+//! step and update counters, the window of the last 100 training episodes ([`EpisodeWindow`]) and
+//! the best evaluation so far ([`BestEval`]). libtorch's generator is re-seeded at every update with
 //! [`step_seed`]`(seed, update)`, and at every checkpoint boundary every run (resumed or not)
 //! restarts the training episodes from seeds derived from `(seed, update)`
 //! ([`Trainer::restart_episodes`]; the unfinished episodes are dropped, their rollout data was
@@ -38,6 +39,7 @@ use super::gae::{gae, next_values, GaeConfig};
 use super::normalize::{ObsNormalizer, RewardScaler};
 use super::policy::{ActionHead, ActorCritic, Dist, PolicyConfig};
 use super::ppo::{LossInputs, PpoLoss, PpoLossConfig};
+use super::stats::{BestEval, EpisodeWindow, EvalPoint};
 use envs::wrappers::{ClipAction, RecordEpisodeStatistics};
 use envs::{make_env, AutoresetMode, Backend, BatchAction, Env, EnvError, SyncVectorEnv};
 use pisa_core::{clip_grad_norm, ClipArithmetic, Optimizer, OptimizerConfig};
@@ -352,6 +354,14 @@ pub struct UpdateStats {
     pub train_return: f64,
     /// Training episodes that ended in this rollout.
     pub episodes: usize,
+    /// Mean return of the last 100 finished training episodes, over rollouts and resumes (NaN
+    /// before the first): Stable-Baselines3's `ep_rew_mean`.
+    pub return_100: f64,
+    /// Mean length of the same episodes (NaN before the first): SB3's `ep_len_mean`.
+    pub episode_length: f64,
+    /// The Gaussian policy's action σ after the update, averaged over action dimensions; `None`
+    /// for a categorical policy.
+    pub action_std: Option<f64>,
 }
 
 /// What a training run produced (see [`train`]).
@@ -410,12 +420,20 @@ struct TrainState {
     update: usize,
     obs_norm: Option<ObsNormalizer>,
     reward_scaler: Option<RewardScaler>,
+    /// The last 100 finished training episodes (absent in checkpoints written before it was).
+    #[serde(default)]
+    window: EpisodeWindow,
+    /// The best evaluation so far.
+    #[serde(default)]
+    best: BestEval,
 }
 
 /// The on-policy trainer; see the module docs.
 pub struct Trainer {
     cfg: RlConfig,
     opt_cfg: OptimizerConfig,
+    /// The configuration the current optimizer was built from (the decay written in).
+    built: OptimizerConfig,
     device: Device,
     envs: Envs,
     obs_dim: usize,
@@ -453,11 +471,15 @@ impl Trainer {
             reward_scaler: cfg
                 .scale_reward
                 .then(|| RewardScaler::new(cfg.num_envs, cfg.gae.gamma as f64, 10.0)),
+            window: EpisodeWindow::default(),
+            best: BestEval::default(),
         };
-        let opt = Self::build_optimizer(cfg, optimizer, &vs, 0)?;
+        let built = Self::resolved_optimizer(cfg, optimizer, 0);
+        let opt = built.build(&vs)?;
         let mut trainer = Trainer {
             cfg: cfg.clone(),
             opt_cfg: optimizer.clone(),
+            built,
             device,
             envs,
             obs_dim,
@@ -484,22 +506,26 @@ impl Trainer {
         cfg.update_epochs * cfg.rollout().div_ceil(mb)
     }
 
-    fn build_optimizer(
-        cfg: &RlConfig,
-        optimizer: &OptimizerConfig,
-        vs: &VarStore,
-        update: usize,
-    ) -> Result<Box<dyn Optimizer>, RlError> {
+    /// Rebuilds the optimizer from `opt_cfg` for update `update` (the paper's re-initialized
+    /// state).
+    fn rebuild_optimizer(&mut self, update: usize) -> Result<(), RlError> {
+        self.built = Self::resolved_optimizer(&self.cfg, &self.opt_cfg, update);
+        self.opt = self.built.build(&self.vs)?;
+        Ok(())
+    }
+
+    /// `optimizer` with the learning-rate decay of `cfg` written in, for an optimizer built at
+    /// update `update`.
+    fn resolved_optimizer(cfg: &RlConfig, optimizer: &OptimizerConfig, update: usize) -> OptimizerConfig {
         let nodes = optimizer.base.nodes();
-        let resolved = match (cfg.lr_decay, cfg.reset_optimizer) {
+        match (cfg.lr_decay, cfg.reset_optimizer) {
             (false, _) => optimizer.clone(),
             (true, false) => decay::linear_decay(
                 optimizer,
                 (cfg.updates() * Self::iterations_per_update(cfg, nodes)) as u64,
             ),
             (true, true) => decay::constant_factor(optimizer, 1.0 - update as f64 / cfg.updates() as f64),
-        };
-        Ok(resolved.build(vs)?)
+        }
     }
 
     fn check_split(&self) -> Result<(), RlError> {
@@ -597,7 +623,7 @@ impl Trainer {
         let progress_left = 1.0 - self.state.update as f64 / cfg.updates() as f64;
         tch::manual_seed(step_seed(cfg.seed, self.state.update as u64));
         if cfg.reset_optimizer && self.state.update > 0 {
-            self.opt = Self::build_optimizer(&cfg, &self.opt_cfg, &self.vs, self.state.update)?;
+            self.rebuild_optimizer(self.state.update)?;
         }
 
         let mut b_obs: Vec<f32> = Vec::with_capacity(batch * self.obs_dim);
@@ -656,6 +682,7 @@ impl Trainer {
             }
             for (_, ep) in step.episodes() {
                 self.episodes.push((self.state.global_step, ep.episode_return));
+                self.state.window.push(ep.episode_return, ep.length);
             }
             self.observe(&step.obs)?;
             obs = self.normalized(&self.raw_obs)?;
@@ -763,7 +790,33 @@ impl Trainer {
             steps_per_second: batch as f64 / start.elapsed().as_secs_f64(),
             train_return: new_eps.iter().map(|e| e.1).sum::<f64>() / new_eps.len() as f64,
             episodes: new_eps.len(),
+            return_100: self.state.window.mean_return(),
+            episode_length: self.state.window.mean_length(),
+            action_std: self.ac.action_std(),
         })
+    }
+
+    /// The optimizer's current σ, ρ (PISA family) or learning rate, as metric names and values
+    /// (`opt/sigma`, `opt/rho`, `opt/lr`): the values of its last iteration
+    /// ([`decay::current_values`]).
+    pub fn optimizer_values(&self) -> Vec<(&'static str, f64)> {
+        decay::current_values(&self.built, self.opt.iteration().saturating_sub(1))
+    }
+
+    /// The last 100 finished training episodes (carried across resumes).
+    pub fn episode_window(&self) -> &EpisodeWindow {
+        &self.state.window
+    }
+
+    /// The best evaluation so far (carried across resumes).
+    pub fn best_eval(&self) -> Option<EvalPoint> {
+        self.state.best.get()
+    }
+
+    /// Records a mean evaluation return `eval_return` measured now; true when it is the best so
+    /// far ([`BestEval::offer`]), i.e. when [`Trainer::save_best`] should be called.
+    pub fn offer_eval(&mut self, eval_return: f64) -> bool {
+        self.state.best.offer(self.state.global_step as u64, eval_return)
     }
 
     /// `eval_episodes` deterministic test episodes (seeds `seed + 1_000_000 + k`), through the
@@ -803,7 +856,32 @@ impl Trainer {
     /// # Errors
     /// A file-system, serialization or environment error.
     pub fn save(&mut self, dir: &Path, keep: usize) -> Result<PathBuf, RlError> {
-        let meta = Meta {
+        let path = checkpoint::save(dir, &self.vs, self.opt.as_ref(), &self.meta(), keep)?;
+        self.restart_episodes()?;
+        Ok(path)
+    }
+
+    /// Saves the policy as the best checkpoint `dir/best/` ([`checkpoint::save_best`]), replacing
+    /// the previous one, without touching the training episodes (the run goes on as it would
+    /// have without it). It holds what a step checkpoint holds, the settings (backend included)
+    /// too, so `rl eval --checkpoint <run>/checkpoints/best` replays it; runs resume from the
+    /// step checkpoints, not from it.
+    ///
+    /// # Errors
+    /// A file-system or serialization error.
+    pub fn save_best(&self, dir: &Path) -> Result<PathBuf, RlError> {
+        Ok(checkpoint::save_best(
+            dir,
+            &self.vs,
+            self.opt.as_ref(),
+            &self.meta(),
+        )?)
+    }
+
+    /// What a checkpoint records besides tensors: the step, the update counter, the training
+    /// state and the settings.
+    fn meta(&self) -> Meta {
+        Meta {
             step: self.state.global_step as u64,
             seed: self.cfg.seed,
             rng: serde_json::json!({ "update": self.state.update }),
@@ -812,10 +890,7 @@ impl Trainer {
                 "config": self.cfg,
             }),
             ranks: 1,
-        };
-        let path = checkpoint::save(dir, &self.vs, self.opt.as_ref(), &meta, keep)?;
-        self.restart_episodes()?;
-        Ok(path)
+        }
     }
 
     /// Restores the checkpoint at `path` (saved by a trainer built from the same settings), then
@@ -833,7 +908,7 @@ impl Trainer {
             })
         })?;
         if self.cfg.reset_optimizer {
-            self.opt = Self::build_optimizer(&self.cfg, &self.opt_cfg, &self.vs, self.state.update)?;
+            self.rebuild_optimizer(self.state.update)?;
         }
         self.restart_episodes()
     }

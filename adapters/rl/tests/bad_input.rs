@@ -21,6 +21,8 @@ const TABLE: &[(&str, &str, &[&str])] = &[
     ("train", "--seed", &["-1", BEYOND_U64]),
     ("train", "--eval-every", &["-1", "100000000000"]),
     ("train", "--threads", &["0", "-1", HUGE]),
+    ("train", "--keep-checkpoints", &["0", "-1", HUGE]),
+    ("train", "--checkpoint-every", &["-1", "100000000000"]),
     ("eval", "--episodes", &["0", "-1", HUGE]),
     ("solve", "--threshold", &["NaN", "inf", HUGE]),
     ("solve", "--max-steps", &["0", "-1", "100000000000"]),

@@ -30,10 +30,13 @@ fn resumed_run_matches_uninterrupted_run() {
     let sisa = Registry::builtin()
         .resolve("default", "sisa", &toml::Table::new())
         .unwrap();
-    // Uninterrupted, with a checkpoint after update 2.
+    // Uninterrupted, with a checkpoint after update 4 (step 512: both copies finished one
+    // 200-step episode at step 400).
     let mut a = Trainer::new(&cfg, &sisa, Device::Cpu).unwrap();
-    a.update().unwrap();
-    a.update().unwrap();
+    for _ in 0..4 {
+        a.update().unwrap();
+    }
+    assert_eq!(a.episode_window().len(), 2);
     let ckpt = a.save(&dir.path().join("a"), 0).unwrap();
     while !a.done() {
         a.update().unwrap();
@@ -42,7 +45,7 @@ fn resumed_run_matches_uninterrupted_run() {
     let mut b = Trainer::new(&cfg, &sisa, Device::Cpu).unwrap();
     b.update().unwrap();
     b.resume(&ckpt).unwrap();
-    assert_eq!(b.global_step(), 256);
+    assert_eq!(b.global_step(), 512);
     while !b.done() {
         b.update().unwrap();
     }
@@ -52,10 +55,24 @@ fn resumed_run_matches_uninterrupted_run() {
     let tail = |t: &Trainer| {
         t.episodes
             .iter()
-            .filter(|e| e.0 > 256)
+            .filter(|e| e.0 > 512)
             .cloned()
             .collect::<Vec<_>>()
     };
     assert_eq!(tail(&a), tail(&b));
     assert!(!tail(&a).is_empty());
+    // The rolling window came through the checkpoint: b saw only the 2 episodes after the
+    // resume, its window holds all 4, and its mean is the mean of a's 4 returns.
+    assert_eq!(b.episodes.len(), 2);
+    assert_eq!(a.episode_window(), b.episode_window());
+    assert_eq!(b.episode_window().len(), 4);
+    let all: Vec<f64> = a.episodes.iter().map(|e| e.1).collect();
+    assert_eq!(all.len(), 4);
+    let mean = all.iter().sum::<f64>() / 4.0;
+    assert!((b.episode_window().mean_return() - mean).abs() < 1e-9 * mean.abs().max(1.0));
+    assert_eq!(
+        b.episode_window().mean_length(),
+        200.0,
+        "Pendulum truncates at 200"
+    );
 }

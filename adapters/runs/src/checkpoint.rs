@@ -9,7 +9,8 @@
 //! every other file. [`load`] verifies it before reading a tensor, and [`latest_verified`] skips
 //! (with a warning naming the file) a checkpoint whose bytes changed since it was written, so a
 //! resume falls back to the previous good one. [`save`] keeps the newest `keep` checkpoints plus
-//! every [`pin`]ned one.
+//! every [`pin`]ned one; [`save_best`] keeps one more, `checkpoints/best/`, replaced whole when
+//! the domain finds a better evaluation.
 //!
 //! RNG state: libtorch's generator state is not reachable through `tch`, so training loops
 //! re-seed it at the start of every step with [`step_seed`] (a pure function of the run's seed
@@ -147,10 +148,16 @@ pub fn staging(dir: &Path, step: u64) -> PathBuf {
 /// [`CheckpointError`] naming the file that failed.
 pub fn begin(dir: &Path, vs: &VarStore, meta: &Meta) -> Result<PathBuf, CheckpointError> {
     let tmp = staging(dir, meta.step);
+    stage(&tmp, vs, meta)?;
+    Ok(tmp)
+}
+
+/// A fresh folder `tmp` holding the model of `vs` and `meta.json`.
+fn stage(tmp: &Path, vs: &VarStore, meta: &Meta) -> Result<(), CheckpointError> {
     if tmp.exists() {
-        fs::remove_dir_all(&tmp).map_err(io(&tmp))?;
+        fs::remove_dir_all(tmp).map_err(io(tmp))?;
     }
-    fs::create_dir_all(&tmp).map_err(io(&tmp))?;
+    fs::create_dir_all(tmp).map_err(io(tmp))?;
     let model = tmp.join("model.safetensors");
     vs.save(&model).map_err(|source| CheckpointError::Torch {
         path: model.clone(),
@@ -161,7 +168,48 @@ pub fn begin(dir: &Path, vs: &VarStore, meta: &Meta) -> Result<PathBuf, Checkpoi
         message: e.to_string(),
     })?;
     write_atomic(&tmp.join("meta.json"), &meta_json)?;
-    Ok(tmp)
+    Ok(())
+}
+
+/// The folder of the best checkpoint under a checkpoints folder: `checkpoints/best/` (see
+/// [`save_best`]).
+pub const BEST: &str = "best";
+
+/// Saves `vs`, `optimizer` and `meta` as the best checkpoint `dir/best/` (a complete checkpoint
+/// with its manifest, [`pin`]ned), replacing the previous best: for a domain that keeps the
+/// policy or model of its best evaluation beside the newest checkpoints. Pruning never removes
+/// it (it is not a `step-N` folder) and [`latest`] never resumes from it. It is staged in
+/// `best.tmp/`; the previous best is moved to `best.old/` only once the new one is complete and
+/// removed after the swap, so a crash leaves a complete best (or `best.old/`, restored as
+/// `best/` by the next call when `best/` is missing). Returns `dir/best`.
+///
+/// # Errors
+/// [`CheckpointError`] naming the file that failed.
+pub fn save_best(
+    dir: &Path,
+    vs: &VarStore,
+    optimizer: &dyn Optimizer,
+    meta: &Meta,
+) -> Result<PathBuf, CheckpointError> {
+    let (best, tmp, old) = (dir.join(BEST), dir.join("best.tmp"), dir.join("best.old"));
+    if old.exists() && !best.exists() {
+        fs::rename(&old, &best).map_err(io(&best))?;
+    }
+    stage(&tmp, vs, meta)?;
+    add_optimizer(&tmp, optimizer, OPTIMIZER)?;
+    write_manifest(&tmp)?;
+    pin(&tmp)?;
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    if best.exists() {
+        fs::rename(&best, &old).map_err(io(&old))?;
+    }
+    fs::rename(&tmp, &best).map_err(io(&best))?;
+    if old.exists() {
+        fs::remove_dir_all(&old).map_err(io(&old))?;
+    }
+    Ok(best)
 }
 
 /// Writes `optimizer`'s state as `<stem>.safetensors` + `<stem>.json` into the staging folder
@@ -578,6 +626,45 @@ mod tests {
         assert_eq!(left, [3, 8, 9]);
         fs::remove_file(older.join(MANIFEST)).unwrap();
         assert!(matches!(verify(&older), Err(CheckpointError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn the_best_checkpoint_is_replaced_whole_and_never_pruned() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = setup();
+        let meta = |step| Meta {
+            step,
+            seed: 0,
+            rng: serde_json::Value::Null,
+            extra: serde_json::json!({ "eval_return": step as f64 }),
+            ranks: 1,
+        };
+        save(dir.path(), &s.vs, s.opt.as_ref(), &meta(1), 2).unwrap();
+        let best = save_best(dir.path(), &s.vs, s.opt.as_ref(), &meta(1)).unwrap();
+        assert_eq!(best, dir.path().join(BEST));
+        for step in [2, 3, 4] {
+            save(dir.path(), &s.vs, s.opt.as_ref(), &meta(step), 2).unwrap();
+        }
+        // The best survives the pruning of step 1, verifies, is pinned, is not resumed from.
+        verify(&best).unwrap();
+        assert!(best.join(PINNED).exists());
+        assert_eq!(read_meta(&best).unwrap().step, 1);
+        assert_eq!(
+            latest(dir.path()).unwrap(),
+            Some(dir.path().join("step-0000000004"))
+        );
+        // A new best replaces it whole; nothing staged is left behind.
+        save_best(dir.path(), &s.vs, s.opt.as_ref(), &meta(3)).unwrap();
+        assert_eq!(read_meta(&best).unwrap().step, 3);
+        verify(&best).unwrap();
+        let mut names: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["best", "step-0000000003", "step-0000000004"]);
+        let mut fresh = setup();
+        assert_eq!(load(&best, &mut fresh.vs, fresh.opt.as_mut()).unwrap().step, 3);
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! 1. [`Session::open`]: device, torch threads, Ctrl-C handler, run folder
 //!    `runs/<domain>/<name>/` (locked for this process; refusing an existing run unless
 //!    `--resume`), the metrics log (CSV + TensorBoard, written through) continued from the
-//!    newest checkpoint that verifies when resuming;
+//!    newest checkpoint that verifies when resuming; the lead rank prints the run folder and
+//!    the `tensorboard --logdir <runs>` command that watches it on stderr;
 //! 2. [`Session::optimizer_config`]: the registry's settings for `--optimizer` in the domain,
 //!    with `--config` overrides, written to `config.toml`; with [`Session::pin_settings`] (the
 //!    domain's trajectory settings) checked against the run's on resume;
@@ -658,7 +659,9 @@ impl Session {
         };
         // A fresh run (or a resume without a checkpoint) starts its metrics over.
         let recorder = Recorder::open(&dir, columns, Some(resume_from.as_ref().map_or(0, |r| r.1)))?;
-        let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps);
+        let resumed_at = resume_from.as_ref().map_or(0, |r| r.1);
+        let progress = Progress::new(&format!("{domain_name}/{name}"), total_steps).starting_at(resumed_at);
+        eprintln!("{}", announcement(&dir, &args.runs));
         Ok(OpenedFolder {
             dir,
             resume_from,
@@ -1327,6 +1330,15 @@ struct OpenedFolder {
     progress: Progress,
 }
 
+/// What a run prints on stderr when it opens: its folder and the command that watches it.
+fn announcement(dir: &RunDir, runs: &Path) -> String {
+    format!(
+        "run folder: {}\nwatch it:   tensorboard --logdir {}",
+        dir.path().display(),
+        runs.display()
+    )
+}
+
 /// Where each network's checkpoints go in `dir` (one folder for a one-network domain).
 fn checkpoint_dirs(dir: &RunDir, domain: &Domain) -> Vec<PathBuf> {
     match domain.networks.is_empty() {
@@ -1483,6 +1495,21 @@ mod tests {
         let mut session = Session::open(&args, &Domain::new("toy", "sgd"), &["train/loss"], 12).unwrap();
         let err = session.optimizer_config().err().unwrap();
         assert!(matches!(err, SessionError::OptimizerChanged { .. }), "{err}");
+    }
+
+    #[test]
+    fn the_announcement_names_the_run_folder_and_the_tensorboard_command() {
+        let base = tempfile::tempdir().unwrap();
+        let dir = RunDir::create(base.path(), "toy", "r", false).unwrap();
+        let text = announcement(&dir, base.path());
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                format!("run folder: {}", base.path().join("toy").join("r").display()),
+                format!("watch it:   tensorboard --logdir {}", base.path().display()),
+            ]
+        );
     }
 
     #[test]

@@ -5,17 +5,28 @@
 //! cargo run --release -p rl --bin rl -- train --env halfcheetah --algo a2c --optimizer adam
 //! cargo run --release -p rl --bin rl -- train --env pendulum --compare adam,sisa --seeds 0..3
 //! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/step-0000100000 --gif ep.gif
+//! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/best
 //! ```
 //!
-//! Runs go to `runs/<algo>-<task>/<optimizer>-seed<k>/` (`metrics.csv`, TensorBoard `tb/`,
-//! `checkpoints/`, `summary.json`); the registry domain of the optimizer presets is the same
-//! `<algo>-<task>` (e.g. `ppo-humanoid`), falling back to the defaults for tasks without presets.
-//! `--config file.toml` may hold an `[rl]` table (any field of `RlConfig`) and an `[optimizer]`
-//! table (optimizer settings over the presets). With `--compare` and/or several `--seeds`, every
+//! Runs go to `runs/<algo>-<task>/<optimizer>-seed<k>/` (`--name` names a single run's folder;
+//! with several runs it prefixes each: `<name>-<optimizer>-seed<k>`), holding `metrics.csv`,
+//! TensorBoard `tb/` (with the settings and final figures under `tb/hparams/`), `checkpoints/`
+//! (the newest `--keep-checkpoints` step checkpoints and `best/`, the policy of the best
+//! evaluation) and `summary.json`; the run folder and the `tensorboard --logdir` command are
+//! printed when a run starts. `train` takes the common run flags of every domain
+//! (`runs::session::RunArgs`: `--runs`, `--name`, `--optimizer`, `--seed`, `--resume`,
+//! `--device`, `--threads` (here 1 unless given), `--checkpoint-every` (environment steps), ...).
+//! The registry domain of the optimizer presets is `<algo>-<task>` (e.g. `ppo-humanoid`),
+//! falling back to the defaults for tasks without presets. `--config file.toml` may hold an
+//! `[rl]` table (any field of `RlConfig`) and an `[optimizer]` table (optimizer settings over
+//! the presets), or only optimizer settings. With `--compare` and/or several `--seeds`, every
 //! (optimizer, seed) pair runs in turn and `compare.md` (mean ± std over seeds of the best and
-//! final test return) plus the domain's report and charts are written. Logged per update:
-//! train/return, losses, entropy, approx KL, clip fraction, explained variance, steps/s; every
-//! `eval_every` steps: test/return (mean of 10 deterministic episodes) and its std.
+//! final evaluation return) plus the domain's report and charts are written. Logged per update:
+//! train/return (episodes that ended in the rollout), train/return_100 and train/episode_length
+//! (last 100 episodes), losses, entropy, train/action_std (Gaussian policies), approx KL, clip
+//! fraction, explained variance, opt/sigma, opt/rho, opt/lr (what the optimizer has), steps/s;
+//! every `eval_every` steps: eval/return (mean of 10 deterministic episodes) and
+//! eval/return_std.
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -23,11 +34,11 @@ use envs::Backend;
 use rl::eval::{evaluate, record_episode};
 use rl::normalize::ObsNormalizer;
 use rl::policy::{ActionHead, ActorCritic};
-use rl::run::RunPlace;
 use rl::train::MAX_STEPS;
 use rl::{Algo, RlConfig, Trainer};
 use runs::cli::{in_range, positive, UsageError};
 use runs::registry::Registry;
+use runs::session::RunArgs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tch::Device;
@@ -42,7 +53,7 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Train (one run, or several with --compare / --seeds).
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Replay a checkpoint's policy deterministically; optionally save a GIF of one episode.
     Eval(EvalArgs),
     /// Train with the task's defaults until the mean return of the last 100 training episodes
@@ -76,6 +87,25 @@ struct SolveArgs {
 }
 
 #[derive(clap::Args, Debug)]
+#[command(
+    mut_arg("name", |a| a.help(
+        "Run name, a plain folder name [default: <optimizer>-seed<k>]; with --compare or several \
+         --seeds, the prefix of each run's <name>-<optimizer>-seed<k>"
+    )),
+    mut_arg("config", |a| a.help(
+        "TOML file with an [rl] table (any RlConfig field) and an [optimizer] table (optimizer \
+         settings over the presets), or only optimizer settings"
+    )),
+    mut_arg("threads", |a| a.help("Torch intra-op threads, 1 to 1024 [default: 1]")),
+    mut_arg("divergence_factor", |a| a.help(
+        "Accepted for every domain; RL logs no train/loss, so no divergence guard watches it"
+    )),
+    mut_arg("reduction", |a| a.help("Accepted for every domain; RL runs in one process")),
+    mut_arg("checkpoint_every", |a| a.help(
+        "Checkpoint every this many environment steps, 0 to 10⁹ (0: only at the end) \
+         [default: the configuration's, 30,000]"
+    ))
+)]
 struct TrainArgs {
     /// Task id or alias (humanoid, ant, halfcheetah, cartpole, pendulum, ...).
     #[arg(long, default_value = "humanoid")]
@@ -83,33 +113,18 @@ struct TrainArgs {
     /// Algorithm.
     #[arg(long, value_enum, default_value_t = Algo::Ppo)]
     algo: Algo,
-    /// Optimizer name (sisa, adam, ...).
-    #[arg(long, default_value = "sisa")]
-    optimizer: String,
     /// Comma-separated optimizers to run one after the other (overrides --optimizer).
     #[arg(long, value_delimiter = ',')]
     compare: Vec<String>,
     /// Total environment steps, 1 to 10¹⁰ (default: the algorithm's and task's).
     #[arg(long, value_parser = in_range(1usize, MAX_STEPS))]
     steps: Option<usize>,
-    /// Seed of a single run.
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Seeds `a..b` (b exclusive), one run each.
+    /// Seeds `a..b` (b exclusive), one run each (overrides --seed).
     #[arg(long)]
     seeds: Option<String>,
     /// Simulator backend: auto, classic, rapier, mujoco (default: rapier for MuJoCo tasks).
     #[arg(long)]
     backend: Option<String>,
-    /// cpu, cuda, or auto (the first CUDA GPU when libtorch sees one, else the CPU).
-    #[arg(long, default_value = "auto")]
-    device: String,
-    /// TOML with `[rl]` and `[optimizer]` tables.
-    #[arg(long)]
-    config: Option<PathBuf>,
-    /// Where run folders go.
-    #[arg(long, default_value = "runs")]
-    runs: PathBuf,
     /// Evaluate every this many steps, 0 to 10¹⁰ (0: never; default: the configuration's,
     /// 30,000).
     #[arg(long, value_parser = in_range(0usize, MAX_STEPS))]
@@ -117,12 +132,10 @@ struct TrainArgs {
     /// Rebuild the optimizer at every update (the paper's re-initialized SISA state).
     #[arg(long)]
     reset_optimizer: bool,
-    /// Continue each run from its latest checkpoint.
-    #[arg(long)]
-    resume: bool,
-    /// torch intra-op threads, 1 to 1024.
-    #[arg(long, default_value_t = 1, value_parser = in_range(1i32, 1024))]
-    threads: i32,
+    /// The flags every domain takes (`--config` holds `[rl]` and `[optimizer]` tables, or only
+    /// optimizer settings; `--threads` is 1 unless given).
+    #[command(flatten)]
+    run: RunArgs,
 }
 
 #[derive(clap::Args, Debug)]
@@ -139,6 +152,10 @@ struct EvalArgs {
     /// Write a filmstrip PNG of the first episode here (tasks that can render).
     #[arg(long)]
     filmstrip: Option<PathBuf>,
+    /// Simulator backend to replay on: auto, classic, rapier, mujoco (default: the one the
+    /// checkpoint trained on).
+    #[arg(long)]
+    backend: Option<String>,
 }
 
 /// The `--config` path for messages.
@@ -202,26 +219,60 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
     if let Some(e) = args.eval_every {
         cfg.eval_every = e;
     }
+    if let Some(every) = args.run.checkpoint_every {
+        cfg.checkpoint_every = every as usize;
+    }
     cfg.reset_optimizer |= args.reset_optimizer;
     cfg.validate()?;
     Ok(cfg)
 }
 
-fn train(args: &TrainArgs) -> Result<()> {
-    runs::device::parse_device(&args.device)?;
-    let file: toml::Table = match &args.config {
-        Some(p) => std::fs::read_to_string(p)
-            .with_context(|| format!("cannot read {}", p.display()))?
-            .parse()
-            .with_context(|| format!("{} is not valid TOML", p.display()))?,
-        None => toml::Table::new(),
+/// Each run's flags: the optimizer, seed and folder name of every (optimizer, seed) pair, in
+/// order. A single run is named `--name` (else `<optimizer>-seed<k>`); with several,
+/// `--name` prefixes each `<optimizer>-seed<k>`.
+fn planned_runs(args: &TrainArgs) -> Result<Vec<RunArgs>> {
+    let optimizers = match args.compare.is_empty() {
+        true => vec![args.run.optimizer.clone().unwrap_or_else(|| "sisa".into())],
+        false => args.compare.clone(),
     };
+    let seeds = match &args.seeds {
+        Some(s) => parse_seeds(s)?,
+        None => vec![args.run.seed],
+    };
+    let single = optimizers.len() == 1 && seeds.len() == 1;
+    let mut planned = Vec::new();
+    for optimizer in &optimizers {
+        for &seed in &seeds {
+            let name = match (&args.run.name, single) {
+                (Some(name), true) => name.clone(),
+                (Some(prefix), false) => format!("{prefix}-{}", rl::run::run_name(optimizer, seed)),
+                (None, _) => rl::run::run_name(optimizer, seed),
+            };
+            planned.push(RunArgs {
+                optimizer: Some(optimizer.clone()),
+                seed,
+                name: Some(name),
+                threads: Some(args.run.threads.unwrap_or(1)),
+                ..args.run.clone()
+            });
+        }
+    }
+    Ok(planned)
+}
+
+/// The `--config` file's `[rl]` table (as a table holding it) and optimizer overrides: the
+/// `[optimizer]` table, or the whole file when it has neither table.
+fn split_config(file: toml::Table, path: &Option<PathBuf>) -> Result<(toml::Table, toml::Table)> {
+    if !file.contains_key("rl") && !file.contains_key("optimizer") {
+        return Ok((toml::Table::new(), file));
+    }
     if let Some(key) = file.keys().find(|k| !["rl", "optimizer"].contains(&k.as_str())) {
         return Err(UsageError::new(
             key.as_str(),
             format!(
-                "unknown key in {}: a config holds an [rl] and an [optimizer] table",
-                display(&args.config)
+                "unknown key in {}: a config holds an [rl] and an [optimizer] table \
+                 (or only optimizer settings)",
+                display(path)
             ),
         )
         .into());
@@ -231,36 +282,50 @@ fn train(args: &TrainArgs) -> Result<()> {
         Some(_) => bail!("[optimizer] must be a table"),
         None => toml::Table::new(),
     };
+    Ok((file, overrides))
+}
+
+fn train(args: &TrainArgs) -> Result<()> {
+    args.run.device()?;
+    let file: toml::Table = match &args.run.config {
+        Some(p) => std::fs::read_to_string(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .parse()
+            .with_context(|| format!("{} is not valid TOML", p.display()))?,
+        None => toml::Table::new(),
+    };
+    let (file, overrides) = split_config(file, &args.run.config)?;
     let base = rl_config(args, &file)?;
-    let optimizers = if args.compare.is_empty() {
-        vec![args.optimizer.clone()]
-    } else {
-        args.compare.clone()
-    };
-    let seeds = match &args.seeds {
-        Some(s) => parse_seeds(s)?,
-        None => vec![args.seed],
-    };
-    let place = RunPlace {
-        runs: args.runs.clone(),
-        device: args.device.clone(),
-        threads: Some(args.threads.max(0) as usize),
-        resume: args.resume,
-    };
-    for opt in &optimizers {
-        for &seed in &seeds {
-            let cfg = RlConfig { seed, ..base.clone() };
-            rl::run::run_one(&cfg, opt, &overrides, &place)?;
-        }
+    let planned = planned_runs(args)?;
+    for run in &planned {
+        let cfg = RlConfig {
+            seed: run.seed,
+            ..base.clone()
+        };
+        rl::run::run_one(&cfg, &overrides, run)?;
     }
-    if optimizers.len() > 1 || seeds.len() > 1 {
-        // The one comparison path: test return over steps, mean ± std over seeds.
-        let domain_dir = args.runs.join(base.domain());
-        let groups: Vec<(String, Vec<u64>)> = optimizers.iter().map(|o| (o.clone(), seeds.clone())).collect();
+    if planned.len() > 1 {
+        // The one comparison path: evaluation return over steps, mean ± std over seeds.
+        let domain_dir = args
+            .run
+            .runs
+            .join(args.run.domain.clone().unwrap_or_else(|| base.domain()));
+        let mut groups: Vec<(String, Vec<u64>)> = Vec::new();
+        for run in &planned {
+            let name = run.name.as_deref().unwrap_or_default();
+            let group = name
+                .strip_suffix(&format!("-seed{}", run.seed))
+                .unwrap_or(name)
+                .to_string();
+            match groups.iter_mut().find(|(g, _)| *g == group) {
+                Some((_, seeds)) => seeds.push(run.seed),
+                None => groups.push((group, vec![run.seed])),
+            }
+        }
         let written = report::compare::compare(
             &domain_dir,
             &groups,
-            "test/return",
+            "eval/return",
             "step",
             report::plot::Goal::Maximize,
         )?;
@@ -275,15 +340,22 @@ fn train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-/// The policy and observation statistics saved in a checkpoint.
-fn load_policy(path: &Path) -> Result<(RlConfig, tch::nn::VarStore, ActorCritic, Option<ObsNormalizer>)> {
+/// The policy and observation statistics saved in a checkpoint, with its settings (the backend
+/// replaced by `backend` when given).
+fn load_policy(
+    path: &Path,
+    backend: Option<&str>,
+) -> Result<(RlConfig, tch::nn::VarStore, ActorCritic, Option<ObsNormalizer>)> {
     let meta_path = path.join("meta.json");
     let text = std::fs::read_to_string(&meta_path)
         .with_context(|| format!("cannot read {}", meta_path.display()))?;
     let meta: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{}", meta_path.display()))?;
-    let cfg: RlConfig = serde_json::from_value(meta["extra"]["config"].clone())
+    let mut cfg: RlConfig = serde_json::from_value(meta["extra"]["config"].clone())
         .with_context(|| format!("{}: extra.config", meta_path.display()))?;
+    if let Some(backend) = backend {
+        cfg.backend = backend.parse()?;
+    }
     let norm: Option<ObsNormalizer> =
         serde_json::from_value(meta["extra"]["progress"]["obs_norm"].clone())
             .with_context(|| format!("{}: extra.progress.obs_norm", meta_path.display()))?;
@@ -298,7 +370,7 @@ fn load_policy(path: &Path) -> Result<(RlConfig, tch::nn::VarStore, ActorCritic,
 }
 
 fn eval(args: &EvalArgs) -> Result<()> {
-    let (cfg, _vs, ac, norm) = load_policy(&args.checkpoint)?;
+    let (cfg, _vs, ac, norm) = load_policy(&args.checkpoint, args.backend.as_deref())?;
     let seed = cfg.seed.wrapping_add(1_000_000);
     let stats = evaluate(
         &ac,
@@ -414,6 +486,79 @@ mod tests {
         rl::run::strip_nulls(&mut config);
         let text = toml::to_string_pretty(&config).unwrap();
         assert!(text.contains("algo = \"a2c\""), "{text}");
+    }
+
+    fn train_args(flags: &[&str]) -> TrainArgs {
+        let argv = ["rl", "train"].iter().chain(flags).copied();
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Train(args) => *args,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn name_names_a_single_run_and_prefixes_several() {
+        let names = |flags: &[&str]| -> Vec<(String, u64, String)> {
+            planned_runs(&train_args(flags))
+                .unwrap()
+                .into_iter()
+                .map(|r| (r.optimizer.unwrap(), r.seed, r.name.unwrap()))
+                .collect()
+        };
+        let one = |o: &str, s: u64, n: &str| (o.to_string(), s, n.to_string());
+        assert_eq!(names(&[]), [one("sisa", 0, "sisa-seed0")]);
+        assert_eq!(
+            names(&["--name", "long-run", "--optimizer", "adam", "--seed", "3"]),
+            [one("adam", 3, "long-run")]
+        );
+        assert_eq!(
+            names(&["--name", "x", "--compare", "adam,sisa", "--seeds", "0..2"]),
+            [
+                one("adam", 0, "x-adam-seed0"),
+                one("adam", 1, "x-adam-seed1"),
+                one("sisa", 0, "x-sisa-seed0"),
+                one("sisa", 1, "x-sisa-seed1"),
+            ]
+        );
+        // The common flags reach every run; RL's torch threads default to 1.
+        let run = &planned_runs(&train_args(&["--runs", "elsewhere", "--keep-checkpoints", "5"])).unwrap()[0];
+        assert_eq!(
+            (run.runs.as_path(), run.keep_checkpoints, run.threads),
+            (Path::new("elsewhere"), 5, Some(1))
+        );
+        assert!(
+            Cli::try_parse_from(["rl", "train", "--name", "a/b"]).is_err(),
+            "a plain name"
+        );
+    }
+
+    #[test]
+    fn a_config_file_is_rl_and_optimizer_tables_or_optimizer_settings() {
+        let path = Some(PathBuf::from("c.toml"));
+        let (rl, opt) = split_config(
+            "[rl]\nnum_envs = 2\n[optimizer]\nlr = 0.1\n".parse().unwrap(),
+            &path,
+        )
+        .unwrap();
+        assert_eq!(
+            (rl["rl"]["num_envs"].as_integer(), opt["lr"].as_float()),
+            (Some(2), Some(0.1))
+        );
+        let (rl, opt) = split_config("lr = 0.2\nnodes = 2\n".parse().unwrap(), &path).unwrap();
+        assert!(rl.is_empty());
+        assert_eq!(
+            (opt["lr"].as_float(), opt["nodes"].as_integer()),
+            (Some(0.2), Some(2))
+        );
+        let err = split_config("lr = 0.2\n[rl]\nnum_envs = 2\n".parse().unwrap(), &path).unwrap_err();
+        assert!(format!("{err:#}").contains("lr"), "{err:#}");
+        // --checkpoint-every sets the RL cadence (environment steps).
+        let cfg = rl_config(
+            &train_args(&["--env", "pendulum", "--checkpoint-every", "4096"]),
+            &toml::Table::new(),
+        )
+        .unwrap();
+        assert_eq!(cfg.checkpoint_every, 4096);
     }
 
     #[test]
