@@ -12,6 +12,7 @@ mod record;
 mod report;
 mod rl;
 mod rounds;
+mod vision;
 
 use anyhow::Result;
 use clap::{Args, Subcommand, ValueEnum};
@@ -44,6 +45,9 @@ enum BenchCommand {
     /// Seconds per federated round on MNIST, 10 clients (SISA, FedAvg): pisa-rs vs. the same
     /// rounds in PyTorch.
     Fed(fed::FedBenchArgs),
+    /// CIFAR-10 training images/s, data loading included: pisa-rs vs. the same model, batch,
+    /// augmentation and SGD in PyTorch (DataLoader with 2 workers).
+    Vision(vision::VisionBenchArgs),
 }
 
 /// Arguments of `cargo xtask bench optim`.
@@ -87,5 +91,6 @@ pub fn run(args: &BenchArgs) -> Result<()> {
         BenchCommand::Gan(gan_args) => gan::run(gan_args),
         BenchCommand::Dist(dist_args) => dist::run(dist_args),
         BenchCommand::Fed(fed_args) => fed::run(fed_args),
+        BenchCommand::Vision(vision_args) => vision::run(vision_args),
     }
 }
