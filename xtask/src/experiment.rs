@@ -355,6 +355,30 @@ impl Place<'_> {
     }
 }
 
+/// Runs one plain run (no `--compare`, `--seeds` or `--sweep`) of `optimizer` in `place`
+/// through `launch` (the domain binary with its own arguments; this adds `--optimizer --runs
+/// --domain [--config]`), for domains with several domain folders (fed's cells, vision's
+/// models).
+///
+/// # Errors
+/// When the run fails.
+pub fn run_single(
+    place: Place<'_>,
+    optimizer: &str,
+    config: Option<&Path>,
+    launch: &dyn Fn() -> Result<Command>,
+) -> Result<()> {
+    let mut cmd = launch()?;
+    cmd.args(["--optimizer", optimizer])
+        .arg("--runs")
+        .arg(place.runs)
+        .args(["--domain", place.domain]);
+    if let Some(file) = config {
+        cmd.arg("--config").arg(file);
+    }
+    run_checked(&mut cmd)
+}
+
 /// Runs `runs` in `place` one after the other through `launch` (the domain binary with its
 /// own arguments; this adds `--optimizer --seed --name [--config] --runs --domain`), skipping
 /// finished runs and those stopped by a non-finite loss, resuming interrupted ones

@@ -13,6 +13,7 @@ mod env;
 mod experiment;
 mod fed;
 mod gan;
+mod gpu_check;
 mod llm;
 mod lstm;
 mod mnist;
@@ -89,6 +90,9 @@ enum Command {
     /// Starts a program as N MPI ranks (`mpirun` with the toolchain's environment; installs
     /// OpenMPI when missing and root): `launch --nproc 4 [--hostfile F] -- <program> <args>`.
     Launch(mpi::LaunchArgs),
+    /// Every `#[ignore]`d CUDA test and `bench optim|llm|gan --device cuda`, under 8 minutes, one
+    /// results file; `--prepare DIR` only builds DIR with a `run.sh` for a GPU machine without cargo.
+    GpuCheck(gpu_check::GpuCheckArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -121,5 +125,6 @@ fn run(command: Command) -> Result<()> {
         Command::Fed(args) => fed::run(&args),
         Command::Vision(args) => vision::run(&args),
         Command::Launch(args) => mpi::launch(&args),
+        Command::GpuCheck(args) => gpu_check::run(&args),
     }
 }

@@ -159,22 +159,14 @@ pub fn run(args: &VisionArgs) -> Result<()> {
             cmd.args(["--model", model]).args(&data).args(&rest);
             Ok(cmd)
         };
-        if !request.is_experiment() {
-            let mut cmd = launch()?;
-            cmd.args(["--optimizer", &args.experiment.optimizer])
-                .arg("--runs")
-                .arg(&runs_dir)
-                .args(["--domain", &domain]);
-            if let Some(file) = &config {
-                cmd.arg("--config").arg(file);
-            }
-            run_checked(&mut cmd)?;
-            continue;
-        }
         let place = Place {
             runs: &runs_dir,
             domain: &domain,
         };
+        if !request.is_experiment() {
+            experiment::run_single(place, &args.experiment.optimizer, config.as_deref(), &launch)?;
+            continue;
+        }
         let planned = plan(&request, &place.dir())?;
         let compare_md = experiment::run(&toolchain, place, &planned, HEADLINE, config.as_deref(), &launch)?;
         let names: Vec<String> = planned.iter().map(|p| p.name.clone()).collect();
