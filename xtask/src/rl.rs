@@ -1,7 +1,9 @@
 //! `cargo xtask rl ...`: PPO / A2C training and evaluation through the `rl` crate's binary.
 //!
 //! ```text
-//! cargo xtask rl --env humanoid                                  # PPO + SISA, rapier backend
+//! cargo xtask rl --env humanoid                                  # PPO + SISA, MuJoCo backend
+//! cargo xtask rl --env humanoid --backend rapier                 # the pure-Rust rapier3d backend
+//! cargo xtask rl --env ant --protocol paper --compare adam,sisa  # the paper's protocol (spec §7.6)
 //! cargo xtask rl --env halfcheetah --algo a2c --compare adam,sisa --seeds 0..5 --steps 1000000
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/step-0003000000 --gif ep.gif
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/best  # best evaluation
@@ -13,8 +15,11 @@
 //! `tensorboard --logdir runs`).
 //!
 //! The binary is built with MuJoCo (the `rl` crate's feature `mujoco`, after provisioning it)
-//! when `--backend mujoco` is given, and for `eval --checkpoint DIR` without `--backend` when
-//! the checkpoint trained on MuJoCo (`extra.config.backend` of its `meta.json`).
+//! when `--backend mujoco` is given; for training on a Gymnasium v5 MuJoCo task without
+//! `--backend` (the binary's default for these tasks is MuJoCo, so that returns compare with
+//! published ones; `--env` defaults to `humanoid`); and for `eval --checkpoint DIR` without
+//! `--backend` when the checkpoint trained on MuJoCo (`extra.config.backend` of its
+//! `meta.json`). `--backend rapier` keeps the pure-Rust build (no MuJoCo to provision).
 
 use std::path::{Path, PathBuf};
 
@@ -28,7 +33,9 @@ use crate::setup;
 #[derive(Args, Debug)]
 pub struct RlArgs {
     /// `train` flags (`--env`, `--algo`, `--optimizer`, `--steps`, `--seed`/`--seeds`,
-    /// `--backend`, `--device`, `--compare`, `--config`), or `eval --checkpoint ... [--gif ...]`.
+    /// `--backend` (default: mujoco for the MuJoCo tasks), `--protocol defaults|paper`,
+    /// `--reset-optimizer`, `--device`, `--compare`, `--config`), or
+    /// `eval --checkpoint ... [--gif ...]`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
 }
@@ -43,10 +50,59 @@ fn forwarded(args: &[String]) -> Vec<String> {
     }
 }
 
-/// Whether the arguments ask for the MuJoCo backend (`--backend mujoco` or `--backend=mujoco`).
+/// Whether the arguments ask for the MuJoCo backend (`--backend mujoco` or `--backend=mujoco`,
+/// any case, as the binary parses it).
 fn wants_mujoco(args: &[String]) -> bool {
-    args.iter().any(|a| a == "--backend=mujoco")
-        || args.windows(2).any(|w| w[0] == "--backend" && w[1] == "mujoco")
+    flag_value(args, "backend").is_some_and(|b| b.eq_ignore_ascii_case("mujoco"))
+}
+
+/// The Gymnasium v5 MuJoCo tasks of the `envs` registry (ids and aliases, compared lower case
+/// without `-` and `_`, as `envs::registry::env_spec` does): the tasks whose default backend is
+/// MuJoCo. Kept here because xtask does not link `envs`; `the_mujoco_tasks_match_the_envs_registry`
+/// checks the list against `envs/src/registry.rs`.
+const MUJOCO_TASKS: &[&str] = &[
+    "HalfCheetah-v5",
+    "halfcheetah",
+    "cheetah",
+    "Ant-v5",
+    "ant",
+    "Humanoid-v5",
+    "humanoid",
+    "Hopper-v5",
+    "hopper",
+    "Walker2d-v5",
+    "walker2d",
+    "walker",
+    "InvertedPendulum-v5",
+    "invertedpendulum",
+    "InvertedDoublePendulum-v5",
+    "inverteddoublependulum",
+    "doublependulum",
+];
+
+/// The `rl` binary's default `--env` (`train`).
+const DEFAULT_ENV: &str = "humanoid";
+
+/// Lower case without `-` and `_` (the `envs` registry's alias comparison).
+fn squash(s: &str) -> String {
+    s.chars()
+        .filter(|c| *c != '-' && *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Whether `env` (a Gymnasium id or alias) is a Gymnasium v5 MuJoCo task.
+fn is_mujoco_task(env: &str) -> bool {
+    let q = squash(env);
+    MUJOCO_TASKS.iter().any(|t| squash(t) == q)
+}
+
+/// Whether a `train` without `--backend` gets MuJoCo by default: its `--env` (default
+/// `humanoid`) is a Gymnasium v5 MuJoCo task. Classic-control tasks keep their backend.
+fn mujoco_by_default(forwarded: &[String]) -> bool {
+    forwarded.first().is_some_and(|a| a == "train")
+        && flag_value(forwarded, "backend").is_none()
+        && is_mujoco_task(flag_value(forwarded, "env").unwrap_or(DEFAULT_ENV))
 }
 
 /// The value of `--<flag> V` or `--<flag>=V` in `args`.
@@ -89,13 +145,14 @@ fn checkpoint_backend(dir: &Path) -> Result<String> {
         })
 }
 
-/// Whether the binary needs MuJoCo for the (forwarded) arguments: `--backend mujoco`, or an
-/// `eval` without `--backend` of a checkpoint that trained on MuJoCo.
+/// Whether the binary needs MuJoCo for the (forwarded) arguments: `--backend mujoco`, a `train`
+/// on a MuJoCo task without `--backend` ([`mujoco_by_default`]), or an `eval` without
+/// `--backend` of a checkpoint that trained on MuJoCo.
 ///
 /// # Errors
 /// As [`checkpoint_backend`].
 fn needs_mujoco(forwarded: &[String]) -> Result<bool> {
-    if wants_mujoco(forwarded) {
+    if wants_mujoco(forwarded) || mujoco_by_default(forwarded) {
         return Ok(true);
     }
     let eval = forwarded.first().is_some_and(|a| a == "eval");
@@ -118,8 +175,8 @@ fn mujoco_cargo_args() -> (Vec<&'static str>, Vec<&'static str>) {
     (build, run)
 }
 
-/// Runs `cargo xtask rl`. With `--backend mujoco`, or `eval` of a MuJoCo checkpoint, it
-/// provisions MuJoCo (`setup --mujoco`) and builds the binary with the `rl` crate's feature
+/// Runs `cargo xtask rl`. With `--backend mujoco`, training on a MuJoCo task without
+/// `--backend`, or `eval` of a MuJoCo checkpoint, it provisions MuJoCo (`setup --mujoco`) and builds the binary with the `rl` crate's feature
 /// `mujoco`.
 pub fn run(args: &RlArgs) -> Result<()> {
     let forwarded = forwarded(&args.args);
@@ -167,6 +224,70 @@ mod tests {
         assert!(wants_mujoco(&s(&["train", "--backend=mujoco"])));
         assert!(!wants_mujoco(&s(&["train", "--backend", "rapier"])));
         assert!(!wants_mujoco(&s(&["train", "--env", "mujoco"])));
+        assert!(wants_mujoco(&s(&["train", "--backend", "MuJoCo"])));
+    }
+
+    #[test]
+    fn mujoco_tasks_default_to_mujoco_and_classic_control_keeps_its_backend() {
+        let needs = |args: &[&str]| needs_mujoco(&forwarded(&s(args))).unwrap();
+        // Every v5 task, by id or alias, in both spellings of --env; `--env` defaults to humanoid.
+        for env in [
+            "humanoid",
+            "Humanoid-v5",
+            "ant",
+            "Hopper-v5",
+            "half_cheetah",
+            "Walker2d",
+            "walker",
+        ] {
+            assert!(needs(&["--env", env]), "{env}");
+            assert!(needs(&[&format!("--env={env}")]), "{env}");
+        }
+        assert!(needs(&["--env", "InvertedDoublePendulum-v5", "--algo", "a2c"]));
+        assert!(needs(&["--env", "invertedpendulum"]));
+        assert!(needs(&[]), "the default task is Humanoid-v5");
+        assert!(needs(&["train", "--steps", "1000"]));
+        // Classic control keeps the pure-Rust build.
+        for env in ["cartpole", "CartPole-v1", "pendulum", "Pendulum-v1"] {
+            assert!(!needs(&["--env", env]), "{env}");
+        }
+        // An explicit --backend decides, either way.
+        assert!(!needs(&["--env", "humanoid", "--backend", "rapier"]));
+        assert!(!needs(&["--env=ant", "--backend=rapier"]));
+        assert!(needs(&["--env", "ant", "--backend", "mujoco"]));
+        // Only training picks a default (solve keeps its own; eval reads the checkpoint).
+        assert!(!needs(&["solve", "--env", "humanoid"]));
+        assert!(!needs(&["help"]));
+    }
+
+    /// The MuJoCo task list mirrors the envs registry: every locomotion id and alias there is
+    /// here, and nothing else.
+    #[test]
+    fn the_mujoco_tasks_match_the_envs_registry() {
+        let registry = include_str!("../../envs/src/registry.rs");
+        let mut locomotion = Vec::new();
+        for spec in registry.split("EnvSpec {").skip(1) {
+            let Some(body) = spec.split('}').next() else {
+                continue;
+            };
+            if !body.contains("TaskFamily::Locomotion") {
+                continue;
+            }
+            let quoted = |line: &str| -> Vec<String> {
+                line.split('"').skip(1).step_by(2).map(str::to_string).collect()
+            };
+            for line in body.lines() {
+                let line = line.trim();
+                if line.starts_with("id:") || line.starts_with("aliases:") {
+                    locomotion.extend(quoted(line));
+                }
+            }
+        }
+        assert!(locomotion.len() >= 14, "{locomotion:?}");
+        let mut ours: Vec<String> = MUJOCO_TASKS.iter().map(|t| t.to_string()).collect();
+        locomotion.sort();
+        ours.sort();
+        assert_eq!(ours, locomotion);
     }
 
     /// A checkpoint folder whose `meta.json` records `backend`.
@@ -198,7 +319,7 @@ mod tests {
         assert!(!needs_mujoco(&s(&["eval", "--checkpoint", &mujoco, "--backend", "rapier"])).unwrap());
         assert!(needs_mujoco(&s(&["eval", "--checkpoint", &rapier, "--backend=mujoco"])).unwrap());
         // Training never reads a checkpoint here.
-        assert!(!needs_mujoco(&s(&["train", "--checkpoint", "nowhere"])).unwrap());
+        assert!(!needs_mujoco(&s(&["train", "--env", "cartpole", "--checkpoint", "nowhere"])).unwrap());
         // A folder that is not a checkpoint is named.
         let err = needs_mujoco(&s(&["eval", "--checkpoint", "/nonexistent/step-1"])).unwrap_err();
         assert!(

@@ -1,6 +1,7 @@
 //! Deterministic evaluation: k test episodes with the policy's mode (μ or arg-max), on copies
 //! of the task seeded apart from the training copies, through the frozen observation statistics.
 
+use super::action::ScaleAction;
 use super::normalize::ObsNormalizer;
 use super::policy::{ActionHead, ActorCritic};
 use envs::{make_env, Action, Backend, Env, EnvError};
@@ -71,15 +72,33 @@ fn clip_to_box(env: &dyn Env, action: &[f64]) -> Vec<f32> {
     }
 }
 
-/// Runs `episodes` deterministic episodes of `env_id`, episode k on a copy seeded `seed + k`.
+/// `env_id` on `backend` seeded `seed`, its actions mapped from [−1, 1] onto the box when
+/// `action_scaling` ([`ScaleAction`]) as the policy was trained.
+fn make_eval_env(
+    env_id: &str,
+    backend: Backend,
+    action_scaling: bool,
+    seed: u64,
+) -> Result<Box<dyn Env>, EnvError> {
+    let env = make_env(env_id, backend, seed)?;
+    match action_scaling && env.action_space().discrete_n().is_none() {
+        true => Ok(Box::new(ScaleAction::new(env)?)),
+        false => Ok(env),
+    }
+}
+
+/// Runs `episodes` deterministic episodes of `env_id`, episode k on a copy seeded `seed + k`;
+/// `action_scaling` as [`crate::RlConfig::action_scaling`].
 ///
 /// # Errors
 /// An environment error.
+#[allow(clippy::too_many_arguments)]
 pub fn evaluate(
     ac: &ActorCritic,
     norm: Option<&ObsNormalizer>,
     env_id: &str,
     backend: Backend,
+    action_scaling: bool,
     seed: u64,
     episodes: usize,
     device: Device,
@@ -89,7 +108,7 @@ pub fn evaluate(
         lengths: Vec::with_capacity(episodes),
     };
     for k in 0..episodes as u64 {
-        let mut env = make_env(env_id, backend, seed.wrapping_add(k))?;
+        let mut env = make_eval_env(env_id, backend, action_scaling, seed.wrapping_add(k))?;
         let mut obs = env.reset(Some(seed.wrapping_add(k)))?.obs;
         let (mut ret, mut len) = (0.0, 0u64);
         loop {
@@ -112,7 +131,8 @@ pub fn evaluate(
 }
 
 /// Frames (`width × height`) of one deterministic episode of `env_id` seeded `seed`, at most
-/// `max_frames` of them, and the episode's return.
+/// `max_frames` of them, and the episode's return; `action_scaling` as
+/// [`crate::RlConfig::action_scaling`].
 ///
 /// # Errors
 /// An environment error, [`EnvError::RenderUnsupported`] for a task that cannot draw itself.
@@ -122,12 +142,13 @@ pub fn record_episode(
     norm: Option<&ObsNormalizer>,
     env_id: &str,
     backend: Backend,
+    action_scaling: bool,
     seed: u64,
     size: (u32, u32),
     max_frames: usize,
     device: Device,
 ) -> Result<(Vec<envs::render::Frame>, f64), EnvError> {
-    let mut env = make_env(env_id, backend, seed)?;
+    let mut env = make_eval_env(env_id, backend, action_scaling, seed)?;
     let mut obs = env.reset(Some(seed))?.obs;
     let mut frames = vec![env.render(size.0, size.1)?];
     let mut ret = 0.0;

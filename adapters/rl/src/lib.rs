@@ -8,6 +8,7 @@
 //! - [`policy`]: separate actor and critic MLPs with orthogonal initialization, a diagonal Gaussian
 //!   with state-independent log-std for `Box` actions and a categorical for `Discrete` ones;
 //! - [`ppo`]: the clipped surrogate, the (optionally clipped) value loss and the entropy bonus;
+//! - [`action`]: Tianshou's action scaling from [−1, 1] onto the action box;
 //! - [`a2c`]: the policy-gradient loss of A2C (n-step rollouts with GAE, value and entropy terms);
 //! - [`normalize`]: observation normalization and reward scaling over N environment copies;
 //! - [`decay`]: the linear learning-rate decay (σ/ρ for the PISA family) written into the
@@ -18,16 +19,21 @@
 //! - [`train`](mod@train): the [`Trainer`] shared by PPO and A2C, with evaluation, checkpoints and exact
 //!   resume ([`train()`] runs it to the end without logging).
 //!
+//! - [`protocol`]: named starting settings, the defaults or the paper's protocol (spec §7.6).
+//!
 //! SISA's state is kept across updates by default; `reset_optimizer = true` rebuilds the
-//! optimizer at every update as the paper's code did (spec §9 Q11).
+//! optimizer at every update as the paper's code did (spec §6, §9 Q11), and the paper's
+//! protocol ([`protocol::Protocol::Paper`]) does so for the PISA family.
 
 pub mod a2c;
+pub mod action;
 pub mod decay;
 pub mod eval;
 pub mod gae;
 pub mod normalize;
 pub mod policy;
 pub mod ppo;
+pub mod protocol;
 pub mod run;
 pub mod stats;
 pub mod train;

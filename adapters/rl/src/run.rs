@@ -202,6 +202,16 @@ pub fn run_one(
         for cadence in ["eval_every", "eval_episodes", "checkpoint_every"] {
             map.remove(cadence);
         }
+        // Runs pinned before `recompute_adv` and `action_scaling` existed ran without them: off,
+        // they are left out so that those runs still resume.
+        for (key, on) in [
+            ("recompute_adv", cfg.recompute_adv),
+            ("action_scaling", cfg.action_scaling),
+        ] {
+            if !on {
+                map.remove(key);
+            }
+        }
     }
     session.pin_settings(&pinned)?;
     let mut rl_config = serde_json::json!({ "rl": cfg });
@@ -325,6 +335,8 @@ fn write_hparams(
         ("vf_coef".into(), cfg.loss.vf_coef.into()),
         ("lr_decay".into(), cfg.lr_decay.into()),
         ("reset_optimizer".into(), cfg.reset_optimizer.into()),
+        ("recompute_adv".into(), cfg.recompute_adv.into()),
+        ("action_scaling".into(), cfg.action_scaling.into()),
         ("nodes".into(), opt_cfg.base.nodes().into()),
     ];
     for (name, value) in crate::decay::current_values(opt_cfg, 0) {

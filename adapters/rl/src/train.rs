@@ -17,10 +17,24 @@
 //!
 //! # Deviations from Tianshou's MuJoCo examples (documented, not hidden)
 //! - reward *scaling* (SB3's `VecNormalize`, [`RewardScaler`]) instead of Tianshou's `rew_norm`
-//!   (normalizing value targets); no `recompute_adv` (advantages are computed once per rollout);
+//!   (normalizing value targets); advantages are computed once per rollout unless
+//!   [`RlConfig::recompute_adv`] (Tianshou's `recompute_adv`, on in the paper's protocol
+//!   [`crate::protocol::Protocol::Paper`]);
 //! - actions are clipped to the box (`bound_action_method = "clip"`) but not rescaled from
-//!   [−1, 1] (Tianshou's `action_scaling`); identical for the tasks whose box is [−1, 1];
-//! - the learning-rate decay is per optimizer iteration ([`super::decay`]) instead of per update.
+//!   [−1, 1] (Tianshou's `action_scaling`) unless [`RlConfig::action_scaling`] (on in the
+//!   paper's protocol); identical for the tasks whose box is [−1, 1];
+//! - the learning-rate decay is per optimizer iteration ([`super::decay`]) instead of per update,
+//!   except with [`RlConfig::reset_optimizer`], where the factor is held for the whole update as
+//!   Tianshou's `LambdaLR` holds it (the authors recompute σ, ρ from it at every `learn()`).
+//!
+//! # Optimizer state across updates
+//! By default the optimizer keeps its state from update to update (Adam's moments, SISA's π_i,
+//! v_i and bias counter), as Tianshou keeps Adam's. With [`RlConfig::reset_optimizer`] it is
+//! rebuilt from its configuration at the start of every update after the first, as the paper's
+//! RL code re-initializes all SISA state at every `learn()` call (spec §6): the new optimizer
+//! has the state of a freshly built one at the current weights, and its schedule is the
+//! constant factor r_u = 1 − u/U of update u of U ([`decay::constant_factor`]), so σ_u = σ_0/r_u
+//! and ρ_u = ρ_0/r_u are what the authors compute from the decayed learning rate.
 //!
 //! # Exact resume
 //! A checkpoint holds the weights, the optimizer state, the observation and reward statistics, the
@@ -33,6 +47,7 @@
 //! uninterrupted run; what is not carried over is only the partial episodes at the boundary.
 
 use super::a2c::a2c_loss;
+use super::action::ScaleAction;
 use super::decay;
 use super::eval::{evaluate, EvalStats};
 use super::gae::{gae, next_values, GaeConfig};
@@ -148,8 +163,16 @@ pub struct RlConfig {
     /// Linear decay of PPO's clip range ε over training (rl-zoo's `lin_0.2`); default false.
     pub clip_decay: bool,
     /// Rebuild the optimizer (fresh state) at every update, as the paper's RL code re-initialized
-    /// SISA; default false (keep state).
+    /// SISA; default false (keep state). See the module docs.
     pub reset_optimizer: bool,
+    /// Map the Gaussian policy's actions from [−1, 1] (clipped) onto the action box, as
+    /// Tianshou's `action_scaling` ([`crate::action::ScaleAction`]); default false (actions
+    /// clipped to the box). Differs only for boxes other than [−1, 1] (Humanoid, InvertedPendulum).
+    pub action_scaling: bool,
+    /// Recompute the advantages and returns with the current critic before every pass over the
+    /// rollout after the first (Tianshou's `recompute_adv`, Andrychowicz et al. 2021 §3.5);
+    /// default false (once per rollout, as CleanRL and SB3). No effect with one pass (A2C).
+    pub recompute_adv: bool,
     /// Evaluate every this many environment steps (0: never); default 30,000.
     pub eval_every: usize,
     /// Deterministic test episodes per evaluation; default 10.
@@ -190,6 +213,8 @@ impl Default for RlConfig {
             lr_decay: true,
             clip_decay: false,
             reset_optimizer: false,
+            action_scaling: false,
+            recompute_adv: false,
             eval_every: 30_000,
             eval_episodes: 10,
             checkpoint_every: 30_000,
@@ -389,6 +414,8 @@ fn make_envs(cfg: &RlConfig) -> Result<Envs, RlError> {
             let env = make_env(&cfg.env_id, cfg.backend, cfg.seed + i)?;
             let env: Box<dyn Env> = if env.action_space().discrete_n().is_some() {
                 env
+            } else if cfg.action_scaling {
+                Box::new(ScaleAction::new(env)?)
             } else {
                 Box::new(ClipAction::new(env)?)
             };
@@ -506,6 +533,16 @@ impl Trainer {
         cfg.update_epochs * cfg.rollout().div_ceil(mb)
     }
 
+    /// What happens to the optimizer before an update's first iteration: with
+    /// `reset_optimizer`, after the first update, it is rebuilt for this update (the paper's
+    /// re-initialized state); otherwise nothing. Idempotent.
+    fn begin_update(&mut self) -> Result<(), RlError> {
+        if self.cfg.reset_optimizer && self.state.update > 0 {
+            self.rebuild_optimizer(self.state.update)?;
+        }
+        Ok(())
+    }
+
     /// Rebuilds the optimizer from `opt_cfg` for update `update` (the paper's re-initialized
     /// state).
     fn rebuild_optimizer(&mut self, update: usize) -> Result<(), RlError> {
@@ -572,6 +609,12 @@ impl Trainer {
         Vec::try_from(&v).expect("Float values")
     }
 
+    /// V of the rows of `obs` (a `[rows, obs_dim]` tensor on the device), without gradients.
+    fn values_of_tensor(&self, obs: &Tensor) -> Vec<f32> {
+        let v = tch::no_grad(|| self.ac.value(obs)).to_device(Device::Cpu);
+        Vec::try_from(&v).expect("Float values")
+    }
+
     /// The settings.
     pub fn config(&self) -> &RlConfig {
         &self.cfg
@@ -622,9 +665,7 @@ impl Trainer {
         let (n, t_len, batch) = (cfg.num_envs, cfg.num_steps, cfg.rollout());
         let progress_left = 1.0 - self.state.update as f64 / cfg.updates() as f64;
         tch::manual_seed(step_seed(cfg.seed, self.state.update as u64));
-        if cfg.reset_optimizer && self.state.update > 0 {
-            self.rebuild_optimizer(self.state.update)?;
-        }
+        self.begin_update()?;
 
         let mut b_obs: Vec<f32> = Vec::with_capacity(batch * self.obs_dim);
         let mut b_actions: Vec<Tensor> = Vec::with_capacity(t_len);
@@ -634,6 +675,8 @@ impl Trainer {
         let mut terminated: Vec<bool> = Vec::with_capacity(batch);
         let mut truncated: Vec<bool> = Vec::with_capacity(batch);
         let mut final_values = vec![0.0f32; batch];
+        // (rollout index, normalized final observation) of the truncated steps, for recomputing.
+        let mut final_obs: Vec<(usize, Vec<f32>)> = Vec::new();
         let first_episode = self.episodes.len();
 
         // rollout
@@ -678,6 +721,9 @@ impl Trainer {
                 if let (Some(fin), true) = (fin, step.truncated[i]) {
                     let x = self.normalized(fin)?;
                     final_values[base + i] = self.values_of(&x, 1)[0];
+                    if cfg.recompute_adv {
+                        final_obs.push((base + i, x));
+                    }
                 }
             }
             for (_, ep) in step.episodes() {
@@ -700,9 +746,9 @@ impl Trainer {
             .to_device(dev);
         let b_actions = Tensor::cat(&b_actions, 0).to_device(dev);
         let b_logp = Tensor::cat(&b_logp, 0).to_device(dev);
-        let b_values = Tensor::from_slice(&values).to_device(dev);
-        let b_adv = Tensor::from_slice(&adv).to_device(dev);
-        let b_ret = Tensor::from_slice(&ret).to_device(dev);
+        let mut b_values = Tensor::from_slice(&values).to_device(dev);
+        let mut b_adv = Tensor::from_slice(&adv).to_device(dev);
+        let mut b_ret = Tensor::from_slice(&ret).to_device(dev);
 
         // optimizer iterations
         let mut loss_cfg = cfg.loss;
@@ -712,7 +758,22 @@ impl Trainer {
         let mb_size = self.minibatch();
         let mut sums = [0.0f64; 5];
         let mut count = 0usize;
-        for _ in 0..cfg.update_epochs {
+        for epoch in 0..cfg.update_epochs {
+            if cfg.recompute_adv && epoch > 0 {
+                // Tianshou's recompute_adv: V of every stored observation, of the last ones and
+                // of the truncated episodes' final ones, from the current critic.
+                let values = self.values_of_tensor(&b_obs);
+                let last = self.values_of(&obs, n);
+                let mut final_values = vec![0.0f32; batch];
+                for (k, x) in &final_obs {
+                    final_values[*k] = self.values_of(x, 1)[0];
+                }
+                let next = next_values(&values, &last, &final_values, &terminated, &truncated);
+                let (adv, ret) = gae(&rewards, &values, &next, &terminated, &truncated, n, cfg.gae);
+                b_values = Tensor::from_slice(&values).to_device(dev);
+                b_adv = Tensor::from_slice(&adv).to_device(dev);
+                b_ret = Tensor::from_slice(&ret).to_device(dev);
+            }
             let perm = match cfg.algo {
                 Algo::Ppo => Tensor::randperm(batch as i64, (Kind::Int64, dev)),
                 Algo::A2c => Tensor::arange(batch as i64, (Kind::Int64, dev)),
@@ -830,6 +891,7 @@ impl Trainer {
             self.state.obs_norm.as_ref(),
             &self.cfg.env_id,
             self.cfg.backend,
+            self.cfg.action_scaling,
             self.cfg.seed.wrapping_add(1_000_000),
             self.cfg.eval_episodes,
             self.device,
@@ -974,6 +1036,90 @@ mod tests {
             d(Algo::A2c, "inverted_double_pendulum"),
             "a2c-inverteddoublependulum"
         );
+    }
+
+    /// Whether two optimizer states hold the same scalars and the same tensors, bit for bit.
+    fn same_state(a: &pisa_core::OptimizerState, b: &pisa_core::OptimizerState) -> bool {
+        a.scalars == b.scalars
+            && a.tensors.len() == b.tensors.len()
+            && a.tensors
+                .iter()
+                .zip(&b.tensors)
+                .all(|((na, ta), (nb, tb))| na == nb && ta.equal(tb))
+    }
+
+    /// The largest |x| over the state tensors whose name starts with `prefix` (π_i: `pi.`, v_i:
+    /// `v.`).
+    fn max_abs(state: &pisa_core::OptimizerState, prefix: &str) -> f64 {
+        let picked: Vec<f64> = state
+            .tensors
+            .iter()
+            .filter(|(name, _)| name.starts_with(prefix))
+            .map(|(_, t)| t.abs().max().double_value(&[]))
+            .collect();
+        assert!(!picked.is_empty(), "no `{prefix}*` tensors");
+        picked.into_iter().fold(0.0, f64::max)
+    }
+
+    /// `reset_optimizer`: before the first iteration of the next update, SISA's per-node state
+    /// (π_i, v_i, the bias counter) is that of a freshly built optimizer at the current weights,
+    /// and σ, ρ are the authors' values for the decayed lr of that update; kept, the state is the
+    /// last update's. Rollouts of 2 × 32 in minibatches of 4 nodes × 8, 2 epochs: 4 iterations
+    /// per update, 4 updates.
+    #[test]
+    fn reset_rebuilds_the_optimizer_state_at_every_update_and_keep_carries_it() {
+        tch::set_num_threads(1);
+        let sisa = Registry::builtin()
+            .resolve("default", "sisa", &"sigma = 1.0\nlr = 1e-3".parse().unwrap())
+            .unwrap();
+        let base = RlConfig {
+            num_envs: 2,
+            num_steps: 32,
+            total_steps: 256,
+            update_epochs: 2,
+            batch_size: Some(8),
+            lr_decay: true,
+            ..RlConfig::for_task(Algo::Ppo, "Pendulum-v1")
+        };
+        assert_eq!((base.updates(), Trainer::iterations_per_update(&base, 4)), (4, 4));
+        for reset in [true, false] {
+            let cfg = RlConfig {
+                reset_optimizer: reset,
+                ..base.clone()
+            };
+            let mut t = Trainer::new(&cfg, &sisa, Device::Cpu).unwrap();
+            t.update().unwrap();
+            let after = t.opt.state().unwrap();
+            assert_eq!(after.scalars["iteration"], 4);
+            assert!(max_abs(&after, "pi.") > 0.0 && max_abs(&after, "v.") > 0.0);
+            // What update 1 does before its first iteration.
+            t.begin_update().unwrap();
+            let start = t.opt.state().unwrap();
+            let fresh = t.built.build(&t.vs).unwrap().state().unwrap();
+            if reset {
+                assert!(same_state(&start, &fresh), "reset: a fresh optimizer's state");
+                assert_eq!(start.scalars["iteration"], 0, "bias counter restarted");
+                assert_eq!((max_abs(&start, "pi."), max_abs(&start, "v.")), (0.0, 0.0));
+                // Update 1 of 4: r = 0.75, σ = 1/0.75, ρ = 999/0.75, held for the update.
+                for t_iter in [0, 3] {
+                    let v = decay::current_values(&t.built, t_iter);
+                    assert!((v[0].1 - 1.0 / 0.75).abs() < 1e-12, "{v:?}");
+                    assert!((v[1].1 - 999.0 / 0.75).abs() < 1e-9, "{v:?}");
+                }
+                // Idempotent: update() rebuilds again, to the same state.
+                t.begin_update().unwrap();
+                assert!(same_state(&t.opt.state().unwrap(), &fresh));
+            } else {
+                assert!(same_state(&start, &after), "keep: the last update's state");
+                assert!(!same_state(&start, &fresh));
+                // The decay runs over the run's 16 iterations: at iteration 4, r = 0.75 too.
+                let v = decay::current_values(&t.built, 4);
+                assert!((v[0].1 - 1.0 / 0.75).abs() < 1e-12, "{v:?}");
+            }
+            t.update().unwrap();
+            let counter = t.opt.state().unwrap().scalars["iteration"].as_u64();
+            assert_eq!(counter, Some(if reset { 4 } else { 8 }));
+        }
     }
 
     #[test]

@@ -1,12 +1,27 @@
 //! PPO and A2C on the `envs` tasks with any optimizer of the registry: `cargo xtask rl`.
 //!
 //! ```text
-//! cargo run --release -p rl --bin rl -- train --env humanoid            # PPO + SISA
+//! cargo run --release -p rl --features mujoco --bin rl -- train --env humanoid   # PPO + SISA
+//! cargo run --release -p rl --bin rl -- train --env humanoid --backend rapier    # pure Rust
+//! cargo run --release -p rl --features mujoco --bin rl -- train --env ant --protocol paper
 //! cargo run --release -p rl --bin rl -- train --env halfcheetah --algo a2c --optimizer adam
 //! cargo run --release -p rl --bin rl -- train --env pendulum --compare adam,sisa --seeds 0..3
 //! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/step-0000100000 --gif ep.gif
 //! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/best
 //! ```
+//!
+//! The Gymnasium v5 MuJoCo tasks (Ant, HalfCheetah, Hopper, Humanoid, InvertedPendulum,
+//! InvertedDoublePendulum, Walker2d) train on MuJoCo unless `--backend` says otherwise, so that
+//! returns compare with published ones: a binary built without the `mujoco` feature refuses
+//! them without `--backend` (`cargo xtask rl` provisions MuJoCo and builds with it).
+//! `--backend rapier` is the pure-Rust rapier3d port of the same models: no system library,
+//! same observation and action spaces and reward terms, but other contact dynamics, so its
+//! returns are not MuJoCo's (for development, tests and machines without MuJoCo).
+//! Classic-control tasks keep their own backend.
+//!
+//! `--protocol paper` starts from the paper's protocol (spec §7.6, `rl::protocol`): Tianshou's
+//! settings with advantages recomputed at every pass, 100 Tianshou epochs, a test per epoch,
+//! and the PISA family's state rebuilt at every update (baselines keep theirs).
 //!
 //! Runs go to `runs/<algo>-<task>/<optimizer>-seed<k>/` (`--name` names a single run's folder;
 //! with several runs it prefixes each: `<name>-<optimizer>-seed<k>`), holding `metrics.csv`,
@@ -34,6 +49,7 @@ use envs::Backend;
 use rl::eval::{evaluate, record_episode};
 use rl::normalize::ObsNormalizer;
 use rl::policy::{ActionHead, ActorCritic};
+use rl::protocol::Protocol;
 use rl::train::MAX_STEPS;
 use rl::{Algo, RlConfig, Trainer};
 use runs::cli::{in_range, positive, UsageError};
@@ -122,14 +138,21 @@ struct TrainArgs {
     /// Seeds `a..b` (b exclusive), one run each (overrides --seed).
     #[arg(long)]
     seeds: Option<String>,
-    /// Simulator backend: auto, classic, rapier, mujoco (default: rapier for MuJoCo tasks).
+    /// Simulator backend: auto, classic, rapier, mujoco (default: mujoco for the MuJoCo tasks,
+    /// which needs the `mujoco` feature; rapier is the pure-Rust port).
     #[arg(long)]
     backend: Option<String>,
+    /// Starting settings: `defaults` (the task's defaults) or `paper` (the paper's protocol,
+    /// spec §7.6: Tianshou's settings, recomputed advantages, the PISA family's state rebuilt at
+    /// every update).
+    #[arg(long, value_enum, default_value_t = Protocol::Defaults)]
+    protocol: Protocol,
     /// Evaluate every this many steps, 0 to 10¹⁰ (0: never; default: the configuration's,
     /// 30,000).
     #[arg(long, value_parser = in_range(0usize, MAX_STEPS))]
     eval_every: Option<usize>,
-    /// Rebuild the optimizer at every update (the paper's re-initialized SISA state).
+    /// Rebuild the optimizer at every update (the paper's re-initialized SISA state), whatever
+    /// the optimizer.
     #[arg(long)]
     reset_optimizer: bool,
     /// The flags every domain takes (`--config` holds `[rl]` and `[optimizer]` tables, or only
@@ -192,9 +215,37 @@ fn overlay(base: &mut serde_json::Value, layer: serde_json::Value) {
     }
 }
 
-/// The run configuration: task defaults, then the file's `[rl]` table, then flags.
+/// The backend of a task of `family` when neither `--backend` nor the `[rl]` table names one
+/// (`configured` is then `Auto`): MuJoCo for the Gymnasium v5 MuJoCo tasks, which needs a
+/// binary built with MuJoCo (`mujoco_built`), else refused naming the two ways out; classic
+/// control keeps `configured`. A backend the `[rl]` table names is kept.
+fn default_backend(
+    configured: Backend,
+    env_id: &str,
+    family: Option<envs::registry::TaskFamily>,
+    mujoco_built: bool,
+) -> Result<Backend> {
+    use envs::registry::TaskFamily;
+    match (family, configured) {
+        (Some(TaskFamily::Locomotion), Backend::Auto) if mujoco_built => Ok(Backend::Mujoco),
+        (Some(TaskFamily::Locomotion), Backend::Auto) => Err(UsageError::new(
+            "--backend",
+            format!(
+                "{env_id} trains on MuJoCo by default, and this binary was built without it: \
+                 run `cargo xtask rl` (it provisions MuJoCo and builds with `--features mujoco`), \
+                 or pass `--backend rapier` for the pure-Rust rapier3d port (its returns are not \
+                 MuJoCo's)"
+            ),
+        )
+        .into()),
+        _ => Ok(configured),
+    }
+}
+
+/// The run configuration: the protocol's settings for the task, then the file's `[rl]` table,
+/// then flags.
 fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
-    let mut cfg = RlConfig::for_task(args.algo, &args.env);
+    let mut cfg = args.protocol.config(args.algo, &args.env);
     if let Some(rl) = file.get("rl") {
         // Through JSON, where an unset option is `null` (TOML would drop it and the field's
         // default would come back).
@@ -207,11 +258,9 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
             .map_err(|e| UsageError::new("rl", format!("the [rl] table: {e}")))?;
     }
     let family = envs::registry::env_spec(&cfg.env_id).map(|s| s.family);
-    cfg.backend = match (&args.backend, family) {
-        (Some(b), _) => b.parse()?,
-        (None, Some(envs::registry::TaskFamily::ClassicControl)) | (None, None) => cfg.backend,
-        (None, Some(_)) if cfg.backend == Backend::Auto => Backend::Rapier,
-        (None, Some(_)) => cfg.backend,
+    cfg.backend = match &args.backend {
+        Some(b) => b.parse()?,
+        None => default_backend(cfg.backend, &cfg.env_id, family, cfg!(feature = "mujoco"))?,
     };
     if let Some(s) = args.steps {
         cfg.total_steps = s;
@@ -298,8 +347,11 @@ fn train(args: &TrainArgs) -> Result<()> {
     let base = rl_config(args, &file)?;
     let planned = planned_runs(args)?;
     for run in &planned {
+        let optimizer = run.optimizer.as_deref().unwrap_or("sisa");
+        let resolved = Registry::builtin().resolve(&base.domain(), optimizer, &overrides)?;
         let cfg = RlConfig {
             seed: run.seed,
+            reset_optimizer: base.reset_optimizer || args.protocol.resets(&resolved),
             ..base.clone()
         };
         rl::run::run_one(&cfg, &overrides, run)?;
@@ -377,6 +429,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
         norm.as_ref(),
         &cfg.env_id,
         cfg.backend,
+        cfg.action_scaling,
         seed,
         args.episodes,
         Device::Cpu,
@@ -395,6 +448,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
             norm.as_ref(),
             &cfg.env_id,
             cfg.backend,
+            cfg.action_scaling,
             seed,
             (320, 240),
             1000,
@@ -586,6 +640,8 @@ mod tests {
             "a2c",
             "--steps",
             "1000",
+            "--backend",
+            "rapier",
         ])
         .command
         else {
@@ -601,9 +657,84 @@ mod tests {
             cfg.loss.vf_coef, 1.0,
             "the A2C default survives a partial [rl.loss]"
         );
-        assert_eq!(cfg.backend, Backend::Rapier, "MuJoCo tasks default to rapier");
+        assert_eq!(cfg.backend, Backend::Rapier, "--backend rapier");
         // No [rl] table: A2C keeps its whole-rollout batch.
         let plain = rl_config(&args, &toml::Table::new()).unwrap();
         assert_eq!(plain.batch_size, None);
+    }
+
+    #[test]
+    fn mujoco_tasks_default_to_mujoco() {
+        use envs::registry::{env_spec, TaskFamily};
+        let family = |id: &str| env_spec(id).map(|s| s.family);
+        for id in [
+            "Humanoid-v5",
+            "Ant-v5",
+            "HalfCheetah-v5",
+            "Hopper-v5",
+            "Walker2d-v5",
+        ] {
+            assert_eq!(family(id), Some(TaskFamily::Locomotion));
+            assert_eq!(
+                default_backend(Backend::Auto, id, family(id), true).unwrap(),
+                Backend::Mujoco
+            );
+            // Without MuJoCo in the binary: refused, naming both ways out.
+            let err = default_backend(Backend::Auto, id, family(id), false).unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("cargo xtask rl") && text.contains("--backend rapier"),
+                "{text}"
+            );
+            // A backend named in the [rl] table is kept.
+            assert_eq!(
+                default_backend(Backend::Rapier, id, family(id), false).unwrap(),
+                Backend::Rapier
+            );
+        }
+        for id in ["CartPole-v1", "Pendulum-v1"] {
+            for built in [false, true] {
+                assert_eq!(
+                    default_backend(Backend::Auto, id, family(id), built).unwrap(),
+                    Backend::Auto
+                );
+            }
+        }
+        // Through the flags: --backend wins; classic control needs nothing.
+        let cfg = rl_config(
+            &train_args(&["--env", "ant", "--backend", "rapier"]),
+            &toml::Table::new(),
+        )
+        .unwrap();
+        assert_eq!(cfg.backend, Backend::Rapier);
+        let cfg = rl_config(&train_args(&["--env", "cartpole"]), &toml::Table::new()).unwrap();
+        assert_eq!(cfg.backend, Backend::Auto);
+        let ant = rl_config(&train_args(&["--env", "ant"]), &toml::Table::new());
+        match cfg!(feature = "mujoco") {
+            true => assert_eq!(ant.unwrap().backend, Backend::Mujoco),
+            false => assert!(ant.is_err()),
+        }
+    }
+
+    #[test]
+    fn the_paper_protocol_is_a_flag() {
+        let args = train_args(&["--env", "humanoid", "--backend", "rapier", "--protocol", "paper"]);
+        let cfg = rl_config(&args, &toml::Table::new()).unwrap();
+        assert_eq!(
+            (cfg.total_steps, cfg.eval_every, cfg.recompute_adv),
+            (3_072_000, 30_720, true)
+        );
+        // Flags still override the protocol.
+        let args = train_args(&[
+            "--env",
+            "ant",
+            "--backend",
+            "rapier",
+            "--protocol",
+            "paper",
+            "--steps",
+            "4096",
+        ]);
+        assert_eq!(rl_config(&args, &toml::Table::new()).unwrap().total_steps, 4096);
     }
 }
