@@ -6,6 +6,8 @@
 //!   (WGAN weight clipping on the aggregated global weights; WGAN-GP penalty per node sub-batch);
 //! - [`data`]: CIFAR-10 (binary batches or JPEG/PNG class folders), image folders, MNIST;
 //! - [`fid`] and [`inception`]: FID with f64 statistics and the TorchScript TF-FID Inception;
+//! - [`ring`]: the 2-D toy (8 Gaussians on a ring, MLP networks) with the mode-coverage and
+//!   high-quality metrics and scatter pictures: `--dataset ring`, what `cargo xtask demo` shows;
 //! - FID curves, box plots and tables over seeds: `report::compare` (`gan compare`).
 //!
 //! The trainer binary `gan` (`cargo xtask gan`) ties them together: sample grids every epoch
@@ -25,6 +27,7 @@ pub mod error;
 pub mod fid;
 pub mod inception;
 pub mod model;
+pub mod ring;
 pub mod run;
 pub mod train;
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 use runs::checkpoint::step_seed;
 use runs::cli::{check_range, in_range, non_negative, positive, UsageError};
-use runs::run::write_atomic;
+use runs::run::{write_atomic, RunDir};
 use runs::session::{Domain, RunArgs, RunSummary, Session, SessionError};
 use serde::{Deserialize, Serialize};
 use tch::nn::{ModuleT, VarStore};
@@ -20,6 +20,7 @@ use crate::data::{self, ImageSet, Split};
 use crate::fid::{self, FeatureStats, RefStats};
 use crate::inception::{self, Inception};
 use crate::model::{Critic, CriticNorm, Generator, ModelConfig};
+use crate::ring::ModeFigure;
 use crate::train::{critic_iteration, generator_iteration, GanSettings, Variant};
 use crate::GanError;
 
@@ -33,6 +34,9 @@ pub enum DatasetName {
     Mnist,
     /// Any class-per-folder image tree given with --data.
     Folder,
+    /// The 2-D toy: 8 Gaussians on a ring with small MLPs (`crate::ring`); learns in a minute
+    /// on a CPU.
+    Ring,
 }
 
 /// The GAN variant.
@@ -51,7 +55,7 @@ pub struct TrainConfig {
     /// wgan or wgan-gp.
     #[arg(long, value_enum, default_value = "wgan-gp")]
     pub model: ModelName,
-    /// cifar10, mnist or folder.
+    /// cifar10, mnist, folder, or ring (the 2-D toy: 8 Gaussians on a ring, MLP networks).
     #[arg(long, value_enum, default_value = "cifar10")]
     pub dataset: DatasetName,
     /// Dataset location [default: DATA_DIR/cifar10 or DATA_DIR/mnist].
@@ -61,7 +65,7 @@ pub struct TrainConfig {
     /// (native; the MNIST default).
     #[arg(long, value_parser = in_range(IMAGE_SIZE.0, IMAGE_SIZE.1))]
     pub image_size: Option<i64>,
-    /// Base channel width of both networks (64 in the paper), 1 to 4096.
+    /// Base channel width of both networks (64 in the paper; ring: hidden-layer width), 1 to 4096.
     #[arg(long, default_value_t = 64, value_parser = in_range(WIDTH.0, WIDTH.1))]
     pub base: i64,
     /// Noise dimension, 1 to 4096.
@@ -73,7 +77,8 @@ pub struct TrainConfig {
     /// Epochs (one epoch = the training set once through the critic), 1 to 10⁶.
     #[arg(long, default_value_t = 100, value_parser = in_range(EPOCHS.0, EPOCHS.1))]
     pub epochs: u64,
-    /// Use only the first N training images, 0 to 10⁹ (0: all); makes epochs short on a CPU.
+    /// Use only the first N training images, 0 to 10⁹ (0: all; ring: points drawn, 0 = 25,600);
+    /// makes epochs short on a CPU.
     #[arg(long, default_value_t = 0, value_parser = in_range(0, COUNT as usize))]
     pub train_images: usize,
     /// Stop after this many generator iterations, 0 to 10⁹ (0: no limit).
@@ -89,14 +94,16 @@ pub struct TrainConfig {
     /// WGAN-GP penalty weight (≥ 0).
     #[arg(long, default_value_t = 10.0, value_parser = non_negative)]
     pub gp_weight: f64,
-    /// FID every this many epochs, 0 to 10⁶ (0: only the final FID).
+    /// FID (ring: mode metrics and a scatter picture) every this many epochs, 0 to 10⁶ (0: only
+    /// at the end).
     #[arg(long, default_value_t = 10, value_parser = in_range(0, EPOCHS.1))]
     pub fid_every: u64,
-    /// Generated images per FID during training (paper: 6,400), 2 to 10⁷.
+    /// Generated images per FID (ring: points per mode metric) during training (paper: 6,400),
+    /// 2 to 10⁷.
     #[arg(long, default_value_t = 6400, value_parser = in_range(FID_SAMPLES.0, FID_SAMPLES.1))]
     pub fid_samples: usize,
-    /// Generated images for the final FID (paper: 64,000; common: 50,000; 0: none), 0 or 2 to
-    /// 10⁷.
+    /// Generated images for the final FID (paper: 64,000; common: 50,000; 0: none; ring: points
+    /// of the final mode metrics, 0 = --fid-samples), 0 or 2 to 10⁷.
     #[arg(long, default_value_t = 64000, value_parser = in_range(0, FID_SAMPLES.1))]
     pub final_fid_samples: usize,
     /// Real images of the reference statistics, 0 to 10⁷ (0: the whole reference split).
@@ -198,6 +205,9 @@ pub fn load_split(args: &TrainConfig, split: Split) -> Result<ImageSet, GanError
             })?;
             let sub = dir.join(split.as_str());
             data::load_image_folder(if sub.is_dir() { &sub } else { &dir })?
+        }
+        DatasetName::Ring => {
+            return Err(GanError::Config("--dataset ring is points, not images".into()));
         }
     })
 }
@@ -318,6 +328,9 @@ pub struct Figures {
     /// The last FID measured, if any.
     #[serde(flatten)]
     pub fid: Option<FidFigure>,
+    /// The last mode metrics measured (`--dataset ring`), if any.
+    #[serde(flatten)]
+    pub modes: Option<ModeFigure>,
 }
 
 /// The last FID measured.
@@ -334,6 +347,8 @@ pub struct FidFigure {
 /// Trains a WGAN / WGAN-GP as `args` and `run` say: the data is loaded first (missing data
 /// leaves no run folder behind), then the [`Session`] owns the generator's and the critic's
 /// checkpoints (at every epoch end), resume, the non-finite stop and the summary it returns.
+/// `--dataset ring` trains the 2-D toy of [`crate::ring`] instead (same loop, MLP networks,
+/// mode metrics and scatter pictures instead of FID and grids).
 ///
 /// # Errors
 /// [`GanError`]: bad settings, missing data or Inception weights, a non-finite loss
@@ -344,6 +359,9 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         ModelName::WganGp => Variant::WganGp,
     };
     args.validate()?;
+    if args.dataset == DatasetName::Ring {
+        return crate::ring::train(args, run);
+    }
     let device = run.device().map_err(SessionError::from)?;
 
     // data (before the run folder: missing data leaves nothing behind)
@@ -464,9 +482,7 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         settings,
         dataset: args.dataset,
     };
-    write_atomic(&run_dir.path().join("gan.json"), &pretty_json(&spec)?).map_err(SessionError::from)?;
-    let all_args = ArgsFile { run, config: args };
-    write_atomic(&run_dir.path().join("args.json"), &pretty_json(&all_args)?).map_err(SessionError::from)?;
+    write_run_files(&run_dir, run, args, &spec)?;
     let resumed = session.restore_networks(&mut [(&mut gvs, opt_g.as_mut()), (&mut dvs, opt_d.as_mut())])?;
     let start = resumed.as_ref().map_or(0, |meta| meta.step);
     let mut fid_figure: Option<FidFigure> = resumed.and_then(|meta| serde_json::from_value(meta.extra).ok());
@@ -562,6 +578,7 @@ pub fn train(args: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>, G
         generator_loss: last_g,
         wasserstein: last_d.map(|d| d.wasserstein),
         fid: fid_figure,
+        modes: None,
     };
     Ok(session.finish(opt_d.as_ref(), steps, figures)?)
 }
@@ -573,6 +590,20 @@ struct ArgsFile<'a> {
     run: &'a RunArgs,
     #[serde(flatten)]
     config: &'a TrainConfig,
+}
+
+/// Writes `gan.json` (`spec`: what rebuilds the networks) and `args.json` (every flag) into the
+/// run folder.
+pub(crate) fn write_run_files(
+    run_dir: &RunDir,
+    run: &RunArgs,
+    args: &TrainConfig,
+    spec: &impl Serialize,
+) -> Result<(), GanError> {
+    write_atomic(&run_dir.path().join("gan.json"), &pretty_json(spec)?).map_err(SessionError::from)?;
+    let all_args = ArgsFile { run, config: args };
+    write_atomic(&run_dir.path().join("args.json"), &pretty_json(&all_args)?).map_err(SessionError::from)?;
+    Ok(())
 }
 
 /// `value` as pretty JSON bytes.

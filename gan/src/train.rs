@@ -75,8 +75,11 @@ pub struct CriticReport {
 
 /// The gradient penalty `mean_k (‖∇_x D(x̂_k)‖₂ − 1)²` at `x̂ = ε·real + (1 − ε)·fake`, with
 /// `eps` `[N]` in `[0, 1]`, built with `create_graph` so that it can be differentiated again.
+/// `real` and `fake` are `[N, …]` of any rank (images `[N, C, H, W]`, points `[N, 2]`).
 pub fn gradient_penalty(critic: &dyn ModuleT, real: &Tensor, fake: &Tensor, eps: &Tensor) -> Tensor {
-    let e = eps.view([-1, 1, 1, 1]);
+    let mut shape = vec![1i64; real.dim()];
+    shape[0] = -1;
+    let e = eps.view(shape.as_slice());
     let interp = (real * &e + fake * (-&e + 1.0)).detach().set_requires_grad(true);
     let scores = critic.forward_t(&interp, true);
     let grads = Tensor::run_backward(&[scores.sum(Kind::Float)], &[&interp], true, true);
