@@ -59,7 +59,7 @@ struct Args {
     /// decay 5e-4), sisa (m = 4 nodes), ...
     #[arg(long, default_value = "sgd")]
     optimizer: String,
-    /// The CIFAR-10 folder [default: <data root>/cifar10].
+    /// The CIFAR-10 folder [default: $PISA_DATA_DIR/cifar10 or data/cifar10].
     #[arg(long)]
     data: Option<PathBuf>,
     /// Training images used, evenly spaced over the 50,000 (0: all), at least one batch.
