@@ -6,8 +6,7 @@
 //! 2. A small CNN on MNIST trained with SISA (m = 4 nodes), AdamW and Adam on the same examples
 //!    with the same seed: test accuracy and training loss against steps and wall-clock, a table,
 //!    TensorBoard logs.
-//! 3. Short LSTM, GPT-2 and MNIST WGAN-GP smoke runs (see `crate::lstm`, `crate::llm`,
-//!    `crate::gan`).
+//! 3. Short LSTM and GPT-2 runs (see `crate::lstm`, `crate::llm`).
 //! 4. Last, the GAN toy that visibly learns within about a minute on a CPU: WGAN-GP on a mixture
 //!    of 8 Gaussians on a ring (`gan train --dataset ring`, Adam), with the modes covered, the
 //!    share of high-quality samples (within 3σ of a mode) and a scatter picture of real against
@@ -95,8 +94,6 @@ pub fn run() -> Result<()> {
     let lstm = crate::lstm::demo(&toolchain, &root.join("runs/demo-lstm"))?;
     // A short tiny-GPT run (NSISA, m = 4) on the corpora's GPT-2 tokens: see crate::llm::demo.
     let llm = crate::llm::demo(&toolchain, &root.join("runs/demo-llm"))?;
-    // A short WGAN-GP run (SISA, m = 2) on MNIST with a small-sample FID: see crate::gan::demo.
-    let gan = crate::gan::demo(&toolchain, &root.join("runs/demo-gan"))?;
     // Last: the GAN toy whose pictures show learning (WGAN-GP on 8 Gaussians on a ring).
     let ring = ring(&toolchain, root)?;
     eprintln!();
@@ -104,10 +101,6 @@ pub fn run() -> Result<()> {
     println!("MNIST comparison:             {}", mnist.display());
     println!("LSTM (PTB-like, 1 layer):     {}", lstm.display());
     println!("GPT-2 (test preset, NSISA):   {}", llm.display());
-    println!(
-        "WGAN-GP (MNIST, 1 epoch):     {} (a smoke test: too short to learn)",
-        gan.display()
-    );
     let tensorboard = toolchain.python.as_ref().map(|p| p.with_file_name("tensorboard"));
     let tensorboard = tensorboard
         .as_deref()
@@ -202,13 +195,29 @@ pub fn render_ring_table(runs: &[RingRun]) -> String {
     out
 }
 
-/// Part 1: the least-squares runs, their table, and a PNG of F − F*. Returns the report.
+/// Part 1: the least-squares study into `runs/demo-least-squares`, its table printed. Returns
+/// the report.
 fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
+    let (table, report) = least_squares_study(toolchain, &root.join(LEAST_SQUARES_RUNS))?;
+    print!("{table}");
+    Ok(report)
+}
+
+/// The Appendix A.2 study: pisa-core's least-squares example once per config in
+/// `configs/least_squares/` on the T1 problem, each written as a run folder `out/<config>/`
+/// (`metrics.csv` with F − F* per iteration; `summary.json` with `status` and `final_gap`,
+/// F(w^K) − F*), then the comparison report of `out`. Returns the table of F(w^k) and the
+/// report's path. `out` is replaced. Used by the demo and by `cargo xtask suite`.
+///
+/// # Errors
+/// When a config or the problem cannot be read, the build or a run fails.
+pub fn least_squares_study(toolchain: &Toolchain, out: &Path) -> Result<(String, PathBuf)> {
+    let root = project_root();
     let configs = config_files(&root.join(CONFIG_DIR))?;
     let f_star = read_f_star(&root.join(PROBLEM))?;
     let program = || run_release(toolchain, "pisa-core", Target::Example(EXAMPLE));
     build_release(toolchain, "pisa-core", Target::Example(EXAMPLE))?;
-    let out = fresh_dir(&root.join(LEAST_SQUARES_RUNS))?;
+    let out = fresh_dir(out)?;
     let mut runs = Vec::new();
     for config in &configs {
         let config_arg = config
@@ -231,12 +240,11 @@ fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
         }
         runs.push((name, output));
     }
-    print!("{}", render_table(&runs, f_star));
-    report(toolchain, &out)
+    Ok((render_table(&runs, f_star), report(toolchain, &out)?))
 }
 
 /// Writes one least-squares run as a run folder: `metrics.csv` with F(w^k) − F* per iteration
-/// (floored at [`GAP_FLOOR`]) and `summary.json`.
+/// (floored at [`GAP_FLOOR`]) and `summary.json` (`final_gap`: the last F(w^k) − F*, unfloored).
 fn write_gap_run(dir: &Path, name: &str, objective: &[f64], f_star: f64) -> Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut csv = String::from("step,wall_time,F - F*\n");
@@ -245,7 +253,14 @@ fn write_gap_run(dir: &Path, name: &str, objective: &[f64], f_star: f64) -> Resu
     }
     std::fs::write(dir.join("metrics.csv"), csv)
         .with_context(|| format!("cannot write {}", dir.display()))?;
-    let summary = serde_json::json!({ "optimizer": name, "f_star": f_star, "iterations": objective.len() });
+    let final_gap = objective.last().map(|f| f - f_star);
+    let summary = serde_json::json!({
+        "status": "finished",
+        "optimizer": name,
+        "f_star": f_star,
+        "iterations": objective.len(),
+        "final_gap": final_gap,
+    });
     std::fs::write(dir.join("summary.json"), summary.to_string())
         .with_context(|| format!("cannot write {}", dir.display()))
 }

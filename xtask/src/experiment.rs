@@ -312,7 +312,7 @@ pub struct Headline<'a> {
 
 /// How a run folder's `summary.json` says the run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
+pub(crate) enum Ended {
     /// `"status": "finished"`: skipped.
     Finished,
     /// `"status": "stopped: non-finite loss"` or `"stopped: diverged"`: an outcome of the
@@ -323,7 +323,7 @@ enum Ended {
 }
 
 /// How the run in `run` ended, from its `summary.json`.
-fn ended(run: &Path) -> Ended {
+pub(crate) fn ended(run: &Path) -> Ended {
     #[derive(serde::Deserialize)]
     struct Status {
         status: String,

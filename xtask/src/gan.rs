@@ -184,63 +184,6 @@ fn absolute(path: &std::path::Path) -> Result<PathBuf> {
     Ok(std::env::current_dir()?.join(path))
 }
 
-/// The demo step: a short WGAN-GP run with SISA (m = 2) on MNIST: 6,400 images, 1 epoch, 20
-/// generator iterations of 5 critic iterations (base width 32), then the FID of 100 generated
-/// images against 200 real ones (reference statistics cached after the first demo). On two CPU
-/// cores this takes a few minutes, most of it in the Inception network; the FID of so few
-/// samples is strongly biased and only shows that the pipeline works. Writes `out/sisa/`
-/// (sample grids in `plots/`, TensorBoard in `tb/`); returns the last sample grid.
-///
-/// # Errors
-/// When fetching MNIST or the FID network, the build or the run fails.
-pub fn demo(toolchain: &setup::Toolchain, out: &std::path::Path) -> Result<PathBuf> {
-    let data_dir = default_data_dir();
-    crate::data::ensure_mnist(&data_dir)?;
-    crate::data::fid_inception::ensure(&data_dir)?;
-    build_release(toolchain, "gan", Target::Bin("gan"))?;
-    if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| anyhow::anyhow!("cannot clear {}: {e}", out.display()))?;
-    }
-    let (runs, domain) = (
-        out.parent().unwrap_or(std::path::Path::new(".")),
-        out.file_name().unwrap_or_default().to_string_lossy().into_owned(),
-    );
-    let mut cmd = run_release(toolchain, "gan", Target::Bin("gan"))?;
-    cmd.args([
-        "train",
-        "--model",
-        "wgan-gp",
-        "--dataset",
-        "mnist",
-        "--optimizer",
-        "sisa",
-    ])
-    .arg("--runs")
-    .arg(runs)
-    .args([
-        "--domain",
-        &domain,
-        "--base",
-        "32",
-        "--train-images",
-        "6400",
-        "--epochs",
-        "1",
-    ])
-    .args([
-        "--fid-every",
-        "0",
-        "--final-fid-samples",
-        "100",
-        "--fid-real-samples",
-        "200",
-        "--device",
-        "cpu",
-    ]);
-    run_checked(&mut cmd)?;
-    Ok(out.join("sisa").join("plots").join("samples-epoch-0001.png"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,10 +1,12 @@
 //! `cargo xtask llm <train|finetune|sample>`: GPT-2 with PISA-family optimizers (crate `llm`).
 //!
-//! - `train [--preset tiny] [--optimizer nsisa] [--compare adamw,muon,nsisa] [--steps N]
-//!   [--data DIR] [-- LLM-ARGS]`: makes the token shards when `--data` is not given
-//!   (`cargo xtask data text`), builds the `llm` binary in release mode and trains; with
-//!   `--compare` one run per optimizer on the same data and seed, then validation loss against
-//!   tokens and against wall-clock in `runs/llm/plots/`. Defaults fit a 2-core CPU in minutes
+//! - `train [--preset tiny] [--optimizer nsisa] [--compare adamw,muon,nsisa] [--seeds N]
+//!   [--steps N] [--data DIR] [--runs DIR] [-- LLM-ARGS]`: makes the token shards when `--data`
+//!   is not given (`cargo xtask data text`), builds the `llm` binary in release mode and trains
+//!   one run (`runs/llm/<preset>-<optimizer>/`); with `--compare` and/or `--seeds`, the runs
+//!   `<optimizer>-seed<k>` in `runs/llm-<preset>/` through the shared experiment path
+//!   (`crate::experiment`: finished runs skipped, interrupted ones resumed, then `compare.md`
+//!   and the validation-loss plots). Defaults fit a 2-core CPU in minutes
 //!   per optimizer (tiny preset, 8 × 64 tokens per step). Arguments after `--` go to
 //!   `llm train` as they are (see `llm train --help`).
 //! - `finetune -- --from <hf dir> --data <text file> ...` and `sample -- --checkpoint <dir>
@@ -15,8 +17,9 @@ use std::path::PathBuf;
 use anyhow::{ensure, Result};
 use clap::{Args, Subcommand};
 
-use crate::cargo::{release_program, run_checked, Target};
+use crate::cargo::{build_release, release_program, run_checked, run_release, Target};
 use crate::data::{default_data_dir, text::ensure_text_shards};
+use crate::experiment::{self, plan, Headline, Place, Request};
 use crate::setup;
 
 /// Arguments of `cargo xtask llm`.
@@ -49,6 +52,14 @@ pub struct TrainArgs {
     /// Compare these optimizers (comma-separated) instead of one run.
     #[arg(long, value_delimiter = ',')]
     pub compare: Vec<String>,
+    /// Seeds: N (0..N) or a..b; with --compare or --seeds the runs are
+    /// `<runs>/llm-<preset>/<optimizer>-seed<k>` through the shared experiment path (finished
+    /// runs skipped, interrupted ones resumed, `compare.md` and plots of the validation loss).
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// Where run folders go.
+    #[arg(long, default_value = "runs")]
+    pub runs: PathBuf,
     /// Training steps.
     #[arg(long, default_value_t = 300)]
     pub steps: u64,
@@ -96,18 +107,20 @@ fn pass(sub: &str, rest: &[String]) -> Result<()> {
     run_checked(cmd.arg(sub).args(rest))
 }
 
-/// The `llm train` arguments of one run.
-pub fn train_args(t: &TrainArgs, optimizer: &str, data: &std::path::Path) -> Vec<String> {
-    let mut a: Vec<String> = [
+/// The `llm` arguments every run of `t` shares: threads, preset, lengths, data, then the
+/// arguments after `--`.
+fn shared_args(t: &TrainArgs, data: &std::path::Path) -> (Vec<String>, Vec<String>) {
+    let head: Vec<String> = [
         "--threads",
         &t.threads.to_string(),
         "train",
         "--preset",
         &t.preset,
-        "--optimizer",
-        optimizer,
-        "--name",
-        &format!("{}-{optimizer}", t.preset),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let mut tail: Vec<String> = [
         "--steps",
         &t.steps.to_string(),
         "--batch",
@@ -123,10 +136,25 @@ pub fn train_args(t: &TrainArgs, optimizer: &str, data: &std::path::Path) -> Vec
     .iter()
     .map(|s| s.to_string())
     .collect();
-    a.push(data.display().to_string());
-    a.extend(t.rest.iter().cloned());
-    a
+    tail.push(data.display().to_string());
+    tail.extend(t.rest.iter().cloned());
+    (head, tail)
 }
+
+/// The `llm train` arguments of one plain run (`runs/llm/<preset>-<optimizer>/`).
+pub fn train_args(t: &TrainArgs, optimizer: &str, data: &std::path::Path) -> Vec<String> {
+    let (head, tail) = shared_args(t, data);
+    let name = format!("{}-{optimizer}", t.preset);
+    let own = ["--optimizer", optimizer, "--name", &name].map(String::from);
+    [head, own.to_vec(), tail].concat()
+}
+
+/// The validation loss, lower is better: what an LLM comparison tabulates and plots.
+const HEADLINE: Headline<'static> = Headline {
+    metric: "val/loss",
+    x: "step",
+    goal: "min",
+};
 
 fn train(t: &TrainArgs) -> Result<()> {
     let data = match &t.data {
@@ -134,30 +162,39 @@ fn train(t: &TrainArgs) -> Result<()> {
         None => ensure_text_shards(&default_data_dir(), None)?,
     };
     let toolchain = setup::ensure_toolchain()?;
-    let optimizers = if t.compare.is_empty() {
-        vec![t.optimizer.clone()]
-    } else {
-        t.compare.clone()
+    let request = Request {
+        optimizer: &t.optimizer,
+        compare: &t.compare,
+        seeds: t.seeds.as_deref(),
+        sweep: None,
+        config: None,
     };
-    ensure!(
-        !optimizers.iter().any(String::is_empty),
-        "--compare: empty optimizer name"
-    );
-    let mut names = Vec::new();
-    for (k, opt) in optimizers.iter().enumerate() {
-        let mut cmd = if k == 0 {
-            release_program(&toolchain, "llm", Target::Bin("llm"))?
-        } else {
-            crate::cargo::run_release(&toolchain, "llm", Target::Bin("llm"))?
+    if request.is_experiment() {
+        experiment::check_rest(&t.rest)?;
+        let runs = std::path::absolute(&t.runs)?;
+        let domain = format!("llm-{}", t.preset);
+        let place = Place {
+            runs: &runs,
+            domain: &domain,
         };
-        run_checked(cmd.args(train_args(t, opt, &data)))?;
-        names.push(format!("{}-{opt}", t.preset));
+        let planned = plan(&request, &place.dir())?;
+        build_release(&toolchain, "llm", Target::Bin("llm"))?;
+        let (head, tail) = shared_args(t, &data);
+        let launch = || -> Result<std::process::Command> {
+            let mut cmd = run_release(&toolchain, "llm", Target::Bin("llm"))?;
+            cmd.args(&head).args(&tail);
+            Ok(cmd)
+        };
+        experiment::run(&toolchain, place, &planned, HEADLINE, None, &launch)?;
+        return Ok(());
     }
-    if names.len() > 1 {
-        let mut cmd = crate::cargo::run_release(&toolchain, "llm", Target::Bin("llm"))?;
-        run_checked(cmd.args(["compare", "--names", &names.join(",")]))?;
+    ensure!(!t.optimizer.is_empty(), "--optimizer: empty optimizer name");
+    let mut cmd = release_program(&toolchain, "llm", Target::Bin("llm"))?;
+    cmd.args(train_args(t, &t.optimizer, &data));
+    if t.runs != std::path::Path::new("runs") {
+        cmd.arg("--runs").arg(std::path::absolute(&t.runs)?);
     }
-    Ok(())
+    run_checked(&mut cmd)
 }
 
 /// The demo's tiny-GPT step: 40 NSISA steps (m = 4) of the `test` preset on the corpora's

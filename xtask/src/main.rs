@@ -22,6 +22,7 @@ mod mujoco;
 mod report;
 mod rl;
 mod setup;
+mod suite;
 mod tables;
 mod test;
 mod vision;
@@ -93,6 +94,9 @@ enum Command {
     /// Every `#[ignore]`d CUDA test and `bench optim|llm|gan --device cuda`, under 8 minutes, one
     /// results file; `--prepare DIR` only builds DIR with a `run.sh` for a GPU machine without cargo.
     GpuCheck(gpu_check::GpuCheckArgs),
+    /// The paper's experiments at one scale and one report beside the paper's numbers:
+    /// `suite --preset smoke|cpu|gpu [--only heterogeneity,rl] [--seeds N] [--out DIR] [--dry-run]`.
+    Suite(suite::SuiteArgs),
 }
 
 /// Runs the command; an error is printed as one `a: b: c` chain (no backtrace) with exit code 1.
@@ -126,5 +130,6 @@ fn run(command: Command) -> Result<()> {
         Command::Vision(args) => vision::run(&args),
         Command::Launch(args) => mpi::launch(&args),
         Command::GpuCheck(args) => gpu_check::run(&args),
+        Command::Suite(args) => suite::run(&args),
     }
 }

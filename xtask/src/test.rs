@@ -39,6 +39,7 @@ pub fn run(args: &TestArgs) -> Result<()> {
     let mut test = cargo(&toolchain, &["test", "--workspace"])?;
     test.args(&args.cargo_test_args);
     run_checked(&mut test)?;
+    suite_smoke()?;
     mujoco_tests(&toolchain, args)?;
     mpi_tests(&toolchain, args)?;
     if args.gym_rs {
@@ -51,6 +52,40 @@ pub fn run(args: &TestArgs) -> Result<()> {
     eprintln!(
         "xtask: skipped the envs crate's `gym-rs` feature (opt-in, slow first build): {hint}run \
          `cargo xtask test --gym-rs` or `cargo xtask check-gym-rs`"
+    );
+    Ok(())
+}
+
+/// The suite's smoke step: `cargo xtask suite --preset smoke --only least-squares --out
+/// target/suite-smoke` end to end (the release least-squares example, the run folders, the
+/// report), then checks that the report judged all five least-squares claims reproduced. The
+/// other experiments need datasets a fresh clone lacks; `cargo xtask suite --preset smoke` runs
+/// them all.
+fn suite_smoke() -> Result<()> {
+    let out = crate::cache::project_root().join("target/suite-smoke");
+    let args = crate::suite::SuiteArgs {
+        preset: crate::suite::catalogue::Scale::Smoke,
+        only: vec!["least-squares".into()],
+        seeds: None,
+        out: Some(out.clone()),
+        dry_run: false,
+        report_only: false,
+    };
+    crate::suite::run(&args)?;
+    let md = std::fs::read_to_string(out.join("index.md"))?;
+    let reproduced = md
+        .lines()
+        .filter(|l| l.starts_with("| least-squares |") && l.contains("| reproduced |"))
+        .count();
+    if reproduced != 5 || !out.join("index.html").is_file() {
+        bail!(
+            "the suite's smoke report {} judged {reproduced} of the 5 least-squares claims reproduced",
+            out.join("index.md").display()
+        );
+    }
+    eprintln!(
+        "xtask: suite smoke report: {} (5 of 5 least-squares claims reproduced)",
+        out.join("index.md").display()
     );
     Ok(())
 }
