@@ -12,8 +12,8 @@ torchvision itself when torchvision is absent; the parameter count 11,689,512 is
 For each model the JSON holds: the trainable parameter count; every state_dict tensor (name,
 shape; without BatchNorm's `num_batches_tracked`, which tch does not keep); and, with all
 tensors set by the deterministic rule of `fill` and the input of `input_batch`, the logits in
-eval mode and in train mode, and the first batch norm's running statistics after that one
-train-mode forward.
+eval mode (float32) and in train mode (float64, see `main`), and the first batch norm's
+running statistics after that one train-mode forward.
 """
 
 import json
@@ -243,8 +243,11 @@ def main():
             x = input_batch(side)
             model.eval()
             logits_eval = model(x)
-            model.train()
-            logits_train = model(x)
+            # Train mode in float64: batch norm over a batch of 2 is ill-conditioned (f32 and f64
+            # train logits differ by up to 1.2 on resnet34), so f32 train logits depend on the
+            # CPU's kernels; in f64 they are exact to far below the test's tolerance.
+            model.double().train()
+            logits_train = model(x.double())
         out[name] = {
             "classes": classes,
             "side": side,
@@ -253,8 +256,9 @@ def main():
             "logits_eval": logits_eval.flatten().tolist(),
             "logits_train": logits_train.flatten().tolist(),
             "first_bn": first_bn,
-            "running_mean": state[first_bn + ".running_mean"].tolist(),
-            "running_var": state[first_bn + ".running_var"].tolist(),
+            # From the model, not `state`: .double() replaced the tensors `state` holds.
+            "running_mean": model.state_dict()[first_bn + ".running_mean"].tolist(),
+            "running_var": model.state_dict()[first_bn + ".running_var"].tolist(),
         }
         print(f"{name}: {params:,} parameters, {len(state)} tensors", file=sys.stderr)
     json.dump(out, sys.stdout, indent=None)
