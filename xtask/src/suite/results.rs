@@ -192,7 +192,9 @@ pub fn blocks(
                 source += &format!(" Not run yet: {}.", numbers.missing.join(", "));
             }
             sections.push(Block::Para(source));
-            for png in plots(&cell.dir) {
+            // A cell that runs nothing of its own (memory) shows its numbers, not the plots
+            // of the experiment it reads.
+            for png in plots(&cell.dir).into_iter().filter(|_| !cell.jobs.is_empty()) {
                 let caption = png.file_stem().unwrap_or_default().to_string_lossy().into_owned();
                 sections.push(Block::Image(relative(&png, out), caption));
             }
@@ -332,7 +334,7 @@ mod tests {
                     dir,
                     &format!("{g}-seed{k}"),
                     serde_json::json!({
-                    "status": "finished", "best_test_accuracy": v, "final_test_accuracy": final_acc}),
+                    "status": "finished", "best_test_accuracy": v, "test_accuracy": final_acc}),
                 );
             }
         }
@@ -357,7 +359,12 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| fednova | ≤ 54.33 | – | – |"), "{md}");
-        assert!(md.contains("`best_test_accuracy` and `final_test_accuracy` of `summary.json` in `runs/fed-mnist-label1/`"), "{md}");
+        assert!(
+            md.contains(
+                "`best_test_accuracy` and `test_accuracy` of `summary.json` in `runs/fed-mnist-label1/`"
+            ),
+            "{md}"
+        );
         assert!(md.contains("Not run yet: fednova-seed1."), "{md}");
         // fednova has no number, so "best among all five" cannot be judged yet.
         assert!(md.contains("| heterogeneity | MNIST #C=1 | sisa is best among sisa, fedavg, fedprox, scaffold, fednova (higher is better) | not run at this scale |"), "{md}");
