@@ -115,6 +115,8 @@ pub struct Cell {
     pub jobs: Vec<Job>,
     /// The claims judged on this cell.
     pub claims: Vec<Claim>,
+    /// The `--dry-run` probe (`None`: seconds, or nothing of its own to run).
+    pub probe: Option<Probe>,
 }
 
 impl Cell {
@@ -131,14 +133,36 @@ impl Cell {
     }
 }
 
-/// A probe for `--dry-run`: one short run whose `summary.json` `wall_time_s`, × `factor`,
-/// estimates one run of the experiment.
+/// A cell's `--dry-run` probe: the cell's own command (one group, one seed) at two short
+/// lengths, timed by their `summary.json` `wall_time_s`, fits `t(L) = a + b·L` (a: start-up and
+/// the evaluations every run does once, b: the cost per unit of length, evaluations at the
+/// run's cadence included) and extrapolates to a full run: `repeats × (a + b × full)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Probe {
-    /// The short run (writes under the probe folder).
-    pub job: Job,
-    /// A full run's length over the probe's (steps, rounds or epochs × examples).
-    pub factor: f64,
+    /// The two short runs (written under the probe folder), shortest first.
+    pub jobs: [Job; 2],
+    /// Their lengths, in the unit of `full` (rounds, steps, windows or training images).
+    pub lengths: [f64; 2],
+    /// A full run's length in that unit.
+    pub full: f64,
+    /// How many times a full run repeats that length (epochs; 1 when the length is the run's).
+    pub repeats: f64,
+}
+
+impl Probe {
+    /// The estimated seconds of one full run from the probes' `seconds`, or `None` when they
+    /// make no sense (not finite, negative).
+    pub fn estimate(&self, seconds: [f64; 2]) -> Option<f64> {
+        let [s0, s1] = seconds;
+        let [l0, l1] = self.lengths;
+        if !(s0.is_finite() && s1.is_finite() && s0 >= 0.0 && s1 >= 0.0 && l1 > l0) {
+            return None;
+        }
+        // Timing noise can make the longer probe the faster one: no negative costs.
+        let per_unit = ((s1 - s0) / (l1 - l0)).max(0.0);
+        let fixed = (s0 - per_unit * l0).max(0.0);
+        Some(self.repeats * (fixed + per_unit * self.full))
+    }
 }
 
 /// One paper table or figure.
@@ -162,8 +186,6 @@ pub struct Experiment {
     pub unjudged: Option<String>,
     /// `Some(reason)` when the experiment cannot run in this build or on these machines.
     pub unavailable: Option<String>,
-    /// The `--dry-run` probe.
-    pub probe: Option<Probe>,
 }
 
 /// The keys of every experiment, in report order.
@@ -180,20 +202,14 @@ pub const KEYS: [&str; 9] = [
 ];
 
 /// What every builder needs: the scale, the seeds, where runs and probes go.
-struct Ctx<'a> {
+struct Ctx {
     scale: Scale,
     seeds: Vec<u64>,
     runs: PathBuf,
     probe_runs: PathBuf,
-    _out: &'a Path,
 }
 
-impl Ctx<'_> {
-    /// `--seeds N` as the experiment path reads it.
-    fn seeds_arg(&self) -> String {
-        self.seeds.len().to_string()
-    }
-
+impl Ctx {
     /// `--device cuda` on the gpu preset, else nothing.
     fn device(&self) -> Vec<String> {
         match self.scale {
@@ -243,6 +259,102 @@ fn with_paper(mut groups: Vec<Group>, group: &str, paper: &str) -> Vec<Group> {
     groups
 }
 
+/// `<head> --compare <groups> --seeds <seeds> <runs_flag> <runs> [-- <flags>]`: a domain's
+/// experiment command, writing `<runs>/<domain>/<group>-seed<k>`.
+fn compare_command(
+    head: &[&str],
+    groups: &[&str],
+    seeds: usize,
+    runs_flag: &str,
+    runs: &Path,
+    flags: &[String],
+) -> Vec<String> {
+    let mut args = strings(head);
+    args.extend(["--compare".to_string(), groups.join(",")]);
+    args.extend(strings(&["--seeds", &seeds.to_string(), runs_flag]));
+    args.push(runs.display().to_string());
+    if !flags.is_empty() {
+        args.push("--".into());
+        args.extend(flags.iter().cloned());
+    }
+    args
+}
+
+impl Ctx {
+    /// A cell's command: [`compare_command`] over the seeds into the report's runs, with
+    /// `--device cuda` on the gpu preset; its runs are `<domain>/<group>-seed<k>`.
+    fn compare_job(
+        &self,
+        head: &[&str],
+        groups: &[&str],
+        runs_flag: &str,
+        domain: &str,
+        flags: &[String],
+    ) -> Job {
+        let flags = [flags, &self.device()].concat();
+        Job {
+            action: Action::Xtask(compare_command(
+                head,
+                groups,
+                self.seeds.len(),
+                runs_flag,
+                &self.runs,
+                &flags,
+            )),
+            runs: self.seeded_runs(&self.runs.join(domain), groups),
+            resume_flag: false,
+        }
+    }
+
+    /// A cell's probe: `command(length, runs)` (one run, `<runs>/<domain>/<run>`) at the two
+    /// `lengths`, under `probe/len<L>/`, for a full run of `full` × `repeats`.
+    fn probe(
+        &self,
+        lengths: [u64; 2],
+        full: f64,
+        repeats: f64,
+        domain: &str,
+        run: &str,
+        command: impl Fn(u64, &Path) -> Vec<String>,
+    ) -> Probe {
+        let job = |length: u64| {
+            let runs = self.probe_runs.join(format!("len{length}"));
+            Job {
+                action: Action::Xtask(command(length, &runs)),
+                runs: vec![runs.join(domain).join(run)],
+                resume_flag: false,
+            }
+        };
+        Probe {
+            jobs: [job(lengths[0]), job(lengths[1])],
+            lengths: lengths.map(|l| l as f64),
+            full,
+            repeats,
+        }
+    }
+
+    /// [`Ctx::probe`] of a compare command: one seed of `group`, on the CPU (what this machine
+    /// can time), `flags(length)` after `--`.
+    fn compare_probe(
+        &self,
+        (lengths, full, repeats): ([u64; 2], f64, f64),
+        head: &[&str],
+        group: &str,
+        runs_flag: &str,
+        domain: &str,
+        flags: impl Fn(u64) -> Vec<String>,
+    ) -> Probe {
+        self.probe(
+            lengths,
+            full,
+            repeats,
+            domain,
+            &format!("{group}-seed0"),
+            |length, runs| compare_command(head, &[group], 1, runs_flag, runs, &flags(length)),
+        )
+    }
+}
+
 /// The plan at `scale` with `seeds` seeds per group (`None`: the preset's), writing under `out`
 /// (`out/runs` for the runs, `out/probe` for the dry run's probes).
 pub fn plan(scale: Scale, seeds: Option<u64>, out: &Path) -> Vec<Experiment> {
@@ -251,7 +363,6 @@ pub fn plan(scale: Scale, seeds: Option<u64>, out: &Path) -> Vec<Experiment> {
         seeds: (0..seeds.unwrap_or(scale.default_seeds()).max(1)).collect(),
         runs: out.join("runs"),
         probe_runs: out.join("probe"),
-        _out: out,
     };
     vec![
         least_squares(&ctx),
@@ -278,7 +389,7 @@ const LEAST_SQUARES: [&str; 7] = [
 ];
 
 /// App. A.2: the same at every scale (exact, seconds).
-fn least_squares(ctx: &Ctx<'_>) -> Experiment {
+fn least_squares(ctx: &Ctx) -> Experiment {
     let dir = ctx.runs.join("least-squares");
     Experiment {
         key: "least-squares",
@@ -314,10 +425,10 @@ fn least_squares(ctx: &Ctx<'_>) -> Experiment {
                 Claim::beats("sisa-gamma", "sisa-small-sigma"),
                 Claim::beats("sisa-large-sigma", "sisa-small-sigma"),
             ],
+            probe: None,
         }],
         unjudged: None,
         unavailable: None,
-        probe: None,
     }
 }
 
@@ -325,8 +436,8 @@ fn least_squares(ctx: &Ctx<'_>) -> Experiment {
 const FED: [&str; 5] = ["sisa", "fedavg", "fedprox", "scaffold", "fednova"];
 
 /// Table 2: label-skewed clients.
-fn heterogeneity(ctx: &Ctx<'_>) -> Experiment {
-    let (datasets, rounds, setting): (&[&str], u32, &str) = match ctx.scale {
+fn heterogeneity(ctx: &Ctx) -> Experiment {
+    let (datasets, rounds, setting): (&[&str], u64, &str) = match ctx.scale {
         Scale::Smoke => (&["mnist"], 2, "MNIST #C=1, 10 clients, 2 rounds"),
         Scale::Cpu => (
             &["mnist"],
@@ -339,28 +450,11 @@ fn heterogeneity(ctx: &Ctx<'_>) -> Experiment {
             "MNIST, FMNIST and CIFAR-10 #C=1, 10 clients, 500 rounds on CUDA",
         ),
     };
+    let flags = |rounds: u64| strings(&["--rounds", &rounds.to_string(), "--threads", "1"]);
     let mut cells = Vec::new();
     for dataset in datasets {
-        let dir = ctx.runs.join(format!("fed-{dataset}-label1"));
-        let mut args = strings(&[
-            "fed",
-            "--datasets",
-            dataset,
-            "--partitions",
-            "label:1",
-            "--compare",
-        ]);
-        args.push(FED.join(","));
-        args.extend(strings(&["--seeds", &ctx.seeds_arg(), "--runs-dir"]));
-        args.push(ctx.runs.display().to_string());
-        args.extend(strings(&[
-            "--",
-            "--rounds",
-            &rounds.to_string(),
-            "--threads",
-            "1",
-        ]));
-        args.extend(ctx.device());
+        let domain = format!("fed-{dataset}-label1");
+        let head = ["fed", "--datasets", dataset, "--partitions", "label:1"];
         let mut g = groups(&FED);
         if *dataset == "mnist" {
             g = with_paper(g, "sisa", "94.97");
@@ -370,44 +464,22 @@ fn heterogeneity(ctx: &Ctx<'_>) -> Experiment {
         }
         cells.push(Cell {
             label: format!("{} #C=1", dataset.to_uppercase()),
-            dir: dir.clone(),
+            dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![Job {
-                action: Action::Xtask(args),
-                runs: ctx.seeded_runs(&dir, &FED),
-                resume_flag: false,
-            }],
+            jobs: vec![ctx.compare_job(&head, &FED, "--runs-dir", &domain, &flags(rounds))],
             claims: vec![Claim::best("sisa", &FED)],
+            // FedAvg's round (a local epoch of SGD) costs about SISA's (a full local gradient).
+            probe: Some(ctx.compare_probe(
+                ([1, 3], rounds as f64, 1.0),
+                &head,
+                "fedavg",
+                "--runs-dir",
+                &domain,
+                flags,
+            )),
         });
     }
-    let probe_rounds = 2;
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "fed",
-                        "--datasets",
-                        "mnist",
-                        "--partitions",
-                        "label:1",
-                        "--compare",
-                        "fedavg",
-                        "--seeds",
-                        "1",
-                        "--runs-dir",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                    strings(&["--", "--rounds", &probe_rounds.to_string(), "--threads", "1"]),
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join("fed-mnist-label1/fedavg-seed0")],
-            resume_flag: false,
-        },
-        factor: f64::from(rounds) / f64::from(probe_rounds),
-    };
     Experiment {
         key: "heterogeneity",
         title: "Table 2: heterogeneous (label-skewed) clients",
@@ -437,7 +509,6 @@ fn heterogeneity(ctx: &Ctx<'_>) -> Experiment {
         cells,
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
@@ -445,34 +516,46 @@ fn heterogeneity(ctx: &Ctx<'_>) -> Experiment {
 const VISION: [&str; 4] = ["sgd", "adam", "adabelief", "sisa"];
 
 /// Table 3: CIFAR-10 classifiers.
-fn vision(ctx: &Ctx<'_>) -> Experiment {
-    let (models, flags, setting): (&[&str], Vec<String>, &str) = match ctx.scale {
+fn vision(ctx: &Ctx) -> Experiment {
+    // (models, epochs, training images (None: all 45,000), the evaluation flags, in words)
+    let (models, epochs, examples, eval, setting): (&[&str], u64, Option<u64>, &[&str], &str) = match ctx.scale {
         Scale::Smoke => (
             &["vgg11"],
-            strings(&["--epochs", "1", "--examples", "256", "--valid", "64", "--test-examples", "256", "--threads", "1"]),
+            1,
+            Some(256),
+            &["--valid", "64", "--test-examples", "256"],
             "VGG-11, 256 training images, 1 epoch, 256 test images",
         ),
         Scale::Cpu => (
             &["vgg11"],
-            strings(&["--epochs", "4", "--examples", "5000", "--valid", "1000", "--test-examples", "2000", "--threads", "1"]),
+            4,
+            Some(5000),
+            &["--valid", "1000", "--test-examples", "2000"],
             "VGG-11 on a fixed 5,000-image CIFAR-10 subset (1,000 validation, 2,000 test images), 4 epochs, the paper's schedules compressed to 4 epochs",
         ),
         Scale::Gpu => (
             &["vgg11", "resnet34", "densenet121"],
-            strings(&["--epochs", "200", "--valid", "5000"]),
+            200,
+            None,
+            &["--valid", "5000"],
             "VGG-11, ResNet-34 and DenseNet-121 on CIFAR-10 (45,000 train, 5,000 validation), 200 epochs on CUDA",
         ),
     };
+    let flags = |epochs: u64, examples: Option<u64>| {
+        let mut f = strings(&["--epochs", &epochs.to_string()]);
+        if let Some(n) = examples {
+            f.extend(strings(&["--examples", &n.to_string()]));
+        }
+        f.extend(strings(eval));
+        if ctx.scale != Scale::Gpu {
+            f.extend(strings(&["--threads", "1"]));
+        }
+        f
+    };
     let mut cells = Vec::new();
     for model in models {
-        let dir = ctx.runs.join(format!("vision-{model}"));
-        let mut args = strings(&["vision", "--models", model, "--compare"]);
-        args.push(VISION.join(","));
-        args.extend(strings(&["--seeds", &ctx.seeds_arg(), "--runs-dir"]));
-        args.push(ctx.runs.display().to_string());
-        args.push("--".into());
-        args.extend(flags.iter().cloned());
-        args.extend(ctx.device());
+        let domain = format!("vision-{model}");
+        let head = ["vision", "--models", model];
         let (label, g, claims) = match *model {
             "vgg11" => (
                 "VGG-11",
@@ -491,61 +574,26 @@ fn vision(ctx: &Ctx<'_>) -> Experiment {
                 vec![Claim::best("sisa", &VISION)],
             ),
         };
+        // One epoch over 256 and 768 images (the evaluation as in the full run) gives the
+        // per-image cost and the per-epoch evaluation; a full run is `epochs` such epochs.
+        let per_epoch = examples.unwrap_or(45_000) as f64;
         cells.push(Cell {
             label: label.into(),
-            dir: dir.clone(),
+            dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![Job {
-                action: Action::Xtask(args),
-                runs: ctx.seeded_runs(&dir, &VISION),
-                resume_flag: false,
-            }],
+            jobs: vec![ctx.compare_job(&head, &VISION, "--runs-dir", &domain, &flags(epochs, examples))],
             claims,
+            probe: Some(ctx.compare_probe(
+                ([256, 768], per_epoch, epochs as f64),
+                &head,
+                "sisa",
+                "--runs-dir",
+                &domain,
+                |n| flags(1, Some(n)),
+            )),
         });
     }
-    let probe_examples = 256.0;
-    let full_examples = match ctx.scale {
-        Scale::Smoke => 256.0,
-        Scale::Cpu => 4.0 * 5000.0,
-        Scale::Gpu => 200.0 * 45_000.0,
-    };
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "vision",
-                        "--models",
-                        "vgg11",
-                        "--compare",
-                        "sisa",
-                        "--seeds",
-                        "1",
-                        "--runs-dir",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                    strings(&[
-                        "--",
-                        "--epochs",
-                        "1",
-                        "--examples",
-                        "256",
-                        "--valid",
-                        "64",
-                        "--test-examples",
-                        "256",
-                        "--threads",
-                        "1",
-                    ]),
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join("vision-vgg11/sisa-seed0")],
-            resume_flag: false,
-        },
-        factor: full_examples / probe_examples,
-    };
     Experiment {
         key: "vision",
         title: "Table 3: image classification on CIFAR-10",
@@ -574,7 +622,6 @@ fn vision(ctx: &Ctx<'_>) -> Experiment {
         cells,
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
@@ -582,36 +629,41 @@ fn vision(ctx: &Ctx<'_>) -> Experiment {
 const GAN: [&str; 4] = ["adam", "rmsprop", "adabelief", "sisa"];
 
 /// Table 4 / Fig. 3: WGAN-GP FID.
-fn gan(ctx: &Ctx<'_>) -> Experiment {
-    let (dataset, flags, setting, probe_factor): (&str, Vec<String>, &str, f64) = match ctx.scale {
+fn gan(ctx: &Ctx) -> Experiment {
+    // (dataset, epochs, training images per epoch (None: all), the other flags, in words)
+    let (dataset, epochs, images, rest, setting): (&str, u64, Option<u64>, &[&str], &str) = match ctx.scale {
         Scale::Smoke => (
             "mnist",
-            strings(&["--base", "16", "--train-images", "640", "--epochs", "1", "--fid-every", "1", "--fid-samples", "100", "--final-fid-samples", "100", "--fid-real-samples", "100", "--threads", "1"]),
+            1,
+            Some(640),
+            &["--base", "16", "--fid-every", "1", "--fid-samples", "100", "--final-fid-samples", "100", "--fid-real-samples", "100", "--threads", "1"],
             "WGAN-GP on MNIST (1-channel 32×32, base 16), 640 images × 1 epoch, FID on 100 fakes against 100 real images",
-            1.0,
         ),
         Scale::Cpu => (
             "mnist",
-            strings(&["--base", "32", "--train-images", "6400", "--epochs", "2", "--fid-every", "1", "--fid-samples", "200", "--final-fid-samples", "500", "--fid-real-samples", "500", "--threads", "1"]),
+            2,
+            Some(6400),
+            &["--base", "32", "--fid-every", "1", "--fid-samples", "200", "--final-fid-samples", "500", "--fid-real-samples", "500", "--threads", "1"],
             "WGAN-GP on MNIST (base 32), 6,400 images × 2 epochs (40 generator iterations), FID on 500 fakes against 500 training images",
-            15.0,
         ),
         Scale::Gpu => (
             "cifar10",
-            strings(&["--epochs", "100"]),
+            100,
+            None,
+            &[],
             "WGAN-GP, DCGAN 64×64 on CIFAR-10, 100 epochs on CUDA, FID with 64,000 fakes at the end",
-            3000.0,
         ),
     };
+    let flags = |epochs: u64, images: Option<u64>| {
+        let mut f = strings(&["--epochs", &epochs.to_string()]);
+        if let Some(n) = images {
+            f.extend(strings(&["--train-images", &n.to_string()]));
+        }
+        f.extend(strings(rest));
+        f
+    };
     let domain = format!("gan-wgan-gp-{dataset}");
-    let dir = ctx.runs.join(&domain);
-    let mut args = strings(&["gan", "--model", "wgan-gp", "--dataset", dataset, "--compare"]);
-    args.push(GAN.join(","));
-    args.extend(strings(&["--seeds", &ctx.seeds_arg(), "--runs-dir"]));
-    args.push(ctx.runs.display().to_string());
-    args.push("--".into());
-    args.extend(flags);
-    args.extend(ctx.device());
+    let head = ["gan", "--model", "wgan-gp", "--dataset", dataset];
     let g = groups(&GAN)
         .into_iter()
         .map(|mut g| {
@@ -619,50 +671,16 @@ fn gan(ctx: &Ctx<'_>) -> Experiment {
             g
         })
         .collect();
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "gan",
-                        "--model",
-                        "wgan-gp",
-                        "--dataset",
-                        "mnist",
-                        "--compare",
-                        "adam",
-                        "--seeds",
-                        "1",
-                        "--runs-dir",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                    strings(&[
-                        "--",
-                        "--base",
-                        "16",
-                        "--train-images",
-                        "640",
-                        "--epochs",
-                        "1",
-                        "--fid-every",
-                        "1",
-                        "--fid-samples",
-                        "100",
-                        "--final-fid-samples",
-                        "100",
-                        "--fid-real-samples",
-                        "100",
-                        "--threads",
-                        "1",
-                    ]),
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join("gan-wgan-gp-mnist/adam-seed0")],
-            resume_flag: false,
-        },
-        factor: probe_factor,
-    };
+    let per_epoch = images.unwrap_or(50_000) as f64;
+    // One epoch over 640 and 1,920 images, FID as in the full run.
+    let probe = ctx.compare_probe(
+        ([640, 1920], per_epoch, epochs as f64),
+        &head,
+        "sisa",
+        "--runs-dir",
+        &domain,
+        |n| flags(1, Some(n)),
+    );
     Experiment {
         key: "gan",
         title: "Table 4 / Fig. 3: WGAN-GP, FID",
@@ -681,19 +699,15 @@ fn gan(ctx: &Ctx<'_>) -> Experiment {
         honest: None,
         cells: vec![Cell {
             label: format!("WGAN-GP {}", dataset.to_uppercase()),
-            dir: dir.clone(),
+            dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![Job {
-                action: Action::Xtask(args),
-                runs: ctx.seeded_runs(&dir, &GAN),
-                resume_flag: false,
-            }],
+            jobs: vec![ctx.compare_job(&head, &GAN, "--runs-dir", &domain, &flags(epochs, images))],
             claims: vec![Claim::best("sisa", &GAN)],
+            probe: Some(probe),
         }],
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
@@ -724,7 +738,6 @@ fn llm_finetune() -> Experiment {
              GPT-2 checkpoint"
                 .into(),
         ),
-        probe: None,
     }
 }
 
@@ -753,50 +766,37 @@ fn llm_scale(scale: Scale) -> (&'static str, u64, &'static str) {
 }
 
 /// Fig. 2: NSISA pre-training.
-fn llm_pretrain(ctx: &Ctx<'_>) -> Experiment {
+fn llm_pretrain(ctx: &Ctx) -> Experiment {
     let (preset, steps, setting) = llm_scale(ctx.scale);
-    let dir = ctx.runs.join(format!("llm-{preset}"));
-    let mut args = strings(&["llm", "train", "--preset", preset, "--compare"]);
-    args.push(LLM.join(","));
-    args.extend(strings(&[
-        "--seeds",
-        &ctx.seeds_arg(),
-        "--steps",
-        &steps.to_string(),
-        "--runs",
-    ]));
-    args.push(ctx.runs.display().to_string());
-    if ctx.scale == Scale::Gpu {
-        args.extend(strings(&["--", "--device", "cuda"]));
-    }
+    let domain = format!("llm-{preset}");
     let g = with_paper(groups(&LLM), "nsisa", "3.638 @ 5100 (Nano, FineWeb; repo log)");
-    let probe_steps = 10;
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "llm",
-                        "train",
-                        "--preset",
-                        preset,
-                        "--compare",
-                        "nsisa",
-                        "--seeds",
-                        "1",
-                        "--steps",
-                        &probe_steps.to_string(),
-                        "--runs",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join(format!("llm-{preset}/nsisa-seed0"))],
-            resume_flag: false,
+    let full_steps = steps.to_string();
+    let job = ctx.compare_job(
+        &["llm", "train", "--preset", preset, "--steps", &full_steps],
+        &LLM,
+        "--runs",
+        &domain,
+        &[],
+    );
+    // 10 and 60 steps: validation (every 50 steps and at the end) at the full run's cadence.
+    let probe = ctx.probe(
+        [10, 60],
+        steps as f64,
+        1.0,
+        &domain,
+        "nsisa-seed0",
+        |length, runs| {
+            let length = length.to_string();
+            compare_command(
+                &["llm", "train", "--preset", preset, "--steps", &length],
+                &["nsisa"],
+                1,
+                "--runs",
+                runs,
+                &[],
+            )
         },
-        factor: steps as f64 / f64::from(probe_steps),
-    };
+    );
     Experiment {
         key: "llm-pretrain",
         title: "Fig. 2: pre-training GPT-2 with NSISA",
@@ -819,24 +819,20 @@ fn llm_pretrain(ctx: &Ctx<'_>) -> Experiment {
         honest: None,
         cells: vec![Cell {
             label: format!("GPT-2 `{preset}`"),
-            dir: dir.clone(),
+            dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![Job {
-                action: Action::Xtask(args),
-                runs: ctx.seeded_runs(&dir, &LLM),
-                resume_flag: false,
-            }],
+            jobs: vec![job],
             claims: vec![Claim::best("nsisa", &LLM)],
+            probe: Some(probe),
         }],
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
 /// Table 7: optimizer memory, read from the pre-training runs (no runs of its own).
-fn memory(ctx: &Ctx<'_>) -> Experiment {
+fn memory(ctx: &Ctx) -> Experiment {
     let (preset, _, _) = llm_scale(ctx.scale);
     let g = with_paper(
         with_paper(
@@ -879,6 +875,7 @@ fn memory(ctx: &Ctx<'_>) -> Experiment {
             seeds: ctx.seeds.clone(),
             jobs: Vec::new(),
             claims: Vec::new(),
+            probe: None,
         }],
         unjudged: Some(
             "the paper's figure is peak GPU memory of a whole run (activations included) on \
@@ -886,7 +883,6 @@ fn memory(ctx: &Ctx<'_>) -> Experiment {
                 .into(),
         ),
         unavailable: None,
-        probe: None,
     }
 }
 
@@ -903,6 +899,46 @@ struct RlTask {
     label: &'static str,
     /// Tianshou's published Adam figure at 1M steps.
     published: &'static str,
+}
+
+impl RlTask {
+    /// `rl` with the paper's protocol: one run `<runs>/<domain>/<optimizer>-seed<seed>` of
+    /// `steps` steps, one torch thread.
+    fn command(
+        &self,
+        optimizer: &str,
+        seed: u64,
+        steps: u64,
+        eval_every: u64,
+        runs: &Path,
+        domain: &str,
+    ) -> Vec<String> {
+        let mut args = strings(&[
+            "rl",
+            "--algo",
+            self.algo,
+            "--env",
+            self.env,
+            "--protocol",
+            "paper",
+            "--optimizer",
+            optimizer,
+            "--seed",
+            &seed.to_string(),
+            "--name",
+            &format!("{optimizer}-seed{seed}"),
+            "--steps",
+            &steps.to_string(),
+            "--eval-every",
+            &eval_every.to_string(),
+            "--threads",
+            "1",
+            "--runs",
+        ]);
+        args.push(runs.display().to_string());
+        args.extend(strings(&["--domain", domain]));
+        args
+    }
 }
 
 /// Fig. 7's four tasks, the cheap A2C ones first (minutes per run) so that an interrupted
@@ -942,105 +978,47 @@ const RL_TASKS: [RlTask; 4] = [
 const RL: [&str; 2] = ["adam", "sisa"];
 
 /// Fig. 7: PPO / A2C on MuJoCo.
-fn rl(ctx: &Ctx<'_>) -> Experiment {
+fn rl(ctx: &Ctx) -> Experiment {
     let (tasks, steps, eval_every, setting): (&[RlTask], u64, u64, &str) = match ctx.scale {
         Scale::Smoke => (&RL_TASKS[..1], 4000, 2000, "A2C InvertedDoublePendulum only, 4,000 steps, evaluated every 2,000"),
         Scale::Cpu | Scale::Gpu => (&RL_TASKS, 1_000_000, 30_000, "the four tasks, 1M steps, 10 test episodes every 30,000 steps (RL runs on CPU threads at every preset)"),
     };
     let mut cells = Vec::new();
-    for RlTask {
-        algo,
-        env,
-        short,
-        label,
-        published,
-    } in tasks
-    {
-        let domain = format!("rl-{algo}-{short}");
+    for task in tasks {
+        let domain = format!("rl-{}-{}", task.algo, task.short);
         let dir = ctx.runs.join(&domain);
         let mut jobs = Vec::new();
         for optimizer in RL {
             for seed in &ctx.seeds {
                 let name = format!("{optimizer}-seed{seed}");
-                let mut args = strings(&[
-                    "rl",
-                    "--algo",
-                    algo,
-                    "--env",
-                    env,
-                    "--protocol",
-                    "paper",
-                    "--optimizer",
-                    optimizer,
-                ]);
-                args.extend(strings(&[
-                    "--seed",
-                    &seed.to_string(),
-                    "--name",
-                    &name,
-                    "--steps",
-                    &steps.to_string(),
-                    "--eval-every",
-                    &eval_every.to_string(),
-                    "--threads",
-                    "1",
-                    "--runs",
-                ]));
-                args.push(ctx.runs.display().to_string());
-                args.extend(strings(&["--domain", &domain]));
                 jobs.push(Job {
-                    action: Action::Xtask(args),
+                    action: Action::Xtask(
+                        task.command(optimizer, *seed, steps, eval_every, &ctx.runs, &domain),
+                    ),
                     runs: vec![dir.join(&name)],
                     resume_flag: true,
                 });
             }
         }
+        // 10k and 40k steps, evaluated every `eval_every` (and at the end) as the full run.
+        let probe = ctx.probe(
+            [10_000, 40_000],
+            steps as f64,
+            1.0,
+            &domain,
+            "sisa-seed0",
+            |length, runs| task.command("sisa", 0, length, eval_every, runs, &domain),
+        );
         cells.push(Cell {
-            label: label.to_string(),
+            label: task.label.to_string(),
             dir,
-            groups: with_paper(groups(&RL), "adam", published),
+            groups: with_paper(groups(&RL), "adam", task.published),
             seeds: ctx.seeds.clone(),
             jobs,
             claims: vec![Claim::beats("sisa", "adam")],
+            probe: Some(probe),
         });
     }
-    let probe_steps = 20_000;
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "rl",
-                        "--algo",
-                        "ppo",
-                        "--env",
-                        "ant",
-                        "--protocol",
-                        "paper",
-                        "--optimizer",
-                        "sisa",
-                        "--seed",
-                        "0",
-                        "--name",
-                        "sisa-seed0",
-                        "--steps",
-                        &probe_steps.to_string(),
-                        "--eval-every",
-                        "0",
-                        "--threads",
-                        "1",
-                        "--runs",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                    strings(&["--domain", "rl-ppo-ant"]),
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join("rl-ppo-ant/sisa-seed0")],
-            resume_flag: true,
-        },
-        factor: steps as f64 / probe_steps as f64,
-    };
     Experiment {
         key: "rl",
         title: "Fig. 7: reinforcement learning (MuJoCo)",
@@ -1072,7 +1050,6 @@ fn rl(ctx: &Ctx<'_>) -> Experiment {
         cells,
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
@@ -1080,26 +1057,38 @@ fn rl(ctx: &Ctx<'_>) -> Experiment {
 const LSTM: [&str; 3] = ["adam", "adabelief", "sisa"];
 
 /// Table 8: AWD-LSTM perplexity.
-fn lstm(ctx: &Ctx<'_>) -> Experiment {
-    let (layers, flags, setting, factor): (&[usize], Vec<String>, &str, f64) = match ctx.scale {
+fn lstm(ctx: &Ctx) -> Experiment {
+    // (layers, epochs, windows per epoch (None: all), the other flags, in words)
+    let (layers, epochs, windows, rest, setting): (&[usize], u64, Option<u64>, &[&str], &str) = match ctx.scale {
         Scale::Smoke => (
             &[1],
-            strings(&["--epochs", "1", "--max-windows", "4", "--emb", "32", "--hidden", "64", "--eval-tokens", "2000", "--test-batch", "10", "--threads", "1"]),
+            1,
+            Some(4),
+            &["--emb", "32", "--hidden", "64", "--eval-tokens", "2000", "--test-batch", "10", "--threads", "1"],
             "1 layer, emb 32, hidden 64, 4 windows, perplexity on 2,000 tokens",
-            1.0,
         ),
         Scale::Cpu => (
             &[1, 2, 3],
-            strings(&["--epochs", "2", "--max-windows", "30", "--emb", "200", "--eval-tokens", "10000", "--test-batch", "10", "--threads", "1"]),
+            2,
+            Some(30),
+            &["--emb", "200", "--eval-tokens", "10000", "--test-batch", "10", "--threads", "1"],
             "1, 2 and 3 layers, emb 200 (tied), hidden 1150, 2 epochs of 30 windows (~9 % of one epoch), perplexity on the first 10,000 validation/test tokens",
-            15.0,
         ),
         Scale::Gpu => (
             &[1, 2, 3],
-            Vec::new(),
+            200,
+            None,
+            &[],
             "1, 2 and 3 layers, the full AWD-LSTM (emb 400, hidden 1150), 200 epochs on CUDA",
-            20_000.0,
         ),
+    };
+    let flags = |epochs: u64, windows: Option<u64>| {
+        let mut f = strings(&["--epochs", &epochs.to_string()]);
+        if let Some(n) = windows {
+            f.extend(strings(&["--max-windows", &n.to_string()]));
+        }
+        f.extend(strings(rest));
+        f
     };
     let paper = [(1, "84.27"), (2, "66.23"), (3, "61.04")];
     let adabelief = [
@@ -1109,14 +1098,9 @@ fn lstm(ctx: &Ctx<'_>) -> Experiment {
     ];
     let mut cells = Vec::new();
     for l in layers {
-        let dir = ctx.runs.join(format!("lstm-{l}"));
-        let mut args = strings(&["lstm", "--layers", &l.to_string(), "--compare"]);
-        args.push(LSTM.join(","));
-        args.extend(strings(&["--seeds", &ctx.seeds_arg(), "--runs"]));
-        args.push(ctx.runs.display().to_string());
-        args.push("--".into());
-        args.extend(flags.iter().cloned());
-        args.extend(ctx.device());
+        let domain = format!("lstm-{l}");
+        let layers_arg = l.to_string();
+        let head = ["lstm", "--layers", &layers_arg];
         let lookup =
             |table: &[(usize, &'static str)]| table.iter().find(|(k, _)| k == l).map_or("", |(_, v)| *v);
         let g = with_paper(
@@ -1124,59 +1108,26 @@ fn lstm(ctx: &Ctx<'_>) -> Experiment {
             "adabelief",
             lookup(&adabelief),
         );
+        // PTB's training split is ~664 windows of 20 × 70 tokens.
+        let per_epoch = windows.unwrap_or(664) as f64;
         cells.push(Cell {
             label: format!("{l}-layer"),
-            dir: dir.clone(),
+            dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![Job {
-                action: Action::Xtask(args),
-                runs: ctx.seeded_runs(&dir, &LSTM),
-                resume_flag: false,
-            }],
+            jobs: vec![ctx.compare_job(&head, &LSTM, "--runs", &domain, &flags(epochs, windows))],
             claims: vec![Claim::best("sisa", &LSTM)],
+            // One epoch of 2 and 6 windows, evaluated as the full run.
+            probe: Some(ctx.compare_probe(
+                ([2, 6], per_epoch, epochs as f64),
+                &head,
+                "sisa",
+                "--runs",
+                &domain,
+                |n| flags(1, Some(n)),
+            )),
         });
     }
-    let probe = Probe {
-        job: Job {
-            action: Action::Xtask(
-                [
-                    strings(&[
-                        "lstm",
-                        "--layers",
-                        "1",
-                        "--compare",
-                        "sisa",
-                        "--seeds",
-                        "1",
-                        "--runs",
-                    ]),
-                    vec![ctx.probe_runs.display().to_string()],
-                    strings(&[
-                        "--",
-                        "--epochs",
-                        "1",
-                        "--max-windows",
-                        "4",
-                        "--emb",
-                        "32",
-                        "--hidden",
-                        "64",
-                        "--eval-tokens",
-                        "2000",
-                        "--test-batch",
-                        "10",
-                        "--threads",
-                        "1",
-                    ]),
-                ]
-                .concat(),
-            ),
-            runs: vec![ctx.probe_runs.join("lstm-1/sisa-seed0")],
-            resume_flag: false,
-        },
-        factor,
-    };
     Experiment {
         key: "lstm",
         title: "Table 8: AWD-LSTM language models, test perplexity",
@@ -1206,7 +1157,6 @@ fn lstm(ctx: &Ctx<'_>) -> Experiment {
         cells,
         unjudged: ctx.unjudged(),
         unavailable: None,
-        probe: Some(probe),
     }
 }
 
@@ -1242,13 +1192,35 @@ mod tests {
                             assert!(cell.groups.iter().any(|x| x.name == g), "{g} in {}", e.key);
                         }
                     }
-                }
-                if let Some(p) = &e.probe {
-                    assert!(p.job.runs[0].starts_with("/r/probe"));
-                    assert!(p.factor > 0.0);
+                    if let Some(p) = &cell.probe {
+                        for job in &p.jobs {
+                            assert!(job.runs[0].starts_with("/r/probe"), "{}", job.runs[0].display());
+                        }
+                        assert!(p.lengths[0] < p.lengths[1] && p.full > 0.0 && p.repeats >= 1.0);
+                    }
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_estimate_fits_a_fixed_and_a_per_unit_cost() {
+        let probe = |full, repeats| Probe {
+            jobs: [0, 1].map(|_| Job {
+                action: Action::Xtask(Vec::new()),
+                runs: Vec::new(),
+                resume_flag: false,
+            }),
+            lengths: [10.0, 40.0],
+            full,
+            repeats,
+        };
+        // 5 s of start-up, 0.5 s per unit: 10 units 10 s, 40 units 25 s; 1000 units 505 s.
+        assert_eq!(probe(1000.0, 1.0).estimate([10.0, 25.0]), Some(505.0));
+        assert_eq!(probe(1000.0, 3.0).estimate([10.0, 25.0]), Some(1515.0));
+        // A longer probe that ran faster (noise): no negative cost, the fixed part alone.
+        assert_eq!(probe(1000.0, 1.0).estimate([10.0, 9.0]), Some(10.0));
+        assert_eq!(probe(1000.0, 1.0).estimate([f64::NAN, 9.0]), None);
     }
 
     #[test]

@@ -20,10 +20,11 @@
 //! the commands, paper vs ours (mean ± std over seeds, read from the summaries), the curves
 //! and the verdict per claim ([`verdict`]).
 //!
-//! `--dry-run` prints the plan and, per experiment, an estimate of its training time on this
-//! machine: one short probe run (under `<out>/probe/`, reused on the next dry run) timed by its
-//! `summary.json`, scaled to the full run length and multiplied by the number of runs. Builds
-//! and data downloads are not counted.
+//! `--dry-run` prints the plan and, per cell, an estimate of its training time on this machine:
+//! the cell's command for one seed of one group at two short lengths (under `<out>/probe/`,
+//! reused on the next dry run), timed by their `summary.json`, fit as a fixed plus a per-unit
+//! cost ([`catalogue::Probe::estimate`]), extrapolated to a full run and multiplied by the
+//! cell's number of runs. Builds and data downloads are not counted.
 
 pub mod catalogue;
 pub mod page;
@@ -58,8 +59,8 @@ pub struct SuiteArgs {
     /// The report folder (runs go to OUT/runs) [default: report/PRESET].
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Print the plan and the estimated time of each experiment on this machine (from a short
-    /// probe run each); run nothing else.
+    /// Print the plan and the estimated time of each cell on this machine (from two short probe
+    /// runs each); run nothing else.
     #[arg(long)]
     pub dry_run: bool,
     /// Write the report from the run folders as they are; run nothing.
@@ -266,7 +267,7 @@ fn copy_demo_pictures(root: &Path, out: &Path) -> Result<Vec<(String, String)>> 
     Ok(shown)
 }
 
-/// `--dry-run`: the plan, and per experiment the estimate from its probe.
+/// `--dry-run`: the plan, and per cell the estimate from its probes.
 fn dry_run(plan: &[Experiment], chosen: &[&str]) -> Result<()> {
     let mut total = 0.0;
     for e in plan.iter().filter(|e| chosen.contains(&e.key)) {
@@ -287,28 +288,40 @@ fn dry_run(plan: &[Experiment], chosen: &[&str]) -> Result<()> {
         for job in &jobs {
             println!("     {}", job.action.command());
         }
-        let estimate = match &e.probe {
-            None if jobs.is_empty() => "nothing of its own to run".to_string(),
-            None => "seconds (not probed)".to_string(),
-            Some(probe) => {
-                execute(&probe.job).with_context(|| format!("the {} probe", e.key))?;
-                match probe_seconds(&probe.job.runs[0]) {
-                    Some(s) => {
-                        let seconds = s * probe.factor * runs as f64;
-                        total += seconds;
-                        format!(
-                            "~{} ({runs} runs × {:.0} s: a {:.1} s probe × {:.0})",
-                            human(seconds),
-                            s * probe.factor,
-                            s,
-                            probe.factor
-                        )
+        if jobs.is_empty() {
+            println!("   nothing of its own to run\n");
+            continue;
+        }
+        for cell in &e.cells {
+            let runs = cell.run_names().len();
+            let estimate = match &cell.probe {
+                None => "seconds (not probed)".to_string(),
+                Some(probe) => {
+                    let mut seconds = [f64::NAN; 2];
+                    for (k, job) in probe.jobs.iter().enumerate() {
+                        execute(job).with_context(|| format!("the {} probe of {}", e.key, cell.label))?;
+                        seconds[k] = probe_seconds(&job.runs[0]).unwrap_or(f64::NAN);
                     }
-                    None => "unknown (the probe wrote no wall_time_s)".to_string(),
+                    match probe.estimate(seconds) {
+                        Some(one) => {
+                            total += one * runs as f64;
+                            format!(
+                                "~{} ({runs} runs × ~{}; probes of {} and {}: {:.1} s and {:.1} s)",
+                                human(one * runs as f64),
+                                human(one),
+                                probe.lengths[0],
+                                probe.lengths[1],
+                                seconds[0],
+                                seconds[1]
+                            )
+                        }
+                        None => "unknown (a probe wrote no wall_time_s)".to_string(),
+                    }
                 }
-            }
-        };
-        println!("   estimated training time on this machine: {estimate}\n");
+            };
+            println!("   {}: {estimate}", cell.label);
+        }
+        println!();
     }
     println!(
         "Total estimated training time (builds and downloads not counted): ~{}",
@@ -383,7 +396,10 @@ mod tests {
     fn every_planned_command_parses_as_an_xtask_command() {
         for scale in [Scale::Smoke, Scale::Cpu, Scale::Gpu] {
             for e in catalogue::plan(scale, None, Path::new("/r")) {
-                let probes = e.probe.iter().map(|p| &p.job);
+                let probes = e
+                    .cells
+                    .iter()
+                    .flat_map(|c| c.probe.iter().flat_map(|p| p.jobs.iter()));
                 for job in e.cells.iter().flat_map(|c| c.jobs.iter()).chain(probes) {
                     if let Action::Xtask(args) = &job.action {
                         let argv = std::iter::once("cargo xtask".to_string()).chain(args.iter().cloned());

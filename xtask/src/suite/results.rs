@@ -93,6 +93,11 @@ pub fn verdicts(experiment: &Experiment, cell: &Cell, numbers: &CellNumbers) -> 
         .collect()
 }
 
+/// A row of the verdicts table: experiment, cell, claim, verdict, why.
+fn verdict_row(experiment: &str, cell: &str, claim: &str, verdict: &str, why: &str) -> Vec<String> {
+    [experiment, cell, claim, verdict, why].map(String::from).to_vec()
+}
+
 /// What happened to an experiment in this invocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -120,13 +125,7 @@ pub fn blocks(
         sections.push(Block::Para(format!("**Paper.** {}", e.paper_setting)));
         if let Some(reason) = &e.unavailable {
             sections.push(Block::Para(format!("**Here: not available.** {reason}.")));
-            summary_rows.push(vec![
-                e.key.into(),
-                "–".into(),
-                "–".into(),
-                "not available".into(),
-                reason.clone(),
-            ]);
+            summary_rows.push(verdict_row(e.key, "–", "–", "not available", reason));
             continue;
         }
         sections.push(Block::Para(format!(
@@ -205,13 +204,7 @@ pub fn blocks(
                     .map(|(claim, v)| vec![claim.clone(), v.label().into(), v.reason().into()])
                     .collect();
                 for (claim, v) in &judged {
-                    summary_rows.push(vec![
-                        e.key.into(),
-                        cell.label.clone(),
-                        claim.clone(),
-                        v.label().into(),
-                        v.reason().into(),
-                    ]);
+                    summary_rows.push(verdict_row(e.key, &cell.label, claim, v.label(), v.reason()));
                 }
                 sections.push(Block::Table(
                     vec!["claim".into(), "verdict".into(), "why".into()],
@@ -225,13 +218,7 @@ pub fn blocks(
             .filter(|_| e.cells.iter().all(|c| c.claims.is_empty()))
         {
             sections.push(Block::Para(format!("No verdict: {reason}.")));
-            summary_rows.push(vec![
-                e.key.into(),
-                "–".into(),
-                "–".into(),
-                "not judged".into(),
-                reason.clone(),
-            ]);
+            summary_rows.push(verdict_row(e.key, "–", "–", "not judged", reason));
         }
     }
     let mut page = vec![
