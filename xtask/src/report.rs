@@ -19,6 +19,19 @@ pub struct ReportArgs {
     /// A domain's run directory, holding one folder per run (e.g. runs/mnist).
     #[arg(value_name = "RUNS/DOMAIN")]
     pub dir: PathBuf,
+    /// Instead of the domain report, the comparison of these groups (comma-separated; runs
+    /// `<group>-seed<k>`): `compare.md` and `plots/compare_<metric>*.png`, mean ± std over seeds.
+    #[arg(long, value_delimiter = ',', requires = "metric")]
+    pub compare: Vec<String>,
+    /// The compared metric (a `metrics.csv` column, e.g. `eval/return`).
+    #[arg(long, requires = "compare")]
+    pub metric: Option<String>,
+    /// The comparison's x column.
+    #[arg(long, default_value = "step", requires = "compare")]
+    pub x: String,
+    /// Which way the compared metric improves.
+    #[arg(long, value_parser = ["min", "max"], default_value = "max", requires = "compare")]
+    pub goal: String,
 }
 
 /// Runs the `report` subcommand.
@@ -35,6 +48,17 @@ pub fn run(args: &ReportArgs) -> Result<()> {
         );
     }
     let toolchain = setup::ensure_toolchain()?;
+    if let Some(metric) = &args.metric {
+        let headline = crate::experiment::Headline {
+            metric,
+            x: &args.x,
+            goal: &args.goal,
+        };
+        let groups: Vec<&str> = args.compare.iter().map(String::as_str).collect();
+        let written = compare(&toolchain, &dir, headline, &groups)?;
+        println!("wrote {}", written.display());
+        return Ok(());
+    }
     let written = render(&toolchain, &dir)?;
     print!("{}", written.describe(&args.dir, &dir));
     Ok(())
@@ -192,6 +216,25 @@ mod tests {
         assert_eq!(cli.args.dir, Path::new("runs/mnist"));
         assert!(Cli::try_parse_from(["report"]).is_err());
         assert!(Cli::try_parse_from(["report", "a", "b"]).is_err());
+    }
+
+    #[test]
+    fn a_comparison_needs_its_groups_and_metric() {
+        let cli = Cli::try_parse_from([
+            "report",
+            "runs/rl-ppo-ant",
+            "--compare",
+            "adam,sisa",
+            "--metric",
+            "eval/return",
+        ])
+        .unwrap();
+        assert_eq!(cli.args.compare, ["adam", "sisa"]);
+        assert_eq!((cli.args.x.as_str(), cli.args.goal.as_str()), ("step", "max"));
+        assert!(Cli::try_parse_from(["report", "d", "--compare", "adam"]).is_err());
+        assert!(Cli::try_parse_from(["report", "d", "--metric", "fid"]).is_err());
+        let bad_goal = ["report", "d", "--compare", "a", "--metric", "m", "--goal", "up"];
+        assert!(Cli::try_parse_from(bad_goal).is_err());
     }
 
     #[test]

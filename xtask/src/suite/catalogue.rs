@@ -84,7 +84,8 @@ impl Action {
 pub struct Job {
     /// What to run.
     pub action: Action,
-    /// The run folders it writes: the job is skipped when every one has ended.
+    /// The run folders it writes: the job is skipped when every one has ended. Empty for a
+    /// step that writes no run folder (a comparison of finished runs): it runs every time.
     pub runs: Vec<PathBuf>,
     /// Whether `--resume` must be added when its run folder exists unfinished (commands that
     /// run one run and do not resume by themselves: `rl`).
@@ -1000,6 +1001,22 @@ fn rl(ctx: &Ctx) -> Experiment {
                 });
             }
         }
+        // Then the comparison plots (mean ± std over seeds of the test return).
+        let mut compare = strings(&["report"]);
+        compare.push(dir.display().to_string());
+        compare.extend(strings(&[
+            "--compare",
+            &RL.join(","),
+            "--metric",
+            "eval/return",
+            "--goal",
+            "max",
+        ]));
+        jobs.push(Job {
+            action: Action::Xtask(compare),
+            runs: Vec::new(),
+            resume_flag: false,
+        });
         // 10k and 40k steps, evaluated every `eval_every` (and at the end) as the full run.
         let probe = ctx.probe(
             [10_000, 40_000],
@@ -1174,7 +1191,8 @@ mod tests {
                 for cell in &e.cells {
                     assert!(cell.dir.starts_with("/r/runs"), "{}", cell.dir.display());
                     for job in &cell.jobs {
-                        assert!(!job.runs.is_empty(), "{}", e.key);
+                        let comparison = matches!(&job.action, Action::Xtask(a) if a[0] == "report");
+                        assert_eq!(job.runs.is_empty(), comparison, "{}", e.key);
                         for run in &job.runs {
                             assert!(run.starts_with(&cell.dir), "{}", run.display());
                             let name = run.file_name().unwrap().to_string_lossy().into_owned();
@@ -1248,11 +1266,10 @@ mod tests {
         // RL: one job per run, resumed by flag.
         let rl = &cpu[7];
         assert_eq!(rl.cells.len(), 4);
-        assert_eq!(rl.cells[0].jobs.len(), RL.len() * 2);
-        assert!(rl.cells[0]
-            .jobs
-            .iter()
-            .all(|j| j.resume_flag && j.runs.len() == 1));
+        let (runs, compare) = rl.cells[0].jobs.split_at(RL.len() * 2);
+        assert!(runs.iter().all(|j| j.resume_flag && j.runs.len() == 1));
+        // The comparison comes last, after every run of the cell.
+        assert!(matches!(compare, [Job { action: Action::Xtask(a), .. }] if a[0] == "report"));
         assert!(cpu[4].unavailable.is_some());
     }
 }

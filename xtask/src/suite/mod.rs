@@ -80,9 +80,10 @@ pub enum Decision {
     },
 }
 
-/// Decides a job from its run folders' `summary.json` and `metrics.csv`.
+/// Decides a job from its run folders' `summary.json` and `metrics.csv` (a job without run
+/// folders always runs).
 pub fn decide(job: &Job) -> Decision {
-    if job.runs.iter().all(|r| ended(r) != Ended::No) {
+    if !job.runs.is_empty() && job.runs.iter().all(|r| ended(r) != Ended::No) {
         return Decision::Skip;
     }
     let started = job.runs.len() == 1 && job.runs[0].join("metrics.csv").exists();
@@ -386,6 +387,8 @@ mod tests {
         assert_eq!(decide(&job(&[&a, &b], false)), Decision::Run { resume: false });
         write(&b, "summary.json", r#"{"status": "stopped: diverged"}"#);
         assert_eq!(decide(&job(&[&a, &b], false)), Decision::Skip);
+        // A step without run folders of its own (the RL comparison) runs every time.
+        assert_eq!(decide(&job(&[], false)), Decision::Run { resume: false });
         assert_eq!(
             job_args(&["rl".into()], Decision::Run { resume: true }),
             ["rl", "--resume"]
