@@ -327,7 +327,7 @@ pub fn train(config: &FedConfig, run: &RunArgs) -> Result<RunSummary<Figures>, F
     drop((train_x, train_y, data));
 
     let columns = ["train/loss", "test/loss", "test/accuracy", "comm/bytes"];
-    let world = pisa_core::collective::from_launcher().map_err(SessionError::from)?;
+    let world = pisa_core::collective::from_launcher_on(device).map_err(SessionError::from)?;
     let mut session = Session::open_on(world, run, &domain, &columns, config.rounds)?;
     let mut pinned = serde_json::json!({
         "dataset": config.dataset,

@@ -99,7 +99,8 @@ pub enum NodeDevicesError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NodeDevices {
     /// All CUDA devices when the run is on CUDA, there are several and m > 1 (node i on device
-    /// `i mod d`); otherwise sequentially on the run's device.
+    /// `i mod d`); otherwise sequentially on the run's device. Under an MPI launcher each rank
+    /// has its own GPU and runs its nodes there (no replicas).
     Auto,
     /// One replica per entry, nodes assigned round-robin (entries may repeat: `cpu,cpu`).
     List(Vec<Device>),
@@ -153,7 +154,8 @@ impl NodeDevices {
         match self {
             NodeDevices::Auto => {
                 let count = tch::Cuda::device_count().max(0) as usize;
-                if !primary.is_cuda() || count < 2 || nodes < 2 {
+                let ranked = pisa_core::collective::local_rank().is_some();
+                if !primary.is_cuda() || count < 2 || nodes < 2 || ranked {
                     return Ok(None);
                 }
                 Ok(Some((0..count.min(nodes)).map(Device::Cuda).collect()))

@@ -394,7 +394,7 @@ pub fn train(args: &TrainArgs) -> Result<RunSummary<Figures>> {
     ];
     // Under an MPI launcher (feature `mpi`) the nodes are spread over the ranks: each rank
     // samples and evaluates only its own nodes' batches.
-    let world = pisa_core::collective::from_launcher().map_err(SessionError::from)?;
+    let world = pisa_core::collective::from_launcher_on(device).map_err(SessionError::from)?;
     if world.as_ref().is_some_and(|w| w.world() > 1) && replicas.is_some() {
         return Err(UsageError::new(
             "--node-devices",

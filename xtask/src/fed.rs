@@ -25,7 +25,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 
-use crate::cargo::{build_release, run_checked, run_release, Target};
+use crate::cargo::run_checked;
 use crate::experiment::{self, plan, ExperimentArgs, Headline, Place};
 use crate::setup;
 
@@ -49,6 +49,9 @@ pub struct FedArgs {
     /// `--optimizer`, `--compare`, `--seeds`, `--sweep`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// `--nproc`, `--hostfile`: each run as MPI ranks, the clients spread over them.
+    #[command(flatten)]
+    pub ranks: crate::mpi::RankArgs,
     /// Datasets (comma-separated): mnist, fmnist, cifar10, a9a.
     #[arg(long, value_delimiter = ',', default_value = "mnist")]
     pub datasets: Vec<String>,
@@ -156,7 +159,7 @@ pub fn run(args: &FedArgs) -> Result<()> {
     let toolchain = setup::ensure_toolchain()?;
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     if let Some(FedCommand::Partition { args: rest }) = &args.command {
-        let mut cmd = fed_command(&toolchain, "partition")?;
+        let mut cmd = fed_command(&toolchain, &crate::mpi::RankArgs::default(), "partition")?;
         if !has_flag(rest, "--data") {
             let dataset = flag_value(rest, "--dataset").unwrap_or("mnist");
             cmd.arg("--data").arg(cwd.join(ensure_data(dataset)?));
@@ -187,7 +190,7 @@ pub fn run(args: &FedArgs) -> Result<()> {
         }
         let domain = cell.domain();
         let launch = || -> Result<std::process::Command> {
-            let mut cmd = fed_command(&toolchain, "train")?;
+            let mut cmd = fed_command(&toolchain, &args.ranks, "train")?;
             cmd.args(["--dataset", &cell.dataset, "--partition", &cell.partition])
                 .args(&data)
                 .args(&rest);
@@ -218,9 +221,12 @@ pub fn run(args: &FedArgs) -> Result<()> {
 }
 
 /// `fed <subcommand>` (built in release mode first).
-fn fed_command(toolchain: &setup::Toolchain, subcommand: &str) -> Result<std::process::Command> {
-    build_release(toolchain, "fed", Target::Bin("fed"))?;
-    let mut cmd = run_release(toolchain, "fed", Target::Bin("fed"))?;
+fn fed_command(
+    toolchain: &setup::Toolchain,
+    ranks: &crate::mpi::RankArgs,
+    subcommand: &str,
+) -> Result<std::process::Command> {
+    let mut cmd = ranks.program(toolchain, "fed", "fed")?;
     cmd.arg(subcommand);
     Ok(cmd)
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use anyhow::{ensure, Result};
 use clap::{Args, Subcommand};
 
-use crate::cargo::{build_release, release_program, run_checked, run_release, Target};
+use crate::cargo::{release_program, run_checked, Target};
 use crate::data::{default_data_dir, text::ensure_text_shards};
 use crate::experiment::{self, plan, Headline, Place, Request};
 use crate::setup;
@@ -78,6 +78,9 @@ pub struct TrainArgs {
     /// Torch threads.
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
+    /// `--nproc`, `--hostfile`: each run as MPI ranks, the nodes spread over them.
+    #[command(flatten)]
+    pub ranks: crate::mpi::RankArgs,
     /// More `llm train` arguments.
     #[arg(last = true)]
     pub rest: Vec<String>,
@@ -178,10 +181,9 @@ fn train(t: &TrainArgs) -> Result<()> {
             domain: &domain,
         };
         let planned = plan(&request, &place.dir())?;
-        build_release(&toolchain, "llm", Target::Bin("llm"))?;
         let (head, tail) = shared_args(t, &data);
         let launch = || -> Result<std::process::Command> {
-            let mut cmd = run_release(&toolchain, "llm", Target::Bin("llm"))?;
+            let mut cmd = t.ranks.program(&toolchain, "llm", "llm")?;
             cmd.args(&head).args(&tail);
             Ok(cmd)
         };
@@ -189,7 +191,7 @@ fn train(t: &TrainArgs) -> Result<()> {
         return Ok(());
     }
     ensure!(!t.optimizer.is_empty(), "--optimizer: empty optimizer name");
-    let mut cmd = release_program(&toolchain, "llm", Target::Bin("llm"))?;
+    let mut cmd = t.ranks.program(&toolchain, "llm", "llm")?;
     cmd.args(train_args(t, &t.optimizer, &data));
     if t.runs != std::path::Path::new("runs") {
         cmd.arg("--runs").arg(std::path::absolute(&t.runs)?);

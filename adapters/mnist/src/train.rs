@@ -132,7 +132,7 @@ pub fn train(config: &TrainConfig, run: &RunArgs) -> Result<RunSummary<Figures>,
     let columns = ["train/loss", "test/loss", "test/accuracy"];
     // Under an MPI launcher (feature `mpi`) the nodes are spread over the ranks; every rank
     // reads the whole (small) dataset and evaluates only its nodes' slices of each batch.
-    let world = pisa_core::collective::from_launcher().map_err(SessionError::from)?;
+    let world = pisa_core::collective::from_launcher_on(device).map_err(SessionError::from)?;
     let mut session = Session::open_on(world, run, &domain, &columns, steps)?;
     // What shapes the trajectory besides the seed and the optimizer (--examples only says how
     // far to go).

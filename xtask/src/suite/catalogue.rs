@@ -205,6 +205,7 @@ pub const KEYS: [&str; 9] = [
 /// What every builder needs: the scale, the seeds, where runs and probes go.
 struct Ctx {
     scale: Scale,
+    gpus: usize,
     seeds: Vec<u64>,
     runs: PathBuf,
     probe_runs: PathBuf,
@@ -215,6 +216,20 @@ impl Ctx {
     fn device(&self) -> Vec<String> {
         match self.scale {
             Scale::Gpu => strings(&["--device", "cuda"]),
+            _ => Vec::new(),
+        }
+    }
+
+    /// `--nproc R` spreading `nodes` nodes over the GPUs on the gpu preset: R the largest
+    /// divisor of `nodes` not above the GPU count (one GPU per rank, NCCL between them);
+    /// nothing on one GPU or at the other scales.
+    fn ranks(&self, nodes: usize) -> Vec<String> {
+        let ranks = (1..=self.gpus.min(nodes))
+            .rev()
+            .find(|r| nodes % r == 0)
+            .unwrap_or(1);
+        match (self.scale, ranks) {
+            (Scale::Gpu, r) if r > 1 => strings(&["--nproc", &r.to_string()]),
             _ => Vec::new(),
         }
     }
@@ -356,11 +371,13 @@ impl Ctx {
     }
 }
 
-/// The plan at `scale` with `seeds` seeds per group (`None`: the preset's), writing under `out`
-/// (`out/runs` for the runs, `out/probe` for the dry run's probes).
-pub fn plan(scale: Scale, seeds: Option<u64>, out: &Path) -> Vec<Experiment> {
+/// The plan at `scale` with `seeds` seeds per group (`None`: the preset's) on a machine with
+/// `gpus` visible GPUs, writing under `out` (`out/runs` for the runs, `out/probe` for the dry
+/// run's probes).
+pub fn plan(scale: Scale, seeds: Option<u64>, gpus: usize, out: &Path) -> Vec<Experiment> {
     let ctx = Ctx {
         scale,
+        gpus,
         seeds: (0..seeds.unwrap_or(scale.default_seeds()).max(1)).collect(),
         runs: out.join("runs"),
         probe_runs: out.join("probe"),
@@ -456,6 +473,13 @@ fn heterogeneity(ctx: &Ctx) -> Experiment {
     for dataset in datasets {
         let domain = format!("fed-{dataset}-label1");
         let head = ["fed", "--datasets", dataset, "--partitions", "label:1"];
+        // The 10 clients over the GPUs (gpu preset): each run one MPI job.
+        let ranks = ctx.ranks(10);
+        let ranked: Vec<&str> = head
+            .iter()
+            .copied()
+            .chain(ranks.iter().map(String::as_str))
+            .collect();
         let mut g = groups(&FED);
         if *dataset == "mnist" {
             g = with_paper(g, "sisa", "94.97");
@@ -468,7 +492,7 @@ fn heterogeneity(ctx: &Ctx) -> Experiment {
             dir: ctx.runs.join(&domain),
             groups: g,
             seeds: ctx.seeds.clone(),
-            jobs: vec![ctx.compare_job(&head, &FED, "--runs-dir", &domain, &flags(rounds))],
+            jobs: vec![ctx.compare_job(&ranked, &FED, "--runs-dir", &domain, &flags(rounds))],
             claims: vec![Claim::best("sisa", &FED)],
             // FedAvg's round (a local epoch of SGD) costs about SISA's (a full local gradient).
             probe: Some(ctx.compare_probe(
@@ -1184,7 +1208,7 @@ mod tests {
     #[test]
     fn every_key_is_planned_once_in_order() {
         for scale in [Scale::Smoke, Scale::Cpu, Scale::Gpu] {
-            let plan = plan(scale, None, Path::new("/r"));
+            let plan = plan(scale, None, 1, Path::new("/r"));
             let keys: Vec<&str> = plan.iter().map(|e| e.key).collect();
             assert_eq!(keys, KEYS, "{scale:?}");
             for e in &plan {
@@ -1243,7 +1267,7 @@ mod tests {
 
     #[test]
     fn seeds_and_scales_shape_the_runs() {
-        let smoke = plan(Scale::Smoke, None, Path::new("/r"));
+        let smoke = plan(Scale::Smoke, None, 1, Path::new("/r"));
         let het = &smoke[1];
         assert_eq!(het.cells[0].run_names().len(), FED.len());
         assert!(het.unjudged.is_some());
@@ -1251,14 +1275,14 @@ mod tests {
             smoke[0].unjudged.is_none(),
             "least squares is judged at every scale"
         );
-        let cpu = plan(Scale::Cpu, Some(2), Path::new("/r"));
+        let cpu = plan(Scale::Cpu, Some(2), 1, Path::new("/r"));
         let Action::Xtask(args) = &cpu[1].cells[0].jobs[0].action else {
             panic!("fed runs through xtask")
         };
         let seeds = args.iter().position(|a| a == "--seeds").unwrap();
         assert_eq!(args[seeds + 1], "2");
         assert!(!args.contains(&"cuda".to_string()));
-        let gpu = plan(Scale::Gpu, None, Path::new("/r"));
+        let gpu = plan(Scale::Gpu, None, 1, Path::new("/r"));
         let Action::Xtask(args) = &gpu[2].cells[1].jobs[0].action else {
             panic!("vision runs through xtask")
         };
@@ -1271,5 +1295,27 @@ mod tests {
         // The comparison comes last, after every run of the cell.
         assert!(matches!(compare, [Job { action: Action::Xtask(a), .. }] if a[0] == "report"));
         assert!(cpu[4].unavailable.is_some());
+        // Several GPUs: the federated runs spread their 10 clients over up to that many ranks
+        // (a divisor of 10), nothing at the CPU scale.
+        for (gpus, nproc) in [
+            (1, None),
+            (2, Some("2")),
+            (4, Some("2")),
+            (8, Some("5")),
+            (16, Some("10")),
+        ] {
+            let Action::Xtask(args) =
+                &plan(Scale::Gpu, None, gpus, Path::new("/r"))[1].cells[0].jobs[0].action
+            else {
+                panic!("fed runs through xtask")
+            };
+            let at = args.iter().position(|a| a == "--nproc");
+            assert_eq!(at.map(|k| args[k + 1].as_str()), nproc, "{gpus} GPUs");
+        }
+        let Action::Xtask(args) = &plan(Scale::Cpu, None, 8, Path::new("/r"))[1].cells[0].jobs[0].action
+        else {
+            panic!("fed runs through xtask")
+        };
+        assert!(!args.contains(&"--nproc".to_string()));
     }
 }

@@ -153,7 +153,7 @@ pub fn run(args: &SuiteArgs) -> Result<()> {
         None => root.join("report").join(args.preset.name()),
     };
     std::fs::create_dir_all(&out).with_context(|| format!("cannot create {}", out.display()))?;
-    let plan = catalogue::plan(args.preset, args.seeds, &out);
+    let plan = catalogue::plan(args.preset, args.seeds, visible_gpus(), &out);
     let chosen = selected(&args.only)?;
     if args.dry_run {
         return dry_run(&plan, &chosen);
@@ -334,6 +334,21 @@ fn dry_run(plan: &[Experiment], chosen: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The GPUs `nvidia-smi -L` lists (0 without a driver).
+fn visible_gpus() -> usize {
+    std::process::Command::new("nvidia-smi")
+        .arg("-L")
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or(0, |o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| l.starts_with("GPU "))
+                .count()
+        })
+}
+
 /// The probe's `wall_time_s`.
 fn probe_seconds(run: &Path) -> Option<f64> {
     let text = std::fs::read_to_string(run.join("summary.json")).ok()?;
@@ -398,7 +413,7 @@ mod tests {
     #[test]
     fn every_planned_command_parses_as_an_xtask_command() {
         for scale in [Scale::Smoke, Scale::Cpu, Scale::Gpu] {
-            for e in catalogue::plan(scale, None, Path::new("/r")) {
+            for e in catalogue::plan(scale, None, 2, Path::new("/r")) {
                 let probes = e
                     .cells
                     .iter()

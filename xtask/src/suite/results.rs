@@ -301,7 +301,7 @@ mod tests {
     fn the_report_traces_every_number_to_a_run_folder() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path();
-        let experiments = plan(Scale::Cpu, Some(2), out);
+        let experiments = plan(Scale::Cpu, Some(2), 1, out);
         let het = experiments
             .iter()
             .find(|e| e.key == "heterogeneity")
@@ -378,7 +378,7 @@ mod tests {
     fn smoke_claims_are_not_judged_but_least_squares_is() {
         let tmp = tempfile::tempdir().unwrap();
         let out = tmp.path();
-        let experiments = plan(Scale::Smoke, None, out);
+        let experiments = plan(Scale::Smoke, None, 1, out);
         let ls = experiments[0].clone();
         for (name, gap) in [
             ("pisa-identity", 1e-15),
