@@ -33,7 +33,7 @@ pub struct LlmArgs {
 #[derive(Subcommand, Debug)]
 enum LlmCommand {
     /// Pre-train a GPT-2 preset (CPU: minutes with the defaults); `--compare` several optimizers.
-    Train(TrainArgs),
+    Train(Box<TrainArgs>),
     /// Fine-tune a Hugging Face checkpoint: arguments after `--` go to `llm finetune`.
     Finetune(PassArgs),
     /// Generate text: arguments after `--` go to `llm sample`.

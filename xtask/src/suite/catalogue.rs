@@ -226,7 +226,7 @@ impl Ctx {
     fn ranks(&self, nodes: usize) -> Vec<String> {
         let ranks = (1..=self.gpus.min(nodes))
             .rev()
-            .find(|r| nodes % r == 0)
+            .find(|r| nodes.is_multiple_of(*r))
             .unwrap_or(1);
         match (self.scale, ranks) {
             (Scale::Gpu, r) if r > 1 => strings(&["--nproc", &r.to_string()]),
