@@ -130,9 +130,9 @@ pub fn evaluate(
     Ok(stats)
 }
 
-/// Frames (`width × height`) of one deterministic episode of `env_id` seeded `seed`, at most
-/// `max_frames` of them, and the episode's return; `action_scaling` as
-/// [`crate::RlConfig::action_scaling`].
+/// Frames (`width × height`) of one deterministic episode of `env_id` seeded `seed`: the start
+/// and every `stride`-th step after it, at most `max_frames` of them, and the episode's return;
+/// `action_scaling` as [`crate::RlConfig::action_scaling`].
 ///
 /// # Errors
 /// An environment error, [`EnvError::RenderUnsupported`] for a task that cannot draw itself.
@@ -146,27 +146,29 @@ pub fn record_episode(
     seed: u64,
     size: (u32, u32),
     max_frames: usize,
+    stride: usize,
     device: Device,
 ) -> Result<(Vec<envs::render::Frame>, f64), EnvError> {
     let mut env = make_eval_env(env_id, backend, action_scaling, seed)?;
     let mut obs = env.reset(Some(seed))?.obs;
     let mut frames = vec![env.render(size.0, size.1)?];
     let mut ret = 0.0;
-    loop {
+    for t in 1usize.. {
         let x = match norm {
             Some(n) => n.apply(&obs)?,
             None => obs.iter().map(|&v| v as f32).collect(),
         };
         let step = step_with(env.as_mut(), &act(ac, &x, device))?;
         ret += step.reward;
-        if frames.len() < max_frames {
+        if frames.len() < max_frames && t % stride.max(1) == 0 {
             frames.push(env.render(size.0, size.1)?);
         }
         if step.terminated || step.truncated {
-            return Ok((frames, ret));
+            break;
         }
         obs = step.obs;
     }
+    Ok((frames, ret))
 }
 
 #[cfg(test)]

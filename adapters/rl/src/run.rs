@@ -264,6 +264,7 @@ pub fn run_one(
             // Before the step checkpoint below, so that it records the new best.
             if trainer.offer_eval(last) {
                 trainer.save_best(&checkpoints)?;
+                filmstrip(&trainer, &mut session, step as u64)?;
             }
             values.extend([("eval/return", e.mean()), ("eval/return_std", e.std())]);
         }
@@ -294,6 +295,29 @@ pub fn run_one(
     }
     let steps = trainer.global_step() as u64;
     Ok(session.finish(trainer.optimizer(), steps, figures)?)
+}
+
+/// The best policy's filmstrip (8 frames of one test episode): `plots/filmstrip_best.png`,
+/// replaced at each new best, and the image `eval/filmstrip` in TensorBoard at `step`.
+fn filmstrip(trainer: &Trainer, session: &mut Session, step: u64) -> Result<(), RlError> {
+    let Some((strip, _)) = trainer.filmstrip(8, (120, 90))? else {
+        return Ok(());
+    };
+    let plots = session.dir().path().join("plots");
+    std::fs::create_dir_all(&plots).map_err(|source| {
+        SessionError::from(runs::run::RunError::Io {
+            path: plots.clone(),
+            source,
+        })
+    })?;
+    strip.write_png(plots.join("filmstrip_best.png"))?;
+    let (width, height) = (strip.width as usize, strip.height as usize);
+    if let Some(tensorboard) = session.tensorboard() {
+        tensorboard
+            .add_image("eval/filmstrip", &strip.rgb, height, width, 3, step as i64)
+            .map_err(|e| SessionError::from(runs::metrics::MetricsError::from(e)))?;
+    }
+    Ok(())
 }
 
 /// The run's settings and final figures for TensorBoard's HPARAMS tab, as the sub-run

@@ -898,6 +898,45 @@ impl Trainer {
         )?)
     }
 
+    /// A filmstrip of the policy: one deterministic test episode (the first evaluation seed),
+    /// rendered `size` every 5th step, `frames` (at least 2) of those evenly spaced from the first
+    /// to the last side by side, and the episode's return; `None` for a task that cannot draw
+    /// itself.
+    ///
+    /// # Errors
+    /// An environment error.
+    pub fn filmstrip(
+        &self,
+        frames: usize,
+        size: (u32, u32),
+    ) -> Result<Option<(envs::render::Frame, f64)>, RlError> {
+        let shot = crate::eval::record_episode(
+            &self.ac,
+            self.state.obs_norm.as_ref(),
+            &self.cfg.env_id,
+            self.cfg.backend,
+            self.cfg.action_scaling,
+            self.cfg.seed.wrapping_add(1_000_000),
+            size,
+            400,
+            5,
+            self.device,
+        );
+        match shot {
+            Ok((shots, ret)) => {
+                // `frames` evenly spaced from the first to the last (all of a shorter episode).
+                let (n, k) = (shots.len(), frames.max(2));
+                let picked: Vec<_> = match n <= k {
+                    true => shots,
+                    false => (0..k).map(|i| shots[i * (n - 1) / (k - 1)].clone()).collect(),
+                };
+                Ok(Some((envs::render::filmstrip(&picked, picked.len())?, ret)))
+            }
+            Err(EnvError::RenderUnsupported(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Starts fresh training episodes on every copy, seeded from `(seed, update)`; the checkpoint
     /// boundary of exact resume (see the module docs).
     ///

@@ -1,6 +1,7 @@
 //! One run through the session (`rl::run::run_one`) on Pendulum: the best of two evaluations is
 //! kept as `checkpoints/best/` and named in `summary.json` (also after a resume), and the new
-//! metrics hold what they should (rolling-100 return and episode length, action σ, step size).
+//! metrics hold what they should (rolling-100 return and episode length, action σ, step size);
+//! the best policy's filmstrip lands in `plots/`.
 
 use rl::run::{run_one, Figures};
 use rl::{Algo, RlConfig};
@@ -110,6 +111,15 @@ fn the_best_evaluation_is_kept_and_named_in_the_summary() {
             v["train/action_std"]
         );
     }
+    // The best policy's filmstrip: 8 frames of 120 × 90 side by side (a Pendulum test episode
+    // lasts 200 steps: 40 rendered, every 5th of those picked), in plots/ and TensorBoard.
+    let png = std::fs::read(run.join("plots").join("filmstrip_best.png")).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let (width, height) = (
+        u32::from_be_bytes(png[16..20].try_into().unwrap()),
+        u32::from_be_bytes(png[20..24].try_into().unwrap()),
+    );
+    assert_eq!((width, height), (8 * 120, 90));
     // The settings and final figures for TensorBoard's HPARAMS tab.
     assert_eq!(
         tfevents::event_files(run.join("tb").join("hparams"))

@@ -50,13 +50,26 @@ pub(super) fn write_png(frame: &Frame, path: &Path) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| image_error(path, e))
 }
 
-/// Writes `frames` side by side, `columns` to a row (rows filled left to right, top to bottom, the rest
-/// white), as one PNG: a filmstrip of an episode.
+/// Writes [`filmstrip`]`(frames, columns)` as one PNG.
 ///
 /// # Errors
-/// [`EnvError::ImageWrite`] for no frames, frames of different sizes, `columns == 0` or a write failure.
+/// As [`filmstrip`], or [`EnvError::ImageWrite`] for a write failure.
 pub fn write_filmstrip(frames: &[Frame], columns: usize, path: impl AsRef<Path>) -> Result<()> {
     let path = path.as_ref();
+    write_png(&filmstrip_named(frames, columns, path)?, path)
+}
+
+/// `frames` side by side, `columns` to a row (rows filled left to right, top to bottom, the rest
+/// white): a filmstrip of an episode.
+///
+/// # Errors
+/// [`EnvError::ImageWrite`] for no frames, frames of different sizes or `columns == 0`.
+pub fn filmstrip(frames: &[Frame], columns: usize) -> Result<Frame> {
+    filmstrip_named(frames, columns, Path::new("filmstrip"))
+}
+
+/// [`filmstrip`], its errors naming `path`.
+fn filmstrip_named(frames: &[Frame], columns: usize, path: &Path) -> Result<Frame> {
     let first = frames.first().ok_or_else(|| image_error(path, "no frames"))?;
     if columns == 0 {
         return Err(image_error(path, "a filmstrip needs at least one column"));
@@ -88,7 +101,7 @@ pub fn write_filmstrip(frames: &[Frame], columns: usize, path: impl AsRef<Path>)
             strip.rgb[dst..dst + 3 * fw].copy_from_slice(&f.rgb[3 * r * fw..3 * (r + 1) * fw]);
         }
     }
-    write_png(&strip, path)
+    Ok(strip)
 }
 
 /// Writes `frames` as an animated GIF that loops forever, `fps` frames per second (GIF delays are whole

@@ -21,7 +21,7 @@ mod geometry;
 mod image;
 
 use geometry::{add, cross, dot, intersect, normalize, rotate, rotate_inv, scale, sub, unit_quat};
-pub use image::{write_filmstrip, write_gif};
+pub use image::{filmstrip, write_filmstrip, write_gif};
 
 use crate::error::{EnvError, Result};
 

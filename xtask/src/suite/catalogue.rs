@@ -159,8 +159,12 @@ impl Probe {
         if !(s0.is_finite() && s1.is_finite() && s0 >= 0.0 && s1 >= 0.0 && l1 > l0) {
             return None;
         }
-        // Timing noise can make the longer probe the faster one: no negative costs.
-        let per_unit = ((s1 - s0) / (l1 - l0)).max(0.0);
+        if s1 < s0 {
+            // The first probe paid a one-time cost (a cache filled, a build, a loaded machine):
+            // the longer probe alone, all of it proportional to the length (an upper bound).
+            return Some(self.repeats * s1 * self.full / l1);
+        }
+        let per_unit = (s1 - s0) / (l1 - l0);
         let fixed = (s0 - per_unit * l0).max(0.0);
         Some(self.repeats * (fixed + per_unit * self.full))
     }
@@ -1260,8 +1264,9 @@ mod tests {
         // 5 s of start-up, 0.5 s per unit: 10 units 10 s, 40 units 25 s; 1000 units 505 s.
         assert_eq!(probe(1000.0, 1.0).estimate([10.0, 25.0]), Some(505.0));
         assert_eq!(probe(1000.0, 3.0).estimate([10.0, 25.0]), Some(1515.0));
-        // A longer probe that ran faster (noise): no negative cost, the fixed part alone.
-        assert_eq!(probe(1000.0, 1.0).estimate([10.0, 9.0]), Some(10.0));
+        // A longer probe that ran faster: the first paid a one-time cost; the longer alone,
+        // proportional (9 s for 40 units: 225 s for 1000).
+        assert_eq!(probe(1000.0, 1.0).estimate([10.0, 9.0]), Some(225.0));
         assert_eq!(probe(1000.0, 1.0).estimate([f64::NAN, 9.0]), None);
     }
 

@@ -452,6 +452,7 @@ fn eval(args: &EvalArgs) -> Result<()> {
             seed,
             (320, 240),
             1000,
+            1,
             Device::Cpu,
         )?;
         if let Some(p) = &args.gif {
