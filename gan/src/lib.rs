@@ -32,3 +32,12 @@ pub mod run;
 pub mod train;
 
 pub use error::{GanError, Result};
+
+/// Serializes the unit tests that draw from libtorch's global generator (model initialization,
+/// `tch::manual_seed`): tests run on parallel threads, and one test's draw between another's
+/// seeding and sampling changes the latter's numbers.
+#[cfg(test)]
+pub(crate) fn torch_rng_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

@@ -271,6 +271,7 @@ mod tests {
 
     #[test]
     fn paper_dcgan_has_the_reference_shapes_and_sizes() {
+        let _rng = crate::torch_rng_lock();
         // 64×64 RGB DCGAN: the parameter counts of the PyTorch DCGAN example (netG 3,576,704;
         // netD 2,765,568 with batch norm and no conv biases; our critic adds the head's bias).
         let c = cfg(64, 3, CriticNorm::Batch);
@@ -288,6 +289,7 @@ mod tests {
 
     #[test]
     fn native_32_and_mnist_variants_have_the_right_shapes() {
+        let _rng = crate::torch_rng_lock();
         for (size, channels) in [(32, 3), (32, 1), (16, 1)] {
             let c = cfg(size, channels, CriticNorm::None);
             c.validate().unwrap();

@@ -534,6 +534,7 @@ mod tests {
 
     #[test]
     fn samples_are_seeded_balanced_and_have_the_mode_spread() {
+        let _rng = crate::torch_rng_lock();
         let ring = Ring::default();
         tch::manual_seed(7);
         let a = ring.sample(16_000, Device::Cpu);

@@ -187,6 +187,7 @@ mod tests {
 
     #[test]
     fn gradient_penalty_of_a_linear_critic_is_the_closed_form() {
+        let _rng = crate::torch_rng_lock();
         // ∇_x D = w everywhere, so the penalty is (‖w‖ − 1)² whatever the interpolates.
         let w = [0.3f32, -1.2, 2.0, 0.5];
         let (_vs, lin) = linear_critic(&w);
@@ -200,6 +201,7 @@ mod tests {
 
     #[test]
     fn gradient_penalty_is_differentiable_in_the_weights() {
+        let _rng = crate::torch_rng_lock();
         // d/dw (‖w‖ − 1)² = 2 (‖w‖ − 1) w / ‖w‖: checks the create_graph path.
         let w = [3.0f32, 4.0];
         let (vs, lin) = linear_critic(&w);
@@ -243,6 +245,7 @@ mod tests {
 
     #[test]
     fn sisa_wgan_clips_the_global_critic_weights_after_aggregation() {
+        let _rng = crate::torch_rng_lock();
         let cfg = tiny();
         let (dvs, gvs) = (VarStore::new(Device::Cpu), VarStore::new(Device::Cpu));
         let critic = crate::model::Critic::new(&dvs.root(), &cfg);
@@ -280,6 +283,7 @@ mod tests {
 
     #[test]
     fn wgan_gp_loss_is_the_alpha_weighted_sum_of_node_losses() {
+        let _rng = crate::torch_rng_lock();
         let cfg = tiny();
         let dvs = VarStore::new(Device::Cpu);
         let critic = crate::model::Critic::new(&dvs.root(), &cfg);
@@ -318,6 +322,7 @@ mod tests {
 
     #[test]
     fn generator_iteration_moves_only_the_generator() {
+        let _rng = crate::torch_rng_lock();
         let cfg = tiny();
         let (mut dvs, gvs) = (VarStore::new(Device::Cpu), VarStore::new(Device::Cpu));
         let critic = crate::model::Critic::new(&dvs.root(), &cfg);
