@@ -155,6 +155,10 @@ struct TrainArgs {
     /// the optimizer.
     #[arg(long)]
     reset_optimizer: bool,
+    /// Keep the optimizer's state across updates even under `--protocol paper` (which rebuilds
+    /// the PISA family at every update): the kept-state side of the reset-vs-keep comparison.
+    #[arg(long, conflicts_with = "reset_optimizer")]
+    keep_optimizer: bool,
     /// The flags every domain takes (`--config` holds `[rl]` and `[optimizer]` tables, or only
     /// optimizer settings; `--threads` is 1 unless given).
     #[command(flatten)]
@@ -334,6 +338,13 @@ fn split_config(file: toml::Table, path: &Option<PathBuf>) -> Result<(toml::Tabl
     Ok((file, overrides))
 }
 
+/// Whether a run of `optimizer` rebuilds it at every update: `--keep-optimizer` never, else
+/// `--reset-optimizer` (or `reset_optimizer` in the config) or the protocol's rule (the paper's
+/// rebuilds the PISA family).
+fn rebuilds(args: &TrainArgs, base: &RlConfig, optimizer: &pisa_core::OptimizerConfig) -> bool {
+    !args.keep_optimizer && (base.reset_optimizer || args.protocol.resets(optimizer))
+}
+
 fn train(args: &TrainArgs) -> Result<()> {
     args.run.device()?;
     let file: toml::Table = match &args.run.config {
@@ -351,7 +362,7 @@ fn train(args: &TrainArgs) -> Result<()> {
         let resolved = Registry::builtin().resolve(&base.domain(), optimizer, &overrides)?;
         let cfg = RlConfig {
             seed: run.seed,
-            reset_optimizer: base.reset_optimizer || args.protocol.resets(&resolved),
+            reset_optimizer: rebuilds(args, &base, &resolved),
             ..base.clone()
         };
         rl::run::run_one(&cfg, &overrides, run)?;
@@ -585,6 +596,35 @@ mod tests {
             Cli::try_parse_from(["rl", "train", "--name", "a/b"]).is_err(),
             "a plain name"
         );
+    }
+
+    #[test]
+    fn the_paper_protocol_rebuilds_sisa_unless_told_to_keep_it() {
+        let resolve = |o: &str| {
+            Registry::builtin()
+                .resolve("a2c-halfcheetah", o, &toml::Table::new())
+                .unwrap()
+        };
+        let (sisa, adam) = (resolve("sisa"), resolve("adam"));
+        let rebuilt = |flags: &[&str], opt: &pisa_core::OptimizerConfig| {
+            let args = train_args(
+                &[
+                    &["--env", "halfcheetah", "--algo", "a2c", "--backend", "rapier"],
+                    flags,
+                ]
+                .concat(),
+            );
+            rebuilds(&args, &rl_config(&args, &toml::Table::new()).unwrap(), opt)
+        };
+        assert!(rebuilt(&["--protocol", "paper"], &sisa));
+        assert!(
+            !rebuilt(&["--protocol", "paper"], &adam),
+            "Tianshou keeps Adam's state"
+        );
+        assert!(!rebuilt(&["--protocol", "paper", "--keep-optimizer"], &sisa));
+        assert!(!rebuilt(&[], &sisa), "the everyday default keeps it");
+        assert!(rebuilt(&["--reset-optimizer"], &adam));
+        assert!(Cli::try_parse_from(["rl", "train", "--reset-optimizer", "--keep-optimizer"]).is_err());
     }
 
     #[test]
