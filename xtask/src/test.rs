@@ -150,11 +150,26 @@ fn mpi_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
         .args(["--test", "mpi", "--test", "dist"])
         .args(&args.cargo_test_args);
     run_checked(&mut test)?;
-    // pisa-core's `nccl` feature (cudarc loads NCCL at run time, so it builds without CUDA):
-    // clippy, then one build of `tests/nccl.rs`, whose GPU-free test runs; the two-GPU test is
-    // #[ignore]d (`cargo test -p pisa-core --features nccl --test nccl -- --ignored` on a GPU
-    // machine).
-    let mut clippy = cargo(toolchain, &["clippy", "-p", "pisa-core", "--features", "nccl"])?;
+    // The `nccl` features (cudarc loads NCCL at run time, so they build without CUDA): clippy of
+    // pisa-core and of the domain binaries `--nproc` builds with it, then one build of
+    // `tests/nccl.rs`, whose GPU-free test runs; the two-GPU test is #[ignore]d (`cargo test -p
+    // pisa-core --features nccl --test nccl -- --ignored` on a GPU machine).
+    let mut clippy = cargo(
+        toolchain,
+        &[
+            "clippy",
+            "-p",
+            "pisa-core",
+            "-p",
+            "fed",
+            "-p",
+            "llm",
+            "-p",
+            "mnist",
+            "--features",
+            "pisa-core/nccl,fed/nccl,llm/nccl,mnist/nccl",
+        ],
+    )?;
     run_checked(clippy.args(["--all-targets", "--", "-D", "warnings"]))?;
     let mut test = cargo(toolchain, &["test", "-p", "pisa-core", "--features", "nccl"])?;
     run_checked(test.args(["--test", "nccl"]).args(&args.cargo_test_args))
