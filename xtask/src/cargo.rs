@@ -77,6 +77,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn profiles_add_release_only_when_asked() {
+        assert_eq!(Profile::Debug.flag(), &[] as &[&str]);
+        assert_eq!(Profile::Release.flag(), ["--release"]);
+    }
+
+    #[test]
     fn describe_shows_program_name_and_args() {
         let mut cmd = Command::new("/usr/bin/cargo");
         cmd.args(["fmt", "--all", "--check"]);
@@ -102,30 +108,66 @@ impl Target<'_> {
     }
 }
 
-/// Builds `target` of `package` in release mode (compiler output on stderr).
+/// A cargo build profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// `dev`: what `cargo test` has already built (no second libtorch wrapper build).
+    Debug,
+    /// `--release`: for runs whose speed matters.
+    Release,
+}
+
+impl Profile {
+    /// The profile's cargo flag, if any.
+    fn flag(self) -> &'static [&'static str] {
+        match self {
+            Profile::Debug => &[],
+            Profile::Release => &["--release"],
+        }
+    }
+}
+
+/// Builds `target` of `package` with `profile` (compiler output on stderr).
+///
+/// # Errors
+/// When the build fails.
+pub fn build(toolchain: &Toolchain, profile: Profile, package: &str, target: Target<'_>) -> Result<()> {
+    let [flag, name] = target.args();
+    let args = [&["build"], profile.flag(), &["-p", package, flag, name]].concat();
+    run_checked(&mut cargo(toolchain, &args)?)
+}
+
+/// The `cargo run --quiet` command of an already built `target` of `profile`, ready for the
+/// program's own arguments. Build first ([`build`]) so that compiling never mixes into the
+/// program's output or its timings.
+///
+/// # Errors
+/// As [`cargo`].
+pub fn run(toolchain: &Toolchain, profile: Profile, package: &str, target: Target<'_>) -> Result<Command> {
+    let [flag, name] = target.args();
+    let args = [
+        &["run", "--quiet"],
+        profile.flag(),
+        &["-p", package, flag, name, "--"],
+    ]
+    .concat();
+    cargo(toolchain, &args)
+}
+
+/// [`build`] in release mode.
 ///
 /// # Errors
 /// When the build fails.
 pub fn build_release(toolchain: &Toolchain, package: &str, target: Target<'_>) -> Result<()> {
-    let [flag, name] = target.args();
-    run_checked(&mut cargo(
-        toolchain,
-        &["build", "--release", "-p", package, flag, name],
-    )?)
+    build(toolchain, Profile::Release, package, target)
 }
 
-/// The `cargo run --quiet --release` command of an already built `target`, ready for the
-/// program's own arguments. Build first ([`build_release`]) so that compiling never mixes into
-/// the program's output or its timings.
+/// [`run`] in release mode.
 ///
 /// # Errors
 /// As [`cargo`].
 pub fn run_release(toolchain: &Toolchain, package: &str, target: Target<'_>) -> Result<Command> {
-    let [flag, name] = target.args();
-    cargo(
-        toolchain,
-        &["run", "--quiet", "--release", "-p", package, flag, name, "--"],
-    )
+    run(toolchain, Profile::Release, package, target)
 }
 
 /// [`build_release`], then [`run_release`].

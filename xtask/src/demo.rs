@@ -25,7 +25,7 @@ use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
 use crate::cache::project_root;
-use crate::cargo::{build_release, run_checked, run_release, stdout_of, Target};
+use crate::cargo::{build_release, run_checked, run_release, stdout_of, Profile, Target};
 use crate::setup::{self, Toolchain};
 
 /// The pisa-core example that solves one least-squares problem.
@@ -198,7 +198,7 @@ pub fn render_ring_table(runs: &[RingRun]) -> String {
 /// Part 1: the least-squares study into `runs/demo-least-squares`, its table printed. Returns
 /// the report.
 fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
-    let (table, report) = least_squares_study(toolchain, &root.join(LEAST_SQUARES_RUNS))?;
+    let (table, report) = least_squares_study(toolchain, Profile::Release, &root.join(LEAST_SQUARES_RUNS))?;
     print!("{table}");
     Ok(report)
 }
@@ -211,12 +211,12 @@ fn least_squares(toolchain: &Toolchain, root: &Path) -> Result<PathBuf> {
 ///
 /// # Errors
 /// When a config or the problem cannot be read, the build or a run fails.
-pub fn least_squares_study(toolchain: &Toolchain, out: &Path) -> Result<(String, PathBuf)> {
+pub fn least_squares_study(toolchain: &Toolchain, profile: Profile, out: &Path) -> Result<(String, PathBuf)> {
     let root = project_root();
     let configs = config_files(&root.join(CONFIG_DIR))?;
     let f_star = read_f_star(&root.join(PROBLEM))?;
-    let program = || run_release(toolchain, "pisa-core", Target::Example(EXAMPLE));
-    build_release(toolchain, "pisa-core", Target::Example(EXAMPLE))?;
+    let program = || crate::cargo::run(toolchain, profile, "pisa-core", Target::Example(EXAMPLE));
+    crate::cargo::build(toolchain, profile, "pisa-core", Target::Example(EXAMPLE))?;
     let out = fresh_dir(out)?;
     let mut runs = Vec::new();
     for config in &configs {

@@ -73,7 +73,7 @@ impl Action {
         match self {
             Action::Xtask(args) => format!("cargo xtask {}", args.join(" ")),
             Action::LeastSquares(dir) => format!(
-                "cargo run --release -p pisa-core --example least_squares -- --problem pisa-core/examples/data/t1.json --config configs/least_squares/<each>.toml --iters 500   # into {}",
+                "cargo run -p pisa-core --example least_squares -- --problem pisa-core/examples/data/t1.json --config configs/least_squares/<each>.toml --iters 500   # into {}",
                 dir.display()
             ),
         }
