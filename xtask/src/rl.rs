@@ -5,6 +5,7 @@
 //! cargo xtask rl --env humanoid --backend rapier                 # the pure-Rust rapier3d backend
 //! cargo xtask rl --env ant --protocol paper --compare adam,sisa  # the paper's protocol (spec §7.6)
 //! cargo xtask rl --env halfcheetah --algo a2c --compare adam,sisa --seeds 0..5 --steps 1000000
+//! cargo xtask rl --env hopper --optimizer sisa --sweep lr=1e-4,3e-4,1e-3 --seeds 2  # a SISA grid
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/step-0003000000 --gif ep.gif
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/best  # best evaluation
 //! ```
@@ -34,7 +35,7 @@ use crate::setup;
 pub struct RlArgs {
     /// `train` flags (`--env`, `--algo`, `--optimizer`, `--steps`, `--seed`/`--seeds`,
     /// `--backend` (default: mujoco for the MuJoCo tasks), `--protocol defaults|paper`,
-    /// `--reset-optimizer`, `--device`, `--compare`, `--config`), or
+    /// `--reset-optimizer`, `--device`, `--compare`, `--sweep key=v1,v2`, `--config`), or
     /// `eval --checkpoint ... [--gif ...]`.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,

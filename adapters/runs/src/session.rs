@@ -84,8 +84,8 @@ pub struct RunArgs {
     /// Domain folder under `--runs`, a plain name [default: the domain's].
     #[arg(long, value_parser = crate::cli::plain_name)]
     pub domain: Option<String>,
-    /// The registry domain whose optimizer presets apply [default: the domain's presets, else
-    /// the domain folder's name].
+    /// The registry domain whose optimizer presets apply [default: the domain's own, whatever
+    /// `--domain` says: moving the folder never changes the settings].
     #[arg(long)]
     pub presets: Option<String>,
     /// Run name: a plain folder name, no `/` or `..` [default: the optimizer's name].
@@ -154,11 +154,11 @@ impl RunArgs {
     }
 
     /// The registry domain whose presets apply: `--presets`, else the domain's presets, else
-    /// the run folder's domain (`--domain`, else the domain's name).
+    /// the domain's name. `--domain` is not consulted: it only moves the run folder (a suite
+    /// cell `--domain rl-a2c-halfcheetah` still trains with `a2c-halfcheetah`'s presets).
     pub fn preset_domain(&self, domain: &Domain) -> String {
         (self.presets.clone())
             .or_else(|| domain.presets.clone())
-            .or_else(|| self.domain.clone())
             .unwrap_or_else(|| domain.name.clone())
     }
 
@@ -208,8 +208,8 @@ pub struct Domain {
     pub name: String,
     /// The optimizer when `--optimizer` is not given.
     pub optimizer: String,
-    /// The registry's preset domain when it is not the folder's name (`--domain` then moves
-    /// only the folder).
+    /// The registry's preset domain when it is not `name` (`--domain` moves only the folder
+    /// either way).
     pub presets: Option<String>,
     /// What one step is, in messages (`"step"`, `"generator step"`).
     pub step_unit: String,
@@ -1440,6 +1440,23 @@ mod tests {
             .figures
             .unwrap()
             .weight
+    }
+
+    /// `--domain` moves the folder only: the presets stay the domain's (a suite cell under
+    /// `--domain rl-a2c-halfcheetah` once trained with the registry defaults instead of
+    /// `a2c-halfcheetah`'s Table A.1 settings); `--presets` and the domain's own choose them.
+    #[test]
+    fn the_domain_folder_never_chooses_the_presets() {
+        let mut args = RunArgs::for_tests(Path::new("/tmp"));
+        let plain = Domain::new("a2c-halfcheetah", "sisa");
+        args.domain = Some("rl-a2c-halfcheetah".into());
+        assert_eq!(args.preset_domain(&plain), "a2c-halfcheetah");
+        assert_eq!(args.preset_domain(&plain.clone().presets("wgan")), "wgan");
+        args.presets = Some("ppo-ant".into());
+        assert_eq!(args.preset_domain(&plain), "ppo-ant");
+        let resolved = args.resolve_optimizer(&plain).unwrap();
+        let lr = serde_json::to_value(&resolved.base).unwrap()["lr"].as_f64();
+        assert_eq!(lr, Some(5e-5), "ppo-ant's Table A.1 lr");
     }
 
     fn metric_steps(args: &RunArgs, name: &str) -> Vec<u64> {

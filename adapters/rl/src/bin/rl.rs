@@ -6,6 +6,7 @@
 //! cargo run --release -p rl --features mujoco --bin rl -- train --env ant --protocol paper
 //! cargo run --release -p rl --bin rl -- train --env halfcheetah --algo a2c --optimizer adam
 //! cargo run --release -p rl --bin rl -- train --env pendulum --compare adam,sisa --seeds 0..3
+//! cargo run --release -p rl --features mujoco --bin rl -- train --env hopper --optimizer sisa --sweep sigma=0.1,1,5 --seeds 2
 //! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/step-0000100000 --gif ep.gif
 //! cargo run --release -p rl --bin rl -- eval --checkpoint runs/ppo-pendulum/sisa-seed0/checkpoints/best
 //! ```
@@ -34,9 +35,12 @@
 //! The registry domain of the optimizer presets is `<algo>-<task>` (e.g. `ppo-humanoid`),
 //! falling back to the defaults for tasks without presets. `--config file.toml` may hold an
 //! `[rl]` table (any field of `RlConfig`) and an `[optimizer]` table (optimizer settings over
-//! the presets), or only optimizer settings. With `--compare` and/or several `--seeds`, every
-//! (optimizer, seed) pair runs in turn and `compare.md` (mean ± std over seeds of the best and
-//! final evaluation return) plus the domain's report and charts are written. Logged per update:
+//! the presets), or only optimizer settings; `--domain` moves only the folder, never the presets.
+//! `--compare`, `--seeds N|a..b` and `--sweep key=v1,v2` (one optimizer setting, e.g.
+//! `sigma=0.1,1`) plan the runs as every domain command does (the `run-plan` crate: names
+//! `<optimizer>[-<key><value>]-seed<k>`); each runs in turn (finished ones skipped, interrupted
+//! ones resumed) and `compare.md` (mean ± std over seeds of the best and final evaluation
+//! return) plus the domain's report and charts are written. Logged per update:
 //! train/return (episodes that ended in the rollout), train/return_100 and train/episode_length
 //! (last 100 episodes), losses, entropy, train/action_std (Gaussian policies), approx KL, clip
 //! fraction, explained variance, opt/sigma, opt/rho, opt/lr (what the optimizer has), steps/s;
@@ -135,9 +139,13 @@ struct TrainArgs {
     /// Total environment steps, 1 to 10¹⁰ (default: the algorithm's and task's).
     #[arg(long, value_parser = in_range(1usize, MAX_STEPS))]
     steps: Option<usize>,
-    /// Seeds `a..b` (b exclusive), one run each (overrides --seed).
+    /// Seeds `N` (0..N) or `a..b` (b exclusive), one run each (overrides --seed).
     #[arg(long)]
     seeds: Option<String>,
+    /// A grid over one optimizer setting, `key=v1,v2,...` (e.g. `sigma=0.1,1` or
+    /// `lr=1e-4,3e-4`): one run per value, named `<optimizer>-<key><value>-seed<k>`.
+    #[arg(long)]
+    sweep: Option<String>,
     /// Simulator backend: auto, classic, rapier, mujoco (default: mujoco for the MuJoCo tasks,
     /// which needs the `mujoco` feature; rapier is the pure-Rust port).
     #[arg(long)]
@@ -189,17 +197,6 @@ struct EvalArgs {
 fn display(path: &Option<PathBuf>) -> String {
     path.as_ref()
         .map_or_else(String::new, |p| p.display().to_string())
-}
-
-fn parse_seeds(spec: &str) -> Result<Vec<u64>> {
-    let (a, b) = spec
-        .split_once("..")
-        .with_context(|| format!("--seeds {spec}: expected a..b, e.g. 0..5"))?;
-    let (a, b): (u64, u64) = (a.trim().parse()?, b.trim().parse()?);
-    if b <= a {
-        bail!("--seeds {spec}: empty range");
-    }
-    Ok((a..b).collect())
 }
 
 /// Puts `layer` over `base`, table by table (so `[rl.loss]` may set one coefficient).
@@ -280,37 +277,53 @@ fn rl_config(args: &TrainArgs, file: &toml::Table) -> Result<RlConfig> {
     Ok(cfg)
 }
 
-/// Each run's flags: the optimizer, seed and folder name of every (optimizer, seed) pair, in
-/// order. A single run is named `--name` (else `<optimizer>-seed<k>`); with several,
-/// `--name` prefixes each `<optimizer>-seed<k>`.
-fn planned_runs(args: &TrainArgs) -> Result<Vec<RunArgs>> {
-    let optimizers = match args.compare.is_empty() {
-        true => vec![args.run.optimizer.clone().unwrap_or_else(|| "sisa".into())],
-        false => args.compare.clone(),
+/// One run of `train`: its flags, the swept optimizer setting it sets (if any) and its
+/// comparison group (the name without `-seed<k>`).
+#[derive(Debug, Clone)]
+struct Planned {
+    run: RunArgs,
+    setting: Option<(String, String)>,
+    group: String,
+}
+
+/// Each run of `train`, in order, from the one experiment planner (`run_plan::plan`, shared with
+/// `cargo xtask`'s domain commands): every (optimizer, swept value, seed) of `--compare`,
+/// `--sweep` and `--seeds` (else `--optimizer` and `--seed`). A single run is named `--name`
+/// (else `<optimizer>-seed<k>`); with several, `--name` prefixes each planned name.
+fn planned_runs(args: &TrainArgs) -> Result<Vec<Planned>> {
+    let seed = args.run.seed;
+    let one_seed = format!("{seed}..{}", seed.saturating_add(1));
+    let request = run_plan::Request {
+        optimizer: args.run.optimizer.as_deref().unwrap_or("sisa"),
+        compare: &args.compare,
+        seeds: Some(args.seeds.as_deref().unwrap_or(&one_seed)),
+        sweep: args.sweep.as_deref(),
+        config: None,
     };
-    let seeds = match &args.seeds {
-        Some(s) => parse_seeds(s)?,
-        None => vec![args.run.seed],
-    };
-    let single = optimizers.len() == 1 && seeds.len() == 1;
-    let mut planned = Vec::new();
-    for optimizer in &optimizers {
-        for &seed in &seeds {
-            let name = match (&args.run.name, single) {
-                (Some(name), true) => name.clone(),
-                (Some(prefix), false) => format!("{prefix}-{}", rl::run::run_name(optimizer, seed)),
-                (None, _) => rl::run::run_name(optimizer, seed),
+    let plan = run_plan::plan(&request, Path::new(""))?;
+    let single = plan.len() == 1;
+    Ok(plan
+        .into_iter()
+        .map(|p| {
+            let (name, group) = match (&args.run.name, single) {
+                (Some(name), true) => (name.clone(), name.clone()),
+                (Some(prefix), false) => (format!("{prefix}-{}", p.name), format!("{prefix}-{}", p.group())),
+                (None, _) => (p.name.clone(), p.group().to_string()),
             };
-            planned.push(RunArgs {
-                optimizer: Some(optimizer.clone()),
-                seed,
+            let run = RunArgs {
+                optimizer: Some(p.optimizer.clone()),
+                seed: p.seed,
                 name: Some(name),
                 threads: Some(args.run.threads.unwrap_or(1)),
                 ..args.run.clone()
-            });
-        }
-    }
-    Ok(planned)
+            };
+            Planned {
+                run,
+                setting: p.setting,
+                group,
+            }
+        })
+        .collect())
 }
 
 /// The `--config` file's `[rl]` table (as a table holding it) and optimizer overrides: the
@@ -357,7 +370,32 @@ fn train(args: &TrainArgs) -> Result<()> {
     let (file, overrides) = split_config(file, &args.run.config)?;
     let base = rl_config(args, &file)?;
     let planned = planned_runs(args)?;
-    for run in &planned {
+    let domain_dir = args
+        .run
+        .runs
+        .join(args.run.domain.clone().unwrap_or_else(|| base.domain()));
+    let experiment = planned.len() > 1;
+    for Planned { run, setting, .. } in &planned {
+        let mut run = run.clone();
+        let folder = domain_dir.join(run.name.as_deref().unwrap_or_default());
+        // An experiment skips what has ended and resumes what was interrupted, as `cargo
+        // xtask`'s experiments do.
+        if experiment {
+            match run_plan::ended(&folder) {
+                run_plan::Ended::No => run.resume |= folder.join("metrics.csv").exists(),
+                _ => {
+                    eprintln!(
+                        "{} has ended; skipped (delete it to run it again)",
+                        folder.display()
+                    );
+                    continue;
+                }
+            }
+        }
+        let mut overrides = overrides.clone();
+        if let Some((key, value)) = setting {
+            overrides.insert(key.clone(), run_plan::toml_value(key, value)?);
+        }
         let optimizer = run.optimizer.as_deref().unwrap_or("sisa");
         let resolved = Registry::builtin().resolve(&base.domain(), optimizer, &overrides)?;
         let cfg = RlConfig {
@@ -365,24 +403,15 @@ fn train(args: &TrainArgs) -> Result<()> {
             reset_optimizer: rebuilds(args, &base, &resolved),
             ..base.clone()
         };
-        rl::run::run_one(&cfg, &overrides, run)?;
+        rl::run::run_one(&cfg, &overrides, &run)?;
     }
-    if planned.len() > 1 {
+    if experiment {
         // The one comparison path: evaluation return over steps, mean ± std over seeds.
-        let domain_dir = args
-            .run
-            .runs
-            .join(args.run.domain.clone().unwrap_or_else(|| base.domain()));
         let mut groups: Vec<(String, Vec<u64>)> = Vec::new();
-        for run in &planned {
-            let name = run.name.as_deref().unwrap_or_default();
-            let group = name
-                .strip_suffix(&format!("-seed{}", run.seed))
-                .unwrap_or(name)
-                .to_string();
-            match groups.iter_mut().find(|(g, _)| *g == group) {
+        for Planned { run, group, .. } in &planned {
+            match groups.iter_mut().find(|(g, _)| g == group) {
                 Some((_, seeds)) => seeds.push(run.seed),
-                None => groups.push((group, vec![run.seed])),
+                None => groups.push((group.clone(), vec![run.seed])),
             }
         }
         let written = report::compare::compare(
@@ -568,7 +597,7 @@ mod tests {
             planned_runs(&train_args(flags))
                 .unwrap()
                 .into_iter()
-                .map(|r| (r.optimizer.unwrap(), r.seed, r.name.unwrap()))
+                .map(|p| (p.run.optimizer.unwrap(), p.run.seed, p.run.name.unwrap()))
                 .collect()
         };
         let one = |o: &str, s: u64, n: &str| (o.to_string(), s, n.to_string());
@@ -587,7 +616,8 @@ mod tests {
             ]
         );
         // The common flags reach every run; RL's torch threads default to 1.
-        let run = &planned_runs(&train_args(&["--runs", "elsewhere", "--keep-checkpoints", "5"])).unwrap()[0];
+        let run =
+            &planned_runs(&train_args(&["--runs", "elsewhere", "--keep-checkpoints", "5"])).unwrap()[0].run;
         assert_eq!(
             (run.runs.as_path(), run.keep_checkpoints, run.threads),
             (Path::new("elsewhere"), 5, Some(1))
@@ -656,11 +686,35 @@ mod tests {
         assert_eq!(cfg.checkpoint_every, 4096);
     }
 
+    /// `--seeds` and `--sweep` as every domain command plans them: `N` or `a..b`, one run per
+    /// swept value, each carrying its setting; the group drops only the seed.
     #[test]
-    fn seeds_and_eval_boundaries() {
-        assert_eq!(parse_seeds("0..5").unwrap(), [0, 1, 2, 3, 4]);
-        assert!(parse_seeds("3..3").is_err());
-        assert!(parse_seeds("5").is_err());
+    fn seeds_sweeps_and_eval_boundaries() {
+        let plan = |flags: &[&str]| planned_runs(&train_args(flags));
+        let seeds =
+            |flags: &[&str]| -> Vec<u64> { plan(flags).unwrap().iter().map(|p| p.run.seed).collect() };
+        assert_eq!(seeds(&["--seeds", "0..5"]), [0, 1, 2, 3, 4]);
+        assert_eq!(seeds(&["--seeds", "3"]), [0, 1, 2]);
+        assert_eq!(seeds(&["--seed", "7"]), [7]);
+        assert!(plan(&["--seeds", "3..3"]).is_err());
+        let swept = plan(&["--optimizer", "sisa", "--sweep", "sigma=0.1,1", "--seeds", "2"]).unwrap();
+        let described: Vec<String> = swept
+            .iter()
+            .map(|p| format!("{} {} {:?}", p.run.name.as_deref().unwrap(), p.group, p.setting))
+            .collect();
+        assert_eq!(
+            described,
+            [
+                r#"sisa-sigma0.1-seed0 sisa-sigma0.1 Some(("sigma", "0.1"))"#,
+                r#"sisa-sigma0.1-seed1 sisa-sigma0.1 Some(("sigma", "0.1"))"#,
+                r#"sisa-sigma1-seed0 sisa-sigma1 Some(("sigma", "1"))"#,
+                r#"sisa-sigma1-seed1 sisa-sigma1 Some(("sigma", "1"))"#,
+            ]
+        );
+        assert!(plan(&["--sweep", "sigma"])
+            .unwrap_err()
+            .to_string()
+            .contains("--sweep"));
         // Every 30,000 steps, updates of 2,048: the update that passes 30,000 evaluates.
         assert!(rl::run::crossed(28_672, 30_720, 30_000));
         assert!(!rl::run::crossed(30_720, 32_768, 30_000));
