@@ -8,6 +8,7 @@
 //! cargo xtask rl --env hopper --optimizer sisa --sweep lr=1e-4,3e-4,1e-3 --seeds 2  # a SISA grid
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/step-0003000000 --gif ep.gif
 //! cargo xtask rl eval --checkpoint runs/ppo-humanoid/sisa-seed0/checkpoints/best  # best evaluation
+//! cargo xtask rl fidelity --steps 1000000             # rapier's return as a fraction of MuJoCo's
 //! ```
 //!
 //! Everything after `rl` goes to the binary: `eval ...` and `solve ...` as they are, anything
@@ -44,7 +45,7 @@ pub struct RlArgs {
 /// The binary's arguments: `train` is implied unless a subcommand is named.
 fn forwarded(args: &[String]) -> Vec<String> {
     match args.first().map(String::as_str) {
-        Some("train" | "eval" | "solve" | "help" | "--help" | "-h") => args.to_vec(),
+        Some("train" | "eval" | "solve" | "fidelity" | "help" | "--help" | "-h") => args.to_vec(),
         _ => std::iter::once("train".to_string())
             .chain(args.iter().cloned())
             .collect(),
@@ -147,13 +148,14 @@ fn checkpoint_backend(dir: &Path) -> Result<String> {
 }
 
 /// Whether the binary needs MuJoCo for the (forwarded) arguments: `--backend mujoco`, a `train`
-/// on a MuJoCo task without `--backend` ([`mujoco_by_default`]), or an `eval` without
-/// `--backend` of a checkpoint that trained on MuJoCo.
+/// on a MuJoCo task without `--backend` ([`mujoco_by_default`]), `fidelity` (both backends), or
+/// an `eval` without `--backend` of a checkpoint that trained on MuJoCo.
 ///
 /// # Errors
 /// As [`checkpoint_backend`].
 fn needs_mujoco(forwarded: &[String]) -> Result<bool> {
-    if wants_mujoco(forwarded) || mujoco_by_default(forwarded) {
+    let fidelity = forwarded.first().is_some_and(|a| a == "fidelity");
+    if fidelity || wants_mujoco(forwarded) || mujoco_by_default(forwarded) {
         return Ok(true);
     }
     let eval = forwarded.first().is_some_and(|a| a == "eval");
@@ -217,6 +219,9 @@ mod tests {
             forwarded(&s(&["eval", "--checkpoint", "x"])),
             s(&["eval", "--checkpoint", "x"])
         );
+        let fidelity = forwarded(&s(&["fidelity", "--tasks", "hopper"]));
+        assert_eq!(fidelity, s(&["fidelity", "--tasks", "hopper"]));
+        assert!(needs_mujoco(&fidelity).unwrap(), "fidelity trains on MuJoCo too");
     }
 
     #[test]

@@ -90,8 +90,9 @@ fn suite_smoke() -> Result<()> {
     Ok(())
 }
 
-/// The envs crate's `mujoco` feature: provisions MuJoCo (`setup --mujoco`: two PyPI wheels, seconds
-/// once cached), then clippy and the tests (Gymnasium parity goldens) with MuJoCo linked.
+/// The envs and rl crates' `mujoco` feature: provisions MuJoCo (`setup --mujoco`: two PyPI wheels,
+/// seconds once cached), then clippy of both and the tests with MuJoCo linked: envs' (Gymnasium
+/// parity goldens) and rl's `fidelity` test (both backends on a tiny budget).
 fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     let env = setup::mujoco_cargo_env(toolchain)?;
     let mut clippy = cargo(
@@ -100,8 +101,10 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
             "clippy",
             "-p",
             "envs",
+            "-p",
+            "rl",
             "--features",
-            "mujoco",
+            "envs/mujoco,rl/mujoco",
             "--all-targets",
             "--",
             "-D",
@@ -111,7 +114,13 @@ fn mujoco_tests(toolchain: &setup::Toolchain, args: &TestArgs) -> Result<()> {
     run_checked(clippy.envs(env.iter().cloned()))?;
     let mut test = cargo(toolchain, &["test", "-p", "envs", "--features", "mujoco"])?;
     test.args(&args.cargo_test_args);
-    run_checked(test.envs(env))
+    run_checked(test.envs(env.iter().cloned()))?;
+    let mut fidelity = cargo(
+        toolchain,
+        &["test", "-p", "rl", "--features", "mujoco", "--test", "fidelity"],
+    )?;
+    fidelity.args(&args.cargo_test_args);
+    run_checked(fidelity.envs(env))
 }
 
 /// pisa-core's and mnist's `mpi` features: OpenMPI provisioned (`setup --mpi`), then clippy and

@@ -19,7 +19,8 @@
 //! - [`train`](mod@train): the [`Trainer`] shared by PPO and A2C, with evaluation, checkpoints and exact
 //!   resume ([`train()`] runs it to the end without logging).
 //!
-//! - [`protocol`]: named starting settings, the defaults or the paper's protocol (spec §7.6).
+//! - [`protocol`]: named starting settings, the defaults or the paper's protocol (spec §7.6);
+//! - [`fidelity`]: the rapier backend's return as a fraction of MuJoCo's (`rl fidelity`).
 //!
 //! SISA's state is kept across updates by default; `reset_optimizer = true` rebuilds the
 //! optimizer at every update as the paper's code did (spec §6, §9 Q11), and the paper's
@@ -29,6 +30,7 @@ pub mod a2c;
 pub mod action;
 pub mod decay;
 pub mod eval;
+pub mod fidelity;
 pub mod gae;
 pub mod normalize;
 pub mod policy;

@@ -79,6 +79,22 @@ enum Command {
     /// Train with the task's defaults until the mean return of the last 100 training episodes
     /// reaches a threshold; print one JSON line (the `cargo xtask bench rl` measurement).
     Solve(SolveArgs),
+    /// The rapier backend's fidelity: PPO with Adam on each task on MuJoCo and on rapier, then
+    /// `fidelity.md` with rapier's return as a fraction of MuJoCo's (goal ≥ 0.5).
+    Fidelity(FidelityArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct FidelityArgs {
+    /// Tasks (ids or aliases of the MuJoCo locomotion tasks), each trained on both backends.
+    #[arg(long, value_delimiter = ',', default_values_t = rl::fidelity::TASKS.map(String::from))]
+    tasks: Vec<String>,
+    /// `train` flags for every run: `--steps`, `--seeds` (default 1), `--eval-every`,
+    /// `--protocol`, `--config`, `--runs`, `--threads`, ... (not the ones fidelity sets: `--env`,
+    /// `--algo`, `--optimizer`, `--backend`, `--compare`, `--sweep`, `--name`, `--domain`,
+    /// `--seed`).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    train: Vec<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -374,7 +390,9 @@ fn train(args: &TrainArgs) -> Result<()> {
         .run
         .runs
         .join(args.run.domain.clone().unwrap_or_else(|| base.domain()));
-    let experiment = planned.len() > 1;
+    // Several runs, or any of the experiment flags (`--seeds 1` is an experiment of one seed).
+    let experiment =
+        planned.len() > 1 || args.seeds.is_some() || !args.compare.is_empty() || args.sweep.is_some();
     for Planned { run, setting, .. } in &planned {
         let mut run = run.clone();
         let folder = domain_dir.join(run.name.as_deref().unwrap_or_default());
@@ -429,6 +447,86 @@ fn train(args: &TrainArgs) -> Result<()> {
         );
         print!("{}", std::fs::read_to_string(&written.markdown)?);
     }
+    Ok(())
+}
+
+/// `fidelity`: for each task, PPO with Adam on MuJoCo then on rapier (each an experiment of
+/// `train`: `fidelity-<algo>-<task>-<backend>/adam-seed<k>/`, finished runs skipped), then
+/// `<runs>/fidelity.md` ([`rl::fidelity`]).
+fn fidelity(args: &FidelityArgs) -> Result<()> {
+    use rl::fidelity::{domain_folder, table, write, TaskReturns, BACKENDS, GROUP};
+    const SET: [&str; 9] = [
+        "--env",
+        "--algo",
+        "--optimizer",
+        "--backend",
+        "--compare",
+        "--sweep",
+        "--name",
+        "--domain",
+        "--seed",
+    ];
+    if let Some(flag) = args
+        .train
+        .iter()
+        .find_map(|a| SET.iter().find(|f| a == *f || a.starts_with(&format!("{f}="))))
+    {
+        return Err(UsageError::new(
+            *flag,
+            "is set by fidelity for each run (PPO with Adam on each task and backend); choose tasks with --tasks and seeds with --seeds",
+        )
+        .into());
+    }
+    let seeds_given = args
+        .train
+        .iter()
+        .any(|a| a == "--seeds" || a.starts_with("--seeds="));
+    let (mut measured, mut runs) = (Vec::new(), PathBuf::from("runs"));
+    for task in &args.tasks {
+        let spec = envs::registry::env_spec(task)
+            .filter(|s| s.family == envs::registry::TaskFamily::Locomotion)
+            .ok_or_else(|| {
+                UsageError::new(
+                    "--tasks",
+                    format!("{task}: not one of the MuJoCo locomotion tasks"),
+                )
+            })?;
+        let domain = RlConfig::for_task(Algo::Ppo, spec.id).domain();
+        let mut seeds = Vec::new();
+        for backend in BACKENDS {
+            let folder = domain_folder(&domain, backend);
+            let mut argv = vec![
+                "rl",
+                "train",
+                "--env",
+                spec.id,
+                "--algo",
+                "ppo",
+                "--optimizer",
+                GROUP,
+            ];
+            argv.extend(["--backend", backend, "--domain", &folder]);
+            if !seeds_given {
+                argv.extend(["--seeds", "1"]);
+            }
+            argv.extend(args.train.iter().map(String::as_str));
+            let Command::Train(train_args) = Cli::try_parse_from(argv)?.command else {
+                unreachable!("a train command line")
+            };
+            runs = train_args.run.runs.clone();
+            seeds = planned_runs(&train_args)?.iter().map(|p| p.run.seed).collect();
+            train(&train_args)?;
+        }
+        measured.push(TaskReturns::read(&runs, spec.id, &domain, &seeds)?);
+    }
+    let setting = format!(
+        "`rl fidelity --tasks {} {}`: PPO with Adam (the task's presets) on each backend.",
+        args.tasks.join(","),
+        args.train.join(" ")
+    );
+    let path = write(&runs, &setting, &measured)?;
+    print!("{}", table(&measured));
+    eprintln!("wrote {}", path.display());
     Ok(())
 }
 
@@ -564,6 +662,7 @@ fn run() -> Result<()> {
         Command::Train(args) => train(&args),
         Command::Eval(args) => eval(&args),
         Command::Solve(args) => solve(&args),
+        Command::Fidelity(args) => fidelity(&args),
     }
 }
 
